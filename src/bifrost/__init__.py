@@ -1,0 +1,3 @@
+"""Bifrost: find the few lines that explain why a log failed."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,90 @@
+"""`bifrost analyze`: the ranked findings of one or more logs."""
+
+from __future__ import annotations
+
+import importlib.resources
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from bifrost.analysis import analyze
+from bifrost.cli.output import console, report_error
+from bifrost.config import FailOn, load_settings
+from bifrost.errors import UsageError
+from bifrost.render.markdown import render_markdown
+from bifrost.render.terminal import render_terminal
+from bifrost.report import SEVERITY_RANK, Report
+
+
+class ReportFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    markdown = "markdown"
+
+
+def analyze_command(
+    paths: list[str] = typer.Argument(
+        None, help="Log files (plain or .gz); '-' or nothing reads standard input."
+    ),
+    format: ReportFormat = typer.Option(
+        ReportFormat.terminal, "--format", "-f", help="Output format."
+    ),
+    top: int | None = typer.Option(None, "--top", "-n", min=1, help="Findings to report [5]."),
+    fail_on: str | None = typer.Option(
+        None,
+        "--fail-on",
+        help="Exit 1 when a finding is at or above this: warning, error, critical, never [error].",
+    ),
+    no_llm: bool = typer.Option(False, "--no-llm", help="Use the built-in explanation only."),
+    sample: bool = typer.Option(False, "--sample", help="Analyse the bundled sample log."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+) -> None:
+    """Find the lines that explain why a log failed, ranked, with what to do about them.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input
+    error, 3 service error.
+    """
+    del no_llm  # the built-in explanation is the only one until an LLM provider is configured
+    try:
+        settings = load_settings(top=top, fail_on=fail_on)
+        inputs = list(paths or [])
+        if sample:
+            inputs = [str(sample_path())]
+        if not inputs and sys.stdin is not None and sys.stdin.isatty():
+            raise UsageError("no input: pass a log file, or pipe one in (bifrost analyze -h)")
+        report = analyze(inputs, settings)
+        for warning in report.warnings:
+            print(f"bifrost: warning: {warning}", file=sys.stderr)
+        if not quiet:
+            _print(report, format, no_color=no_color)
+        code = exit_code(report, settings.fail_on)
+    except Exception as exc:  # noqa: BLE001 — every failure becomes one line and an exit code
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+def _print(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
+    if fmt is ReportFormat.json:
+        sys.stdout.write(report.to_json() + "\n")
+    elif fmt is ReportFormat.markdown:
+        sys.stdout.write(render_markdown(report))
+    else:
+        render_terminal(report, console(no_color=no_color))
+    sys.stdout.flush()
+
+
+def exit_code(report: Report, fail_on: FailOn) -> int:
+    """1 when any reported finding is at or above `fail_on`, else 0."""
+    if fail_on == "never":
+        return 0
+    threshold = SEVERITY_RANK[fail_on]
+    return int(any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings))
+
+
+def sample_path() -> Path:
+    """The bundled sample log (a PyTorch training pod that runs out of GPU memory)."""
+    return Path(str(importlib.resources.files("bifrost") / "samples" / "trainer.log"))

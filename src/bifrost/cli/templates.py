@@ -1,0 +1,106 @@
+"""`bifrost templates`: the log's templates, or the template of every line (jsonl contract)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from enum import Enum
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from bifrost.analysis import scan_templates
+from bifrost.cli.output import console, report_error
+from bifrost.config import load_settings
+from bifrost.engine.scan import Scan
+
+
+class TemplatesFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+
+
+def templates_command(
+    paths: list[str] = typer.Argument(
+        None, help="Log files (plain or .gz); '-' or nothing reads standard input."
+    ),
+    format: TemplatesFormat | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="table (default on a terminal), jsonl (one record per input line; default in a "
+        "pipe) or json (the templates with counts).",
+    ),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+) -> None:
+    """List the templates of a log, most frequent first, or the template of every line."""
+    try:
+        chosen = format or (TemplatesFormat.table if sys.stdout.isatty() else TemplatesFormat.jsonl)
+        scan = scan_templates(list(paths or []), load_settings())
+        for source in scan.sources:
+            for warning in source.warnings:
+                print(f"bifrost: warning: {warning}", file=sys.stderr)
+        if chosen is TemplatesFormat.jsonl:
+            write_jsonl(scan)
+        elif chosen is TemplatesFormat.json:
+            sys.stdout.write(json.dumps(template_counts(scan), indent=2) + "\n")
+        else:
+            _print_table(scan, no_color=no_color)
+        sys.stdout.flush()
+        code = 0
+    except Exception as exc:  # noqa: BLE001 — every failure becomes one line and an exit code
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+def template_counts(scan: Scan) -> list[dict[str, object]]:
+    """Templates with their line counts, most frequent first."""
+    counts: Counter[int] = Counter()
+    for index, stats in scan.stats.items():
+        counts[scan.miner.find(index)] += stats.count
+    return [
+        {"template_id": scan.template_id(i), "template": scan.template_text(i), "count": n}
+        for i, n in counts.most_common()
+    ]
+
+
+def write_jsonl(scan: Scan) -> None:
+    """One JSON object per input line, in input order (the public contract in DESIGN.md).
+
+    The constant tail of each record is encoded once per template, so a million lines cost a
+    string format each rather than a `json.dumps` each.
+    """
+    assert scan.line_templates is not None
+    several = len(scan.sources) > 1
+    tails: dict[int, str] = {}
+    for index in set(scan.line_templates):
+        tails[index] = (
+            f', "template_id": "{scan.template_id(index)}", '
+            f'"template": {json.dumps(scan.template_text(index))}}}\n'
+        )
+    out = sys.stdout
+    position = 0
+    for file, count in enumerate(scan.line_files):
+        prefix = (
+            f'{{"file": {json.dumps(scan.sources[file].name)}, "line": ' if several else '{"line": '
+        )
+        indices = scan.line_templates[position : position + count]
+        batch: list[str] = []
+        for line, index in enumerate(indices, start=1):
+            batch.append(f"{prefix}{line}{tails[index]}")
+            if len(batch) >= 65536:
+                out.write("".join(batch))
+                batch.clear()
+        out.write("".join(batch))
+        position += count
+
+
+def _print_table(scan: Scan, *, no_color: bool) -> None:
+    table = Table("count", "template_id", "template", box=None, header_style="bold")
+    for row in template_counts(scan):
+        table.add_row(f"{row['count']:,}", str(row["template_id"]), Text(str(row["template"])))
+    console(no_color=no_color).print(table)

@@ -1,0 +1,42 @@
+"""One settings object: built-in defaults < environment (`BIFROST_*`) < command-line flags.
+
+Flags are passed to `load_settings`, which validates them like any other source; nothing else
+reads the environment directly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bifrost.errors import ConfigError
+
+FailOn = Literal["warning", "error", "critical", "never"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BIFROST_", extra="ignore")
+
+    top: int = Field(default=5, ge=1, le=100, description="Findings to show.")
+    fail_on: FailOn = Field(default="error", description="Exit 1 at or above this severity.")
+    chunk_bytes: int = Field(
+        default=8 << 20, ge=1 << 12, description="Bytes read and mined at a time (the engine streams)."
+    )
+    max_line_bytes: int = Field(
+        default=64 << 10, ge=256, description="Longer lines are cut to this for mining and display."
+    )
+    context_lines: int = Field(default=3, ge=0, le=50, description="Lines shown before evidence.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (flags) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -1,0 +1,190 @@
+"""Reading: bytes in, blocks of whole lines out — files, gzip, stdin — in bounded memory.
+
+The engine works on large blocks of raw bytes rather than line by line, so that the common
+work (splitting, shape keys, counting) happens inside C-implemented primitives. A block always
+ends at a line break; a line break is `\\n`, `\\r\\n` or a lone `\\r`, as `bytes.splitlines`
+counts them. Decoding happens later, and only for the few lines that need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import stat
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from bifrost.errors import InputError
+
+STDIN = "-"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = str.maketrans({c: None for c in range(32) if c != 9} | {127: None})
+
+
+@dataclass
+class Source:
+    """One input: a file path or standard input. Counts what was read, for the Report."""
+
+    name: str
+    path: Path | None
+    bytes_read: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_sources(paths: list[str]) -> list[Source]:
+    """Check every input up front, so a typo in the third file fails before any work is done."""
+    if not paths:
+        paths = [STDIN]
+    sources = []
+    for name in paths:
+        if name == STDIN:
+            sources.append(Source(name="<stdin>", path=None))
+            continue
+        path = Path(name)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read it ({exc.strerror})") from None
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{name}: permission denied")
+        sources.append(Source(name=name, path=path))
+    return sources
+
+
+def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[bytes]:
+    """Yield blocks of whole lines, each ending with a line break (or the end of input).
+
+    Lines longer than `max_line_bytes` are cut to that length: a 2 GB single-line file must
+    not be held in memory. A gzip stream is detected by its magic bytes, not its name.
+    """
+    with _open(source) as raw:
+        head = raw.read(2)
+        stream: BinaryIO = raw
+        if head == _GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=_Prefixed(head, raw), mode="rb")  # type: ignore[assignment]
+            head = b""
+        yield from _split_blocks(source, stream, head, block_bytes, max_line_bytes)
+
+
+def _split_blocks(
+    source: Source, stream: BinaryIO, head: bytes, block_bytes: int, max_line_bytes: int
+) -> Iterator[bytes]:
+    carry, skipping, first = head, False, True
+    source.bytes_read += len(head)
+    while True:
+        data = _read(source, stream, block_bytes)
+        if first:
+            _reject_binary(source, carry + data)
+            first = False
+        source.bytes_read += len(data)
+        if not data:
+            if carry:
+                yield _cut_long_lines(carry, max_line_bytes)
+            return
+        if skipping:  # the rest of a line already cut: drop it up to its line break
+            cut = _first_break(data)
+            if cut < 0:
+                continue
+            data, skipping = data[cut:], False
+        buffer = carry + data
+        end = _last_break(buffer)
+        if end < 0:
+            carry = buffer
+            if len(buffer) > max_line_bytes:
+                carry, skipping = buffer[:max_line_bytes], True
+                source.warnings.append(f"{source.name}: a line over {max_line_bytes} bytes was cut")
+            continue
+        carry = buffer[end:]
+        yield _cut_long_lines(buffer[:end], max_line_bytes)
+
+
+def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        source.warnings.append(f"{source.name}: the gzip data is truncated or corrupt ({exc})")
+        return b""
+
+
+def _first_break(data: bytes) -> int:
+    """Index of the first line-break byte, or -1."""
+    found = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(found) if found else -1
+
+
+def _last_break(buffer: bytes) -> int:
+    """Index just past the last complete line, or -1.
+
+    A trailing `\r` may be the first half of `\r\n`, so it waits for the next block.
+    """
+    end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r", 0, len(buffer) - 1))
+    return end + 1 if end >= 0 else -1
+
+
+def _cut_long_lines(block: bytes, max_line_bytes: int) -> bytes:
+    lines = block.splitlines()
+    if len(block) <= max_line_bytes or max(map(len, lines), default=0) <= max_line_bytes:
+        return block
+    return b"\n".join(line[:max_line_bytes] for line in lines) + b"\n"
+
+
+def _reject_binary(source: Source, head: bytes) -> None:
+    """Refuse input that is not text: more than 10% of the first 8 KiB are NUL/control bytes."""
+    sample = head[:8192]
+    if not sample:
+        return
+    control = sum(sample.count(bytes([c])) for c in (*range(9), *range(14, 27), *range(28, 32)))
+    if control > len(sample) // 10:
+        raise InputError(
+            f"{source.name}: this looks like binary data, not a text log "
+            "(if it is compressed, only gzip is read)"
+        )
+
+
+def decode(line: bytes) -> str:
+    """Text of one line: invalid UTF-8 replaced, ANSI colour codes and control bytes removed."""
+    text = line.decode("utf-8", "replace")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return text.translate(_CONTROL)
+
+
+def _open(source: Source) -> contextlib.AbstractContextManager[BinaryIO]:
+    if source.path is None:
+        if sys.stdin is None:
+            raise InputError("no input: pass a log file, or pipe one into bifrost")
+        return contextlib.nullcontext(sys.stdin.buffer)
+    try:
+        return source.path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{source.name}: cannot open it ({exc.strerror})") from None
+
+
+class _Prefixed:
+    """A read-only stream that first returns bytes already read from another stream."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._prefix:
+            return self._stream.read(size)
+        if size < 0:
+            data, self._prefix = self._prefix + self._stream.read(), b""
+            return data
+        data, self._prefix = self._prefix[:size], self._prefix[size:]
+        if len(data) < size:
+            data += self._stream.read(size - len(data))
+        return data

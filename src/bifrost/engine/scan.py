@@ -1,0 +1,283 @@
+"""The streaming scan: blocks of raw lines in, per-template statistics and evidence out.
+
+This is the hot path. Most lines of a real log repeat a shape already seen, so each block is
+handled with C-implemented primitives: the block is split once, a *shape key* (the raw line
+with its digits deleted) is made for every line by one `bytes.translate`, and lines are
+counted per key by `collections.Counter`. Only a key never seen before goes through the slow
+path — decode, format parsing, classification, masking, mining — once. Memory holds one entry
+per shape and per template, never per line (unless the caller asks for per-line template ids).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bifrost.engine import events
+from bifrost.engine.formats import LogFormat, detect
+from bifrost.engine.mask import mask
+from bifrost.engine.miner import TemplateMiner
+from bifrost.engine.read import Source, blocks, decode
+from bifrost.engine.records import Record
+from bifrost.engine.vocabulary import looks_like_trouble
+from bifrost.errors import InputError
+from bifrost.levels import LEVELS, RANK
+
+_DIGITS = b"0123456789"
+_SAMPLE_LINES = 200
+_MAX_EVENT_LINES = 400
+_NO_LEVEL = -1
+
+
+@dataclass
+class Occurrence:
+    """Where a template was seen, with the lines of its event and the lines just before it."""
+
+    file: int
+    line: int  # 1-based line of the template's own line
+    start: int  # 1-based first line of `lines`
+    lines: list[str]
+    context: list[str]  # the lines just before `start`
+
+
+@dataclass
+class TemplateStats:
+    """Everything the scorer needs to know about one template, gathered while streaming."""
+
+    index: int
+    count: int = 0
+    level: int = _NO_LEVEL
+    headline: bool = False  # can stand for an event on its own (not a stack frame, not blank)
+    trouble: bool = False  # error-ish by level or vocabulary: worth keeping evidence for
+    first: tuple[int, int] | None = None  # (file, line)
+    last: tuple[int, int] | None = None
+    last_text: str = ""
+    occurrence: Occurrence | None = None
+
+
+@dataclass
+class Scan:
+    """The result of scanning every input: templates with their statistics, and totals."""
+
+    miner: TemplateMiner
+    stats: dict[int, TemplateStats]
+    sources: list[Source]
+    formats: list[LogFormat | None]  # per input; None for an empty one
+    lines: int = 0
+    events: int = 0
+    levels: Counter[str] = field(default_factory=Counter)
+    sha256: str = ""
+    line_templates: array[int] | None = None  # per input line, when asked for
+    line_files: list[int] = field(default_factory=list)  # lines per file, when asked for
+
+    def template_text(self, index: int) -> str:
+        return self.miner.templates[self.miner.find(index)].text
+
+    def template_id(self, index: int) -> str:
+        return self.miner.templates[self.miner.find(index)].id
+
+    def timestamp(self, file: int, line: str) -> str | None:
+        """The timestamp written on a line of input `file`, if its format has one."""
+        log_format = self.formats[file]
+        record = log_format.parse(line) if log_format else None
+        return record.timestamp if record else None
+
+    @property
+    def format_name(self) -> str | None:
+        names = sorted({f.name for f in self.formats if f is not None})
+        return ", ".join(names) if names else None
+
+
+class Scanner:
+    """Feeds blocks of lines through the shape cache; see the module docstring."""
+
+    def __init__(self, *, context_lines: int = 3, keep_line_templates: bool = False) -> None:
+        self.context_lines = context_lines
+        self.miner = TemplateMiner()
+        self._template: dict[bytes, int] = {}
+        self._class: dict[bytes, int] = {}
+        self._level: dict[bytes, int] = {}
+        self._trouble: set[bytes] = set()
+        self._stats: dict[int, TemplateStats] = {}
+        self._levels: Counter[int] = Counter()
+        self._lines = 0
+        self._events = 0
+        self._line_templates = array("l") if keep_line_templates else None
+        self._format: LogFormat | None = None
+
+    def scan(self, sources: list[Source], block_bytes: int, max_line_bytes: int) -> Scan:
+        digest = hashlib.sha256()
+        formats: list[LogFormat | None] = []
+        line_files: list[int] = []
+        for file_index, source in enumerate(sources):
+            self._format = None
+            before = self._lines
+            line_no = 0
+            pending = b""
+            for block in _with_digest(blocks(source, block_bytes, max_line_bytes), digest):
+                data = pending + block
+                line_no, pending = self._feed(data, file_index, line_no, final=False)
+            if pending:
+                line_no, _ = self._feed(pending, file_index, line_no, final=True)
+            if source.bytes_read == 0 and len(sources) == 1:
+                raise InputError(f"{source.name}: empty input, nothing to analyse")
+            if source.bytes_read == 0:
+                source.warnings.append(f"{source.name}: empty, skipped")
+            formats.append(self._format)
+            line_files.append(self._lines - before)
+        if self._lines == 0:
+            raise InputError("empty input, nothing to analyse")
+        return Scan(
+            miner=self.miner,
+            stats=self._merged_stats(),
+            sources=sources,
+            formats=formats,
+            lines=self._lines,
+            events=self._events,
+            levels=Counter({LEVELS[k]: v for k, v in self._levels.items() if k != _NO_LEVEL}),
+            sha256=digest.hexdigest(),
+            line_templates=self._line_templates,
+            line_files=line_files,
+        )
+
+    def _feed(self, data: bytes, file: int, line_no: int, *, final: bool) -> tuple[int, bytes]:
+        """Scan the complete events of a block; return the new line count and the held-back tail.
+
+        The tail from the last event start is held back (unless `final`) so that a stack
+        trace cut by the block boundary is seen whole with the next block.
+        """
+        lines = data.splitlines()
+        keys = data.translate(None, _DIGITS).splitlines()
+        if self._format is None:
+            self._format = detect([decode(line) for line in lines[:_SAMPLE_LINES]])
+        self._learn(keys, lines)
+        classes = bytes(map(self._class.__getitem__, keys))
+        cut = len(keys) if final else events.last_start(classes)
+        if cut <= 0:
+            cut = len(keys)
+        if cut < len(keys):
+            tail = b"\n".join(lines[cut:]) + b"\n"
+            lines, keys, classes = lines[:cut], keys[:cut], classes[:cut]
+        else:
+            tail = b""
+        self._count(keys, lines, classes, file, line_no)
+        return line_no + len(keys), tail
+
+    def _learn(self, keys: list[bytes], lines: list[bytes]) -> None:
+        """The slow path, once per never-seen shape."""
+        known = self._template
+        new = [k for k in set(keys) if k not in known]
+        if not new:
+            return
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        assert self._format is not None
+        for key in new:
+            text = decode(lines[first[key]])
+            record = self._format.parse(text) or Record(message=text)
+            message = record.message.strip()
+            cls = events.classify(text, record)
+            index = self.miner.add(mask(message))
+            known[key] = index
+            self._class[key] = cls
+            level = RANK[record.level] if record.level else _NO_LEVEL
+            self._level[key] = level
+            stats = self._stats.get(index)
+            if stats is None:
+                stats = self._stats[index] = TemplateStats(index=index)
+            stats.level = max(stats.level, level)
+            if events.is_headline(cls):
+                stats.headline = True
+                if level >= RANK["warning"] or looks_like_trouble(message):
+                    stats.trouble = True
+                    self._trouble.add(key)
+
+    def _count(
+        self, keys: list[bytes], lines: list[bytes], classes: bytes, file: int, line_no: int
+    ) -> None:
+        counts = Counter(keys)
+        template, level, stats = self._template, self._level, self._stats
+        for key, n in counts.items():
+            entry = stats[template[key]]
+            entry.count += n
+            self._levels[level[key]] += n
+        self._lines += len(keys)
+        spans = events.spans(classes)
+        self._events += len(keys) - classes.count(events.BLANK) - sum(e - s for s, e in spans)
+        if self._line_templates is not None:
+            self._line_templates.extend(map(template.__getitem__, keys))
+
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        last = dict(zip(keys, range(len(keys)), strict=True))
+        for key in counts:
+            entry = stats[template[key]]
+            if entry.first is None:
+                entry.first = (file, line_no + first[key] + 1)
+            position = (file, line_no + last[key] + 1)
+            if entry.last is None or position > entry.last:
+                entry.last = position
+                if entry.trouble:
+                    entry.last_text = decode(lines[last[key]])
+        troubled = self._trouble.intersection(counts)
+        if troubled:
+            starts = [s for s, _ in spans]
+            for key in troubled:
+                entry = stats[template[key]]
+                if entry.occurrence is None:
+                    entry.occurrence = self._occurrence(
+                        lines, spans, starts, first[key], file, line_no
+                    )
+
+    def _occurrence(
+        self,
+        lines: list[bytes],
+        spans: list[tuple[int, int]],
+        starts: list[int],
+        i: int,
+        file: int,
+        line_no: int,
+    ) -> Occurrence:
+        start = end = i
+        k = bisect.bisect_right(starts, i) - 1
+        if k >= 0 and spans[k][0] <= i <= spans[k][1]:
+            start, end = spans[k]
+        end = min(end, start + _MAX_EVENT_LINES - 1)
+        context_start = max(0, start - self.context_lines)
+        return Occurrence(
+            file=file,
+            line=line_no + i + 1,
+            start=line_no + start + 1,
+            lines=[decode(line) for line in lines[start : end + 1]],
+            context=[decode(line) for line in lines[context_start:start]],
+        )
+
+    def _merged_stats(self) -> dict[int, TemplateStats]:
+        """Fold the statistics of templates the miner merged into the survivor's."""
+        merged: dict[int, TemplateStats] = {}
+        for index, entry in sorted(self._stats.items()):
+            root = self.miner.find(index)
+            into = merged.get(root)
+            if into is None:
+                entry.index = root
+                merged[root] = entry
+                continue
+            into.count += entry.count
+            into.level = max(into.level, entry.level)
+            into.headline |= entry.headline
+            into.trouble |= entry.trouble
+            if entry.first and (into.first is None or entry.first < into.first):
+                into.first = entry.first
+                into.occurrence = entry.occurrence or into.occurrence
+            if entry.last and (into.last is None or entry.last > into.last):
+                into.last, into.last_text = entry.last, entry.last_text or into.last_text
+            into.occurrence = into.occurrence or entry.occurrence
+        return merged
+
+
+def _with_digest(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterable[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk

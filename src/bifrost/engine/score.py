@@ -1,0 +1,186 @@
+"""Scoring: turn the scan's troubled templates into ranked findings.
+
+A template's score mixes what it says (level, trouble words, a known failure signature), how
+rare it is, and where it sits relative to the failure: the lines just before the first fatal
+line, and near the end of a failed run, explain more than noise long before or after it.
+Deprecations and retries that later succeed are kept down.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from bifrost.engine import evidence
+from bifrost.engine.scan import Scan, TemplateStats
+from bifrost.engine.signatures import Signature, match
+from bifrost.engine.vocabulary import is_mild, trouble_words
+from bifrost.levels import LEVELS, RANK
+from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
+
+_SEVERITY_WEIGHT: dict[str, float] = {"info": 0.1, "warning": 0.35, "error": 0.7, "critical": 1.0}
+_MAX_FINDINGS = 50
+_VARIABLE = re.compile(r"(?:<\*>\s*)+")
+
+
+@dataclass
+class Candidate:
+    stats: TemplateStats
+    signature: Signature | None
+    severity: Severity
+    score: float
+
+
+def findings(scan: Scan, *, evidence_lines: int = 12) -> list[Finding]:
+    """The troubled templates of a scan as findings, most important first."""
+    candidates = [_candidate(scan, s) for s in scan.stats.values() if s.trouble and s.count]
+    if not candidates:
+        return []
+    failure_line = _first_failure(candidates)
+    for candidate in candidates:
+        candidate.score *= _place_weight(scan, candidate.stats, failure_line)
+    candidates.sort(key=lambda c: (-c.score, c.stats.first or (0, 0)))
+    top = candidates[:_MAX_FINDINGS]
+    best = max(c.score for c in top)
+    return [
+        _finding(scan, candidate, rank, best, evidence_lines)
+        for rank, candidate in enumerate(top, start=1)
+    ]
+
+
+def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
+    occurrence = stats.occurrence
+    text = scan.template_text(stats.index)
+    example = _example_lines(stats)
+    signature = _best_signature(example)
+    level_severity = _level_severity(stats.level)
+    words = trouble_words(text)
+    vocab_severity: Severity = "error" if words else "info"
+    severity = max(
+        (level_severity, vocab_severity, signature.severity if signature else "info"),
+        key=SEVERITY_RANK.__getitem__,
+    )
+    score = _SEVERITY_WEIGHT[severity]
+    score += 0.05 * min(words, 3)
+    if signature is not None:
+        score += 0.35 + 0.05 * max(-4, min(signature.priority, 4))
+    score *= 0.5 + 0.5 / (1.0 + math.log10(stats.count))  # rarity
+    if is_mild(text) and signature is None:
+        score *= 0.3
+    if occurrence is not None and len(occurrence.lines) > 1:
+        score += 0.05  # a whole stack trace or wrapped message
+    return Candidate(stats=stats, signature=signature, severity=severity, score=score)
+
+
+def _example_lines(stats: TemplateStats) -> list[str]:
+    occurrence = stats.occurrence
+    if occurrence is None:
+        return [stats.last_text] if stats.last_text else []
+    return occurrence.lines[:50]
+
+
+def _best_signature(lines: list[str]) -> Signature | None:
+    found = [s for s in map(match, lines) if s is not None]
+    if not found:
+        return None
+    return max(found, key=lambda s: (s.priority, SEVERITY_RANK[s.severity]))
+
+
+def _level_severity(level: int) -> Severity:
+    if level >= RANK["critical"]:
+        return "critical"
+    if level >= RANK["error"]:
+        return "error"
+    return "warning" if level >= RANK["warning"] else "info"
+
+
+def _first_failure(candidates: list[Candidate]) -> tuple[int, int] | None:
+    """Where the run first went fatally wrong: the first critical (or else error) finding."""
+    for wanted in ("critical", "error"):
+        firsts = [c.stats.first for c in candidates if c.severity == wanted and c.stats.first]
+        if firsts:
+            return min(firsts)
+    return None
+
+
+def _place_weight(scan: Scan, stats: TemplateStats, failure: tuple[int, int] | None) -> float:
+    """Lines at or just before the failure weigh most; the end of a run more than its start."""
+    if stats.first is None:
+        return 1.0
+    file, line = stats.first
+    total = scan.line_files[file] if file < len(scan.line_files) else scan.lines
+    weight = 0.8 + 0.4 * (line / max(total, 1))  # later in the run: closer to the failure
+    if failure is not None and failure[0] == file:
+        distance = failure[1] - line
+        if 0 <= distance <= max(50, total // 50):
+            weight += 0.25
+        elif distance < -max(50, total // 20):
+            weight -= 0.15  # aftermath: far after the first failure
+    return weight
+
+
+def _finding(scan: Scan, c: Candidate, rank: int, best: float, limit: int) -> Finding:
+    stats = c.stats
+    text = scan.template_text(stats.index)
+    signature = c.signature
+    title = signature.title if signature else _title(text)
+    category = signature.category if signature else f"log.{LEVELS[stats.level]}"
+    if stats.level < 0 and signature is None:
+        category = "log.trouble"
+    first = stats.first or (0, 0)
+    last = stats.last or first
+    return Finding(
+        id=f"F{rank}",
+        title=title,
+        severity=c.severity,
+        category=category,
+        score=round(c.score / best, 3) if best else 0.0,
+        template_id=scan.template_id(stats.index),
+        template=text,
+        count=stats.count,
+        first_seen=_position(scan, first, stats.occurrence.lines if stats.occurrence else []),
+        last_seen=_position(scan, last, [stats.last_text] if stats.last_text else []),
+        evidence=_evidence(scan, stats, limit),
+        explanation=signature.explanation if signature else None,
+        suggestion=signature.suggestion if signature else None,
+        signature=signature.id if signature else None,
+    )
+
+
+def _title(template: str) -> str:
+    """A readable title from a template: variables shown as `…`, cut at a word boundary."""
+    title = _VARIABLE.sub("… ", template).strip()
+    if len(title) > 90:
+        title = title[:87].rsplit(" ", 1)[0] + " …"
+    return title[:1].upper() + title[1:]
+
+
+def _position(scan: Scan, where: tuple[int, int], lines: list[str]) -> Position:
+    file, line = where
+    ts = None
+    if lines:
+        ts = scan.timestamp(file, lines[0])
+    return Position(line=line, ts=ts, file=_file_name(scan, file))
+
+
+def _file_name(scan: Scan, file: int) -> str | None:
+    return scan.sources[file].name if len(scan.sources) > 1 else None
+
+
+def _evidence(scan: Scan, stats: TemplateStats, limit: int) -> list[Evidence]:
+    occurrence = stats.occurrence
+    if occurrence is None:
+        return []
+    name = _file_name(scan, occurrence.file)
+    items = []
+    for first, last in evidence.select(occurrence.lines, limit=limit):
+        items.append(
+            Evidence(
+                line=occurrence.start + first,
+                end_line=occurrence.start + last,
+                text="\n".join(occurrence.lines[first : last + 1]),
+                file=name,
+            )
+        )
+    return items

@@ -1,0 +1,54 @@
+"""Error vocabulary: does a message talk about trouble, and how strongly?
+
+Words alone mislead (`0 errors`, `error_count=0`, `Failures: 0`, `no errors found`), so the
+look-alikes are removed before the trouble words are searched for.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HARMLESS = re.compile(
+    r"""
+    \b(?:0|no|zero|without)\s+(?:errors?|failures?|failed|exceptions?|warnings?|problems?)\b
+    | \b(?:errors?|failures?|failed|exceptions?|warnings?|skipped)\s*[=:]\s*0\b(?![.\d])
+    | \b(?:error|fail|failure|exception|warn)(?:_|-)?(?:count|total|rate|s)?\s*[=:]\s*0\b(?![.\d])
+    | \b(?:on|ignore|allow|continue|handle|raise|suppress)[_-]?(?:errors?|failures?)\b
+    | \berror[_-]?(?:handler|handling|page|log|reporting|prone|free)\b
+    | \bfail[_-]?(?:fast|over|safe)\b
+    | --(?:no-)?(?:fail|error)[\w-]*
+    | \bif\s+err\s*!=\s*nil\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_TROUBLE = re.compile(
+    r"""
+    \b(?:errors?|exceptions?|fatal|failures?|fail(?:s|ed|ing)?|panic(?:ked)?|crash(?:ed|es)?
+       |abort(?:ed|ing)?|killed|kill|denied|refused|unreachable|timed?\s?out|timeouts?
+       |cannot|can't|couldn't|could\s+not|unable|invalid|illegal|corrupt(?:ed)?|missing
+       |not\s+found|no\s+such|segmentation|segfault|traceback|oom|out\s+of\s+memory
+       |unhealthy|backoff|back-off|evicted|rejected|unauthori[sz]ed|forbidden|violation
+       |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan|exit\s+(?:code|status)\s+[1-9])\b
+    | \w+(?:Error|Exception|Fault|Failure)\b
+    | \bE\d{3,4}\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_MILD = re.compile(r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+)", re.I)
+
+
+def looks_like_trouble(message: str) -> bool:
+    """True when the message reports a problem (not merely mentions the word `error`)."""
+    return _TROUBLE.search(_HARMLESS.sub(" ", message)) is not None
+
+
+def trouble_words(message: str) -> int:
+    """How many distinct trouble words the message uses, after removing harmless look-alikes."""
+    return len({m.group().lower() for m in _TROUBLE.finditer(_HARMLESS.sub(" ", message))})
+
+
+def is_mild(message: str) -> bool:
+    """Deprecations and retries: worth a look, rarely the cause of a failure."""
+    return _MILD.search(message) is not None

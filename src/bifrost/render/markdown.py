@@ -1,0 +1,147 @@
+"""The report as Markdown (CommonMark + GitHub): CI job summaries, PR comments, tickets.
+
+Layout::
+
+    ## ✗ Failure — CUDA out of memory
+
+    2 findings (1 critical, 1 error) in `trainer.log`.
+
+    Rank 0 ran out of GPU memory …
+
+    ### 1. CUDA out of memory
+
+    **CRITICAL** · ×1 · line 455 (2024-05-14T09:41:02.118Z) · `ml.cuda_oom`
+
+    ```text
+    450 | Traceback (most recent call last):
+      … |
+    455 | torch.OutOfMemoryError: CUDA out of memory. …
+    ```
+
+    **What it means:** …
+
+    **Fix:** …
+
+    ---
+
+    _612 lines · 87 templates · 3 errors · 0.03 s · format: python_
+
+Everything taken from the report is escaped: prose so that log words cannot turn into links,
+emphasis, HTML or headings; evidence inside a fence longer than any run of backticks it contains.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bifrost.render import (
+    evidence_lines,
+    is_multi_file,
+    plural,
+    position_phrase,
+    printable,
+    severity_counts,
+    shown_findings,
+    stats_phrase,
+    verdict_phrase,
+)
+from bifrost.report import Finding, Report
+
+__all__ = ["code_span", "escape", "fence", "render_markdown"]
+
+VERDICT_MARK = {"ok": "✓", "warning": "⚠️", "failure": "✗"}
+
+# Characters with a meaning anywhere in a line (emphasis, links, HTML, entities, tables,
+# strikethrough, math, code spans, headings' closing sequence), and what a line may start with
+# to become a block (list item, quote, heading underline, ordered list item).
+_INLINE = re.compile(r"([\\`*_\[\]<>|~#&$!])")
+_LINE_START = re.compile(r"^([-+=>])|^(\d+)([.)])")
+
+
+def escape(text: str) -> str:
+    """`text` as Markdown that displays exactly `text` (line breaks kept, controls made visible)."""
+    lines = []
+    for raw in text.split("\n"):
+        line = _INLINE.sub(r"\\\1", printable(raw).strip())
+        line = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _longest_run(text: str, char: str) -> int:
+    runs = re.findall(f"{re.escape(char)}+", text)
+    return max((len(run) for run in runs), default=0)
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code, whatever backticks it contains."""
+    text = printable(text)
+    ticks = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(body: str, info: str = "text") -> str:
+    """`body` as a fenced code block whose fence no line of `body` can close."""
+    ticks = "`" * max(3, _longest_run(body, "`") + 1)
+    return f"{ticks}{info}\n{body}\n{ticks}"
+
+
+def render_markdown(report: Report, *, top: int | None = None) -> str:
+    """The report as a Markdown document. `top` limits the findings shown (default: all)."""
+    verdict = verdict_phrase(report)
+    parts = [f"## {VERDICT_MARK[report.verdict]} {escape(verdict[:1].upper() + verdict[1:])}"]
+
+    intro = plural(len(report.findings), "finding") if report.findings else "No findings"
+    if counts := severity_counts(report.findings):
+        intro += f" ({', '.join(counts)})"
+    intro += f" in {code_span(report.input.name)}." if report.input.name else "."
+    parts.append(intro)
+    if report.summary and (not report.findings or report.summary != report.findings[0].title):
+        parts.append(escape(report.summary))
+
+    findings = shown_findings(report, top)
+    if len(findings) < len(report.findings):
+        total = plural(len(report.findings), "finding")
+        parts.append(f"_Showing the top {len(findings)} of {total}._")
+
+    multi_file = is_multi_file(report)
+    for rank, finding in enumerate(findings, start=1):
+        parts.extend(_finding(rank, finding, multi_file))
+
+    parts.extend(["---", f"_{escape(stats_phrase(report))}_"])
+    return "\n\n".join(parts) + "\n"
+
+
+def _finding(rank: int, finding: Finding, multi_file: bool) -> list[str]:
+    meta = [
+        f"**{finding.severity.upper()}**",
+        f"×{finding.count:,}",
+        escape(position_phrase(finding, multi_file)),
+    ]
+    if finding.category:
+        meta.append(code_span(finding.category))
+    parts = [f"### {rank}. {escape(finding.title)}", " · ".join(meta)]
+    evidence = _evidence(finding, multi_file)
+    if evidence:
+        parts.append(evidence)
+    if finding.explanation:
+        parts.append(f"**What it means:** {escape(finding.explanation.strip())}")
+    if finding.suggestion:
+        parts.append(f"**Fix:** {escape(finding.suggestion.strip())}")
+    return parts
+
+
+def _evidence(finding: Finding, multi_file: bool) -> str:
+    lines = list(evidence_lines(finding.evidence))
+    if not lines:
+        return ""
+    width = max(len(str(line.number)) for line in lines)
+    out: list[str] = []
+    for line in lines:
+        if line.new_file and multi_file and line.file:
+            out.append(f"==> {line.file} <==")
+        elif line.gap:
+            out.append(f"{'…':>{width}} |")
+        out.append(f"{line.number:>{width}} |" + (f" {line.text}" if line.text else ""))
+    return fence("\n".join(out))

@@ -1,0 +1,99 @@
+"""The Report: the single output of an analysis — stored, cached, rendered and served as is.
+
+Its JSON form is a public contract (`schema: bifrost.report/v1`); add fields, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bifrost.levels import RANK, Level
+
+SCHEMA = "bifrost.report/v1"
+
+Severity = Literal["info", "warning", "error", "critical"]
+Verdict = Literal["ok", "warning", "failure"]
+
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+def severity_of_level(level: Level | None) -> Severity:
+    """The finding severity a log level implies on its own."""
+    if level is None or RANK[level] <= RANK["notice"]:
+        return "info"
+    if level == "warning":
+        return "warning"
+    return "error" if level == "error" else "critical"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputInfo(_Model):
+    name: str
+    lines: int
+    bytes: int
+    sha256: str
+    files: list[str] = Field(default_factory=list, description="Each input, when there were several.")
+
+
+class Stats(_Model):
+    lines: int
+    events: int
+    templates: int
+    levels: dict[str, int]
+    elapsed_s: float
+    format: str | None = Field(default=None, description="The detected log format.")
+
+
+class Position(_Model):
+    line: int
+    ts: str | None = None
+    file: str | None = None
+
+
+class Evidence(_Model):
+    """Lines a reader should look at. `line`..`end_line` cover exactly the lines in `text`."""
+
+    line: int
+    end_line: int
+    text: str
+    file: str | None = None
+
+
+class Finding(_Model):
+    id: str
+    title: str
+    severity: Severity
+    category: str
+    score: float
+    template_id: str
+    template: str
+    count: int
+    first_seen: Position
+    last_seen: Position
+    evidence: list[Evidence]
+    explanation: str | None = None
+    suggestion: str | None = None
+    signature: str | None = Field(default=None, description="Id of the known signature matched.")
+
+
+class Report(_Model):
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    input: InputInfo
+    stats: Stats
+    verdict: Verdict
+    findings: list[Finding]
+    summary: str
+    llm: dict[str, object] | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="What could not be read as it should (cut, truncated)."
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
