@@ -16,18 +16,16 @@ def analyze(paths: list[str], settings: Settings) -> Report:
     """Analyse the inputs (files, `-` for stdin) and return the Report; no LLM, nothing stored."""
     started = time.perf_counter()
     sources = open_sources(paths)
-    scan = Scanner(context_lines=settings.context_lines).scan(
-        sources, settings.chunk_bytes, settings.max_line_bytes
-    )
+    scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
+    scan = scanner.scan(sources, settings.chunk_bytes)
     return build_report(scan, findings(scan), settings.top, elapsed=time.perf_counter() - started)
 
 
 def scan_templates(paths: list[str], settings: Settings) -> Scan:
     """Mine the inputs keeping the template of every line, for `bifrost templates`."""
     sources = open_sources(paths)
-    return Scanner(keep_line_templates=True).scan(
-        sources, settings.chunk_bytes, settings.max_line_bytes
-    )
+    scanner = Scanner(max_line_bytes=settings.max_line_bytes, keep_line_templates=True)
+    return scanner.scan(sources, settings.chunk_bytes)
 
 
 def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float) -> Report:

@@ -65,8 +65,9 @@ def open_sources(paths: list[str]) -> list[Source]:
 def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[bytes]:
     """Yield blocks of whole lines, each ending with a line break (or the end of input).
 
-    Lines longer than `max_line_bytes` are cut to that length: a 2 GB single-line file must
-    not be held in memory. A gzip stream is detected by its magic bytes, not its name.
+    A line longer than a whole block is cut to `max_line_bytes`: a 2 GB single-line file must
+    not be held in memory (shorter long lines are cut when decoded). A gzip stream is detected
+    by its magic bytes, not its name.
     """
     with _open(source) as raw:
         head = raw.read(2)
@@ -90,7 +91,7 @@ def _split_blocks(
         source.bytes_read += len(data)
         if not data:
             if carry:
-                yield _cut_long_lines(carry, max_line_bytes)
+                yield carry
             return
         if skipping:  # the rest of a line already cut: drop it up to its line break
             cut = _first_break(data)
@@ -106,7 +107,7 @@ def _split_blocks(
                 source.warnings.append(f"{source.name}: a line over {max_line_bytes} bytes was cut")
             continue
         carry = buffer[end:]
-        yield _cut_long_lines(buffer[:end], max_line_bytes)
+        yield buffer[:end]
 
 
 def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
@@ -130,13 +131,6 @@ def _last_break(buffer: bytes) -> int:
     """
     end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r", 0, len(buffer) - 1))
     return end + 1 if end >= 0 else -1
-
-
-def _cut_long_lines(block: bytes, max_line_bytes: int) -> bytes:
-    lines = block.splitlines()
-    if len(block) <= max_line_bytes or max(map(len, lines), default=0) <= max_line_bytes:
-        return block
-    return b"\n".join(line[:max_line_bytes] for line in lines) + b"\n"
 
 
 def _reject_binary(source: Source, head: bytes) -> None:

@@ -14,11 +14,11 @@ import bisect
 import hashlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bifrost.engine import events
-from bifrost.engine.formats import LogFormat, detect
+from bifrost.engine.formats import PLAIN, LogFormat, detect, parse_any
 from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
@@ -95,13 +95,21 @@ class Scan:
 class Scanner:
     """Feeds blocks of lines through the shape cache; see the module docstring."""
 
-    def __init__(self, *, context_lines: int = 3, keep_line_templates: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        context_lines: int = 3,
+        max_line_bytes: int = 64 << 10,
+        keep_line_templates: bool = False,
+    ) -> None:
         self.context_lines = context_lines
+        self.max_line_bytes = max_line_bytes
         self.miner = TemplateMiner()
         self._template: dict[bytes, int] = {}
         self._class: dict[bytes, int] = {}
         self._level: dict[bytes, int] = {}
         self._trouble: set[bytes] = set()
+        self._unplaced: set[bytes] = set()  # learnt, but not yet counted
         self._stats: dict[int, TemplateStats] = {}
         self._levels: Counter[int] = Counter()
         self._lines = 0
@@ -109,26 +117,24 @@ class Scanner:
         self._line_templates = array("l") if keep_line_templates else None
         self._format: LogFormat | None = None
 
-    def scan(self, sources: list[Source], block_bytes: int, max_line_bytes: int) -> Scan:
-        digest = hashlib.sha256()
+    def scan(self, sources: list[Source], block_bytes: int) -> Scan:
+        """Scan every input in turn; line numbers restart at 1 in each."""
         formats: list[LogFormat | None] = []
         line_files: list[int] = []
-        for file_index, source in enumerate(sources):
-            self._format = None
-            before = self._lines
-            line_no = 0
-            pending = b""
-            for block in _with_digest(blocks(source, block_bytes, max_line_bytes), digest):
-                data = pending + block
-                line_no, pending = self._feed(data, file_index, line_no, final=False)
-            if pending:
-                line_no, _ = self._feed(pending, file_index, line_no, final=True)
-            if source.bytes_read == 0 and len(sources) == 1:
-                raise InputError(f"{source.name}: empty input, nothing to analyse")
-            if source.bytes_read == 0:
-                source.warnings.append(f"{source.name}: empty, skipped")
-            formats.append(self._format)
-            line_files.append(self._lines - before)
+        with _Digest() as digest:
+            for file_index, source in enumerate(sources):
+                self._format = None
+                before = self._lines
+                line_no = 0
+                pending = b""
+                for block in blocks(source, block_bytes, self.max_line_bytes):
+                    digest.update(block)
+                    line_no, pending = self._feed(pending + block, file_index, line_no)
+                if pending:
+                    self._feed(pending, file_index, line_no, final=True)
+                formats.append(self._format)
+                line_files.append(self._lines - before)
+                self._check_not_empty(source, len(sources))
         if self._lines == 0:
             raise InputError("empty input, nothing to analyse")
         return Scan(
@@ -139,47 +145,65 @@ class Scanner:
             lines=self._lines,
             events=self._events,
             levels=Counter({LEVELS[k]: v for k, v in self._levels.items() if k != _NO_LEVEL}),
-            sha256=digest.hexdigest(),
+            sha256=digest.hexdigest,
             line_templates=self._line_templates,
             line_files=line_files,
         )
 
-    def _feed(self, data: bytes, file: int, line_no: int, *, final: bool) -> tuple[int, bytes]:
+    def _check_not_empty(self, source: Source, inputs: int) -> None:
+        if source.bytes_read:
+            return
+        if inputs == 1:
+            raise InputError(f"{source.name}: empty input, nothing to analyse")
+        source.warnings.append(f"{source.name}: empty, skipped")
+
+    def _feed(
+        self, data: bytes, file: int, line_no: int, *, final: bool = False
+    ) -> tuple[int, bytes]:
         """Scan the complete events of a block; return the new line count and the held-back tail.
 
         The tail from the last event start is held back (unless `final`) so that a stack
         trace cut by the block boundary is seen whole with the next block.
         """
-        lines = data.splitlines()
-        keys = data.translate(None, _DIGITS).splitlines()
+        block = _Block(data)
+        keys = block.keys
         if self._format is None:
-            self._format = detect([decode(line) for line in lines[:_SAMPLE_LINES]])
-        self._learn(keys, lines)
+            self._format = detect([self._text(line) for line in block.lines[:_SAMPLE_LINES]])
+        first = self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
         cut = len(keys) if final else events.last_start(classes)
-        if cut <= 0:
-            cut = len(keys)
-        if cut < len(keys):
-            tail = b"\n".join(lines[cut:]) + b"\n"
-            lines, keys, classes = lines[:cut], keys[:cut], classes[:cut]
-        else:
-            tail = b""
-        self._count(keys, lines, classes, file, line_no)
-        return line_no + len(keys), tail
+        tail = b""
+        if 0 < cut < len(keys):
+            tail = block.cut(cut)
+            classes = classes[:cut]
+            first = None
+        self._count(block, classes, first, file, line_no)
+        return line_no + len(block.keys), tail
 
-    def _learn(self, keys: list[bytes], lines: list[bytes]) -> None:
-        """The slow path, once per never-seen shape."""
-        known = self._template
-        new = [k for k in set(keys) if k not in known]
-        if not new:
-            return
-        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    def _text(self, line: bytes) -> str:
+        return decode(line[: self.max_line_bytes])
+
+    def _parse(self, text: str) -> Record | None:
+        """The line under the input's format; a mixed input (plain) tries every format."""
         assert self._format is not None
+        if self._format is PLAIN:
+            return parse_any(text)
+        return self._format.parse(text)
+
+    def _learn(self, block: _Block) -> dict[bytes, int] | None:
+        """The slow path, once per never-seen shape. Returns first indices if anything was new."""
+        known = self._template
+        new = [k for k in set(block.keys) if k not in known]
+        if not new:
+            return None
+        first = block.first_indices()
+        self._unplaced.update(new)
         for key in new:
-            text = decode(lines[first[key]])
-            record = self._format.parse(text) or Record(message=text)
+            text = self._text(block.lines[first[key]])
+            parsed = self._parse(text)
+            cls = events.classify(text, parsed)
+            record = parsed or PLAIN.parse(text) or Record(message=text)
             message = record.message.strip()
-            cls = events.classify(text, record)
             index = self.miner.add(mask(message))
             known[key] = index
             self._class[key] = cls
@@ -194,42 +218,49 @@ class Scanner:
                 if level >= RANK["warning"] or looks_like_trouble(message):
                     stats.trouble = True
                     self._trouble.add(key)
+        return first
 
     def _count(
-        self, keys: list[bytes], lines: list[bytes], classes: bytes, file: int, line_no: int
+        self,
+        block: _Block,
+        classes: bytes,
+        first: dict[bytes, int] | None,
+        file: int,
+        line_no: int,
     ) -> None:
+        keys = block.keys
         counts = Counter(keys)
         template, level, stats = self._template, self._level, self._stats
         for key, n in counts.items():
-            entry = stats[template[key]]
-            entry.count += n
+            stats[template[key]].count += n
             self._levels[level[key]] += n
         self._lines += len(keys)
         spans = events.spans(classes)
         self._events += len(keys) - classes.count(events.BLANK) - sum(e - s for s, e in spans)
         if self._line_templates is not None:
             self._line_templates.extend(map(template.__getitem__, keys))
-
-        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-        last = dict(zip(keys, range(len(keys)), strict=True))
-        for key in counts:
+        unplaced = self._unplaced.intersection(counts)
+        if unplaced:  # shapes counted for the first time: their template may be new too
+            first = first or block.first_indices()
+            for key in unplaced:
+                entry = stats[template[key]]
+                if entry.first is None:
+                    entry.first = (file, line_no + first[key] + 1)
+            self._unplaced -= unplaced
+        troubled = self._trouble.intersection(counts)
+        if not troubled:
+            return
+        last = block.last_indices()
+        starts = [s for s, _ in spans]
+        for key in troubled:
             entry = stats[template[key]]
-            if entry.first is None:
-                entry.first = (file, line_no + first[key] + 1)
             position = (file, line_no + last[key] + 1)
             if entry.last is None or position > entry.last:
                 entry.last = position
-                if entry.trouble:
-                    entry.last_text = decode(lines[last[key]])
-        troubled = self._trouble.intersection(counts)
-        if troubled:
-            starts = [s for s, _ in spans]
-            for key in troubled:
-                entry = stats[template[key]]
-                if entry.occurrence is None:
-                    entry.occurrence = self._occurrence(
-                        lines, spans, starts, first[key], file, line_no
-                    )
+                entry.last_text = self._text(block.lines[last[key]])
+            if entry.occurrence is None:
+                i = first[key] if first is not None and key in first else keys.index(key)
+                entry.occurrence = self._occurrence(block.lines, spans, starts, i, file, line_no)
 
     def _occurrence(
         self,
@@ -250,8 +281,8 @@ class Scanner:
             file=file,
             line=line_no + i + 1,
             start=line_no + start + 1,
-            lines=[decode(line) for line in lines[start : end + 1]],
-            context=[decode(line) for line in lines[context_start:start]],
+            lines=[self._text(line) for line in lines[start : end + 1]],
+            context=[self._text(line) for line in lines[context_start:start]],
         )
 
     def _merged_stats(self) -> dict[int, TemplateStats]:
@@ -277,7 +308,61 @@ class Scanner:
         return merged
 
 
-def _with_digest(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterable[bytes]:
-    for chunk in chunks:
-        digest.update(chunk)
-        yield chunk
+class _Block:
+    """One block of raw lines and their shape keys; the lines are split only when needed."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self.keys = data.translate(None, _DIGITS).splitlines()
+        self._lines: list[bytes] | None = None
+
+    @property
+    def lines(self) -> list[bytes]:
+        if self._lines is None:
+            self._lines = self._data.splitlines()
+        return self._lines
+
+    def cut(self, end: int) -> bytes:
+        """Keep only the first `end` lines; return the raw bytes of the others."""
+        count = len(self.keys) - end
+        self.keys = self.keys[:end]
+        data = self._data
+        if self._lines is not None or b"\r" in data:
+            tail = self.lines[end:]
+            self._lines = self.lines[:end]
+            return b"\n".join(tail) + b"\n"
+        offset = len(data) - 1  # blocks end with a line break; only `\n` ones here
+        for _ in range(count):
+            offset = data.rfind(b"\n", 0, offset)
+        return data[offset + 1 :]
+
+    def first_indices(self) -> dict[bytes, int]:
+        keys = self.keys
+        return dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+
+    def last_indices(self) -> dict[bytes, int]:
+        return dict(zip(self.keys, range(len(self.keys)), strict=True))
+
+
+class _Digest:
+    """SHA-256 of the input, computed on a second thread (hashlib releases the GIL)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bifrost-sha256")
+        self._pending: Future[None] | None = None
+        self.hexdigest = ""
+
+    def update(self, data: bytes) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(self._hash.update, data)
+
+    def __enter__(self) -> _Digest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pool.shutdown()
+        self.hexdigest = self._hash.hexdigest()

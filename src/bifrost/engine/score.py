@@ -40,13 +40,50 @@ def findings(scan: Scan, *, evidence_lines: int = 12) -> list[Finding]:
     failure_line = _first_failure(candidates)
     for candidate in candidates:
         candidate.score *= _place_weight(scan, candidate.stats, failure_line)
-    candidates.sort(key=lambda c: (-c.score, c.stats.first or (0, 0)))
-    top = candidates[:_MAX_FINDINGS]
-    best = max(c.score for c in top)
+    groups = _group(candidates)
+    groups.sort(key=lambda g: (-g[0].score, g[0].stats.first or (0, 0)))
+    top = groups[:_MAX_FINDINGS]
+    best = top[0][0].score
     return [
-        _finding(scan, candidate, rank, best, evidence_lines)
-        for rank, candidate in enumerate(top, start=1)
+        _finding(scan, group, rank, best, evidence_lines)
+        for rank, group in enumerate(top, start=1)
     ]
+
+
+def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """Candidates that are one problem, best first in each group.
+
+    Two templates are one problem when they were first seen in the same event (an error line
+    and the exception under it) or match the same known signature (the same failure worded
+    differently, or seen on many ranks).
+    """
+    owner: dict[tuple[object, ...], int] = {}
+    parent = list(range(len(candidates)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, candidate in enumerate(candidates):
+        for key in _group_keys(candidate):
+            j = owner.setdefault(key, i)
+            if j != i:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[Candidate]] = {}
+    for i, candidate in enumerate(candidates):
+        groups.setdefault(root(i), []).append(candidate)
+    return [sorted(g, key=lambda c: -c.score) for g in groups.values()]
+
+
+def _group_keys(candidate: Candidate) -> list[tuple[object, ...]]:
+    keys: list[tuple[object, ...]] = []
+    if candidate.signature is not None:
+        keys.append(("signature", candidate.signature.id))
+    occurrence = candidate.stats.occurrence
+    if occurrence is not None and len(occurrence.lines) > 1:
+        keys.append(("event", occurrence.file, occurrence.start))
+    return keys
 
 
 def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
@@ -66,8 +103,9 @@ def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
     if signature is not None:
         score += 0.35 + 0.05 * max(-4, min(signature.priority, 4))
     score *= 0.5 + 0.5 / (1.0 + math.log10(stats.count))  # rarity
-    if is_mild(text) and signature is None:
+    if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
         score *= 0.3
+        severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
     if occurrence is not None and len(occurrence.lines) > 1:
         score += 0.05  # a whole stack trace or wrapped message
     return Candidate(stats=stats, signature=signature, severity=severity, score=score)
@@ -120,32 +158,48 @@ def _place_weight(scan: Scan, stats: TemplateStats, failure: tuple[int, int] | N
     return weight
 
 
-def _finding(scan: Scan, c: Candidate, rank: int, best: float, limit: int) -> Finding:
-    stats = c.stats
+def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: int) -> Finding:
+    lead = group[0]
+    stats = lead.stats
     text = scan.template_text(stats.index)
-    signature = c.signature
+    signature = next((c.signature for c in group if c.signature), None)
+    severity = max((c.severity for c in group), key=SEVERITY_RANK.__getitem__)
     title = signature.title if signature else _title(text)
     category = signature.category if signature else f"log.{LEVELS[stats.level]}"
     if stats.level < 0 and signature is None:
         category = "log.trouble"
-    first = stats.first or (0, 0)
-    last = stats.last or first
+    first = min(c.stats.first or (0, 0) for c in group)
+    last = max(c.stats.last or first for c in group)
+    first_lines = next(c.stats.occurrence.lines for c in group if c.stats.occurrence and c.stats.first == first) if any(c.stats.occurrence and c.stats.first == first for c in group) else []
+    last_text = next((c.stats.last_text for c in group if c.stats.last == last), "")
     return Finding(
         id=f"F{rank}",
         title=title,
-        severity=c.severity,
+        severity=severity,
         category=category,
-        score=round(c.score / best, 3) if best else 0.0,
+        score=round(lead.score / best, 3) if best else 0.0,
         template_id=scan.template_id(stats.index),
         template=text,
-        count=stats.count,
-        first_seen=_position(scan, first, stats.occurrence.lines if stats.occurrence else []),
-        last_seen=_position(scan, last, [stats.last_text] if stats.last_text else []),
-        evidence=_evidence(scan, stats, limit),
+        count=_group_count(group),
+        first_seen=_position(scan, first, first_lines),
+        last_seen=_position(scan, last, [last_text] if last_text else []),
+        evidence=_evidence(scan, group, limit),
         explanation=signature.explanation if signature else None,
         suggestion=signature.suggestion if signature else None,
         signature=signature.id if signature else None,
     )
+
+
+def _group_count(group: list[Candidate]) -> int:
+    """Occurrences of the problem: templates seen in one event count once, others add up."""
+    per_event: dict[tuple[object, ...], int] = {}
+    for c in group:
+        occurrence = c.stats.occurrence
+        key: tuple[object, ...] = (
+            (occurrence.file, occurrence.start) if occurrence else ("template", c.stats.index)
+        )
+        per_event[key] = max(per_event.get(key, 0), c.stats.count)
+    return sum(per_event.values())
 
 
 def _title(template: str) -> str:
@@ -168,19 +222,28 @@ def _file_name(scan: Scan, file: int) -> str | None:
     return scan.sources[file].name if len(scan.sources) > 1 else None
 
 
-def _evidence(scan: Scan, stats: TemplateStats, limit: int) -> list[Evidence]:
-    occurrence = stats.occurrence
-    if occurrence is None:
-        return []
-    name = _file_name(scan, occurrence.file)
-    items = []
-    for first, last in evidence.select(occurrence.lines, limit=limit):
-        items.append(
-            Evidence(
-                line=occurrence.start + first,
-                end_line=occurrence.start + last,
-                text="\n".join(occurrence.lines[first : last + 1]),
-                file=name,
+def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
+    """The lead's event, then other events of the group while the line budget lasts."""
+    items: list[Evidence] = []
+    shown: set[tuple[int, int]] = set()
+    budget = limit
+    for candidate in group:
+        occurrence = candidate.stats.occurrence
+        if occurrence is None or (occurrence.file, occurrence.start) in shown:
+            continue
+        shown.add((occurrence.file, occurrence.start))
+        name = _file_name(scan, occurrence.file)
+        for first, last in evidence.select(occurrence.lines, limit=limit):
+            size = last - first + 1
+            if items and size > budget:
+                return items
+            items.append(
+                Evidence(
+                    line=occurrence.start + first,
+                    end_line=occurrence.start + last,
+                    text="\n".join(occurrence.lines[first : last + 1]),
+                    file=name,
+                )
             )
-        )
+            budget -= size
     return items

@@ -30,7 +30,7 @@ _TROUBLE = re.compile(
        |not\s+found|no\s+such|segmentation|segfault|traceback|oom|out\s+of\s+memory
        |unhealthy|backoff|back-off|evicted|rejected|unauthori[sz]ed|forbidden|violation
        |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan|exit\s+(?:code|status)\s+[1-9])\b
-    | \w+(?:Error|Exception|Fault|Failure)\b
+    | (?-i:[a-z0-9_](?:Error|Exception|Fault|Failure)\b)
     | \bE\d{3,4}\b
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -41,7 +41,7 @@ _MILD = re.compile(r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/
 
 def looks_like_trouble(message: str) -> bool:
     """True when the message reports a problem (not merely mentions the word `error`)."""
-    return _TROUBLE.search(_HARMLESS.sub(" ", message)) is not None
+    return _TROUBLE.search(message) is not None and trouble_words(message) > 0
 
 
 def trouble_words(message: str) -> int:
