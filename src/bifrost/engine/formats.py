@@ -518,7 +518,10 @@ def _parse_timestamped(line: str) -> Record | None:
 
 # --------------------------------------------------------------------------- CI, runners
 
-_GITHUB = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z)(?: |$)")
+# `gh run view --log` puts the job and step names in front: `build\tRun tests\t<ts> …`.
+_GITHUB = re.compile(
+    r"(?:(?P<job>[^\t]+)\t(?P<step>[^\t]+)\t)?(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z)(?: |$)"
+)
 _GITHUB_MARKER = re.compile(r"##\[(?P<level>error|warning|notice|debug)\]")
 _CRI = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) std(?:out|err) [FP] ?"
@@ -544,7 +547,10 @@ def _parse_github(line: str) -> Record | None:
     m = _GITHUB.match(line)
     if m is None:
         return None
-    return _parse_wrapped(m["ts"], line[m.end() :])
+    record = _parse_wrapped(m["ts"], line[m.end() :])
+    if m["step"] and record.source is None:
+        return Record(record.message, record.timestamp, record.level, m["step"])
+    return record
 
 
 def _parse_cri(line: str) -> Record | None:

@@ -25,6 +25,9 @@ from bifrost.errors import InputError
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# Colour codes whose escape byte was lost on the way (`[1;31mERROR[m]` in saved CI logs).
+_BARE_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m")
+_BARE_RESET = re.compile(r"\[0?m")
 _CONTROL = str.maketrans({c: None for c in range(32) if c != 9} | {127: None})
 
 
@@ -151,6 +154,8 @@ def decode(line: bytes) -> str:
     text = line.decode("utf-8", "replace")
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if "m" in text and _BARE_SGR.search(text):
+        text = _BARE_RESET.sub("", _BARE_SGR.sub("", text))
     return text.translate(_CONTROL)
 
 

@@ -30,6 +30,7 @@ from bifrost.levels import LEVELS, RANK
 _DIGITS = b"0123456789"
 _SAMPLE_LINES = 200
 _MAX_EVENT_LINES = 400
+_OCCURRENCES = 3  # occurrences kept per troubled template, for evidence
 _NO_LEVEL = -1
 
 
@@ -56,7 +57,12 @@ class TemplateStats:
     first: tuple[int, int] | None = None  # (file, line)
     last: tuple[int, int] | None = None
     last_text: str = ""
-    occurrence: Occurrence | None = None
+    occurrences: list[Occurrence] = field(default_factory=list)  # the first few, in order
+
+    @property
+    def occurrence(self) -> Occurrence | None:
+        """The first occurrence: the one evidence starts with."""
+        return self.occurrences[0] if self.occurrences else None
 
 
 @dataclass
@@ -197,6 +203,7 @@ class Scanner:
         if not new:
             return None
         first = block.first_indices()
+        new.sort(key=first.__getitem__)  # in input order: mining must not depend on hashing
         self._unplaced.update(new)
         for key in new:
             text = self._text(block.lines[first[key]])
@@ -258,9 +265,30 @@ class Scanner:
             if entry.last is None or position > entry.last:
                 entry.last = position
                 entry.last_text = self._text(block.lines[last[key]])
-            if entry.occurrence is None:
+            if len(entry.occurrences) < _OCCURRENCES:
                 i = first[key] if first is not None and key in first else keys.index(key)
-                entry.occurrence = self._occurrence(block.lines, spans, starts, i, file, line_no)
+                self._capture(entry, key, i, last[key], block, spans, starts, file, line_no)
+
+    def _capture(
+        self,
+        entry: TemplateStats,
+        key: bytes,
+        i: int,
+        last: int,
+        block: _Block,
+        spans: list[tuple[int, int]],
+        starts: list[int],
+        file: int,
+        line_no: int,
+    ) -> None:
+        """Keep the first few occurrences of a troubled shape, each in a different event."""
+        while True:
+            occurrence = self._occurrence(block.lines, spans, starts, i, file, line_no)
+            entry.occurrences.append(occurrence)
+            after = occurrence.start - line_no - 1 + len(occurrence.lines)
+            if len(entry.occurrences) >= _OCCURRENCES or last < after:
+                return
+            i = block.keys.index(key, after)
 
     def _occurrence(
         self,
@@ -301,10 +329,10 @@ class Scanner:
             into.trouble |= entry.trouble
             if entry.first and (into.first is None or entry.first < into.first):
                 into.first = entry.first
-                into.occurrence = entry.occurrence or into.occurrence
             if entry.last and (into.last is None or entry.last > into.last):
                 into.last, into.last_text = entry.last, entry.last_text or into.last_text
-            into.occurrence = into.occurrence or entry.occurrence
+            both = sorted(into.occurrences + entry.occurrences, key=lambda o: (o.file, o.line))
+            into.occurrences = both[:_OCCURRENCES]
         return merged
 
 

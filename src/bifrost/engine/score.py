@@ -8,12 +8,13 @@ Deprecations and retries that later succeed are kept down.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
 
 from bifrost.engine import evidence
-from bifrost.engine.scan import Scan, TemplateStats
+from bifrost.engine.scan import Occurrence, Scan, TemplateStats
 from bifrost.engine.signatures import Signature, match
 from bifrost.engine.vocabulary import is_mild, trouble_words
 from bifrost.levels import LEVELS, RANK
@@ -21,6 +22,7 @@ from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
 
 _SEVERITY_WEIGHT: dict[str, float] = {"info": 0.1, "warning": 0.35, "error": 0.7, "critical": 1.0}
 _MAX_FINDINGS = 50
+_GAP = 3  # lines between two troubled events that still make them one block
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
@@ -32,7 +34,7 @@ class Candidate:
     score: float
 
 
-def findings(scan: Scan, *, evidence_lines: int = 12) -> list[Finding]:
+def findings(scan: Scan, *, evidence_lines: int = 15) -> list[Finding]:
     """The troubled templates of a scan as findings, most important first."""
     candidates = [_candidate(scan, s) for s in scan.stats.values() if s.trouble and s.count]
     if not candidates:
@@ -70,10 +72,32 @@ def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
             j = owner.setdefault(key, i)
             if j != i:
                 parent[root(i)] = root(j)
+    signature = {root(i): c.signature.id for i, c in enumerate(candidates) if c.signature}
+    for i, j in _neighbours(candidates):
+        a, b = root(i), root(j)
+        if a != b and signature.get(a, signature.get(b)) == signature.get(b, signature.get(a)):
+            parent[a] = b  # neighbours join unless they are two different known failures
+            if a in signature:
+                signature[b] = signature[a]
     groups: dict[int, list[Candidate]] = {}
     for i, candidate in enumerate(candidates):
         groups.setdefault(root(i), []).append(candidate)
     return [sorted(g, key=lambda c: -c.score) for g in groups.values()]
+
+
+def _neighbours(candidates: list[Candidate]) -> list[tuple[int, int]]:
+    """Pairs of candidates whose first events touch (at most `_GAP` lines apart): one block of
+    error output, such as Gradle's `FAILED` / `What went wrong` / exception lines."""
+    placed = sorted(
+        (o.file, o.start, o.start + len(o.lines) - 1, i)
+        for i, c in enumerate(candidates)
+        for o in c.stats.occurrences[:1]
+    )
+    pairs = []
+    for (file_a, _, end_a, a), (file_b, start_b, _, b) in itertools.pairwise(placed):
+        if file_a == file_b and start_b - end_a <= _GAP:
+            pairs.append((a, b))
+    return pairs
 
 
 def _group_keys(candidate: Candidate) -> list[tuple[object, ...]]:
@@ -94,6 +118,8 @@ def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
     level_severity = _level_severity(stats.level)
     words = trouble_words(text)
     vocab_severity: Severity = "error" if words else "info"
+    if words and 0 <= stats.level <= RANK["notice"]:
+        vocab_severity = "warning"  # the program itself said this was information
     severity = max(
         (level_severity, vocab_severity, signature.severity if signature else "info"),
         key=SEVERITY_RANK.__getitem__,
@@ -170,7 +196,9 @@ def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: 
         category = "log.trouble"
     first = min(c.stats.first or (0, 0) for c in group)
     last = max(c.stats.last or first for c in group)
-    first_lines = next(c.stats.occurrence.lines for c in group if c.stats.occurrence and c.stats.first == first) if any(c.stats.occurrence and c.stats.first == first for c in group) else []
+    first_lines = next(
+        (o.lines for c in group for o in c.stats.occurrences[:1] if c.stats.first == first), []
+    )
     last_text = next((c.stats.last_text for c in group if c.stats.last == last), "")
     return Finding(
         id=f"F{rank}",
@@ -223,27 +251,45 @@ def _file_name(scan: Scan, file: int) -> str | None:
 
 
 def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
-    """The lead's event, then other events of the group while the line budget lasts."""
-    items: list[Evidence] = []
-    shown: set[tuple[int, int]] = set()
+    """What to show, within `limit` lines, in line order: the lead's first event (trimmed), then
+    the line of each other template of the group, then later occurrences (the same error
+    elsewhere), one line each."""
+    lead, *others = group
+    chosen: list[tuple[Occurrence, list[tuple[int, int]]]] = []
     budget = limit
-    for candidate in group:
-        occurrence = candidate.stats.occurrence
-        if occurrence is None or (occurrence.file, occurrence.start) in shown:
+    seen: set[tuple[int, int]] = set()
+    for occurrence in lead.stats.occurrences[:1]:
+        runs = evidence.select(occurrence.lines, limit=limit * 2 // 3)
+        chosen.append((occurrence, runs))
+        budget -= sum(b - a + 1 for a, b in runs)
+        seen.add((occurrence.file, occurrence.line))
+    singles = [c.stats.occurrences[:1] for c in others] + [c.stats.occurrences[1:] for c in group]
+    for occurrence in (o for batch in singles for o in batch):
+        if budget <= 0:
+            break
+        if (occurrence.file, occurrence.line) in seen or _inside(occurrence, chosen):
             continue
-        shown.add((occurrence.file, occurrence.start))
-        name = _file_name(scan, occurrence.file)
-        for first, last in evidence.select(occurrence.lines, limit=limit):
-            size = last - first + 1
-            if items and size > budget:
-                return items
-            items.append(
-                Evidence(
-                    line=occurrence.start + first,
-                    end_line=occurrence.start + last,
-                    text="\n".join(occurrence.lines[first : last + 1]),
-                    file=name,
-                )
-            )
-            budget -= size
-    return items
+        seen.add((occurrence.file, occurrence.line))
+        offset = occurrence.line - occurrence.start
+        chosen.append((occurrence, [(offset, offset)]))
+        budget -= 1
+    items = [
+        Evidence(
+            line=o.start + first,
+            end_line=o.start + last,
+            text="\n".join(o.lines[first : last + 1]),
+            file=_file_name(scan, o.file),
+        )
+        for o, runs in chosen
+        for first, last in runs
+    ]
+    return sorted(items, key=lambda e: (e.file or "", e.line))
+
+
+def _inside(occurrence: Occurrence, chosen: list[tuple[Occurrence, list[tuple[int, int]]]]) -> bool:
+    """Whether the occurrence's own line is already among the lines chosen."""
+    return any(
+        o.file == occurrence.file and o.start + a <= occurrence.line <= o.start + b
+        for o, runs in chosen
+        for a, b in runs
+    )

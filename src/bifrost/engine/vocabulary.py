@@ -18,6 +18,7 @@ _HARMLESS = re.compile(
     | \bfail[_-]?(?:fast|over|safe)\b
     | --(?:no-)?(?:fail|error)[\w-]*
     | \bif\s+err\s*!=\s*nil\b
+    | \btime_?outs?(?:\(\w+\))?\s*[=:]\s*[\d:.]+\w*  # a timeout setting, not a timeout
     """,
     re.IGNORECASE | re.VERBOSE,
 )
