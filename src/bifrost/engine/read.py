@@ -23,6 +23,7 @@ from typing import BinaryIO
 from bifrost.errors import InputError
 
 STDIN = "-"
+_PIECE = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 # Colour codes whose escape byte was lost on the way (`[1;31mERROR[m]` in saved CI logs).
@@ -38,6 +39,7 @@ class Source:
     name: str
     path: Path | None
     bytes_read: int = 0
+    truncated: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -114,11 +116,30 @@ def _split_blocks(
 
 
 def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
-    try:
-        return stream.read(size)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        source.warnings.append(f"{source.name}: the gzip data is truncated or corrupt ({exc})")
+    """Up to `size` bytes; a corrupt or truncated gzip ends the input with what was read.
+
+    Reads in pieces of at most 1 MiB so that a truncated stream loses at most the piece it
+    broke in, not a whole block.
+    """
+    if source.truncated:
         return b""
+    pieces: list[bytes] = []
+    wanted = size
+    while wanted > 0:
+        try:
+            piece = stream.read(min(wanted, _PIECE))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            source.truncated = True
+            source.warnings.append(
+                f"{source.name}: the gzip data is truncated or corrupt ({exc}); "
+                "analysed what could be read"
+            )
+            break
+        if not piece:
+            break
+        pieces.append(piece)
+        wanted -= len(piece)
+    return b"".join(pieces)
 
 
 def _first_break(data: bytes) -> int:

@@ -23,7 +23,7 @@ from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
 from bifrost.engine.records import Record
-from bifrost.engine.vocabulary import looks_like_trouble
+from bifrost.engine.vocabulary import is_harmless, looks_like_trouble
 from bifrost.errors import InputError
 from bifrost.levels import LEVELS, RANK
 
@@ -222,7 +222,8 @@ class Scanner:
             stats.level = max(stats.level, level)
             if events.is_headline(cls):
                 stats.headline = True
-                if level >= RANK["warning"] or looks_like_trouble(message):
+                loud = level >= RANK["warning"] and not is_harmless(message)
+                if loud or looks_like_trouble(message):
                     stats.trouble = True
                     self._trouble.add(key)
         return first

@@ -23,6 +23,7 @@ from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
 _SEVERITY_WEIGHT: dict[str, float] = {"info": 0.1, "warning": 0.35, "error": 0.7, "critical": 1.0}
 _MAX_FINDINGS = 50
 _GAP = 3  # lines between two troubled events that still make them one block
+_SHORT_EVENT = 4  # an event this short is shown whole even when it is not the lead's
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
@@ -86,12 +87,14 @@ def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
 
 
 def _neighbours(candidates: list[Candidate]) -> list[tuple[int, int]]:
-    """Pairs of candidates whose first events touch (at most `_GAP` lines apart): one block of
-    error output, such as Gradle's `FAILED` / `What went wrong` / exception lines."""
+    """Pairs of errors whose first events touch (at most `_GAP` lines apart): one block of error
+    output, such as Gradle's `FAILED` / `What went wrong` / exception lines. Warnings next to
+    an error (a deprecation, a retry) stay apart: they are not the error."""
     placed = sorted(
         (o.file, o.start, o.start + len(o.lines) - 1, i)
         for i, c in enumerate(candidates)
         for o in c.stats.occurrences[:1]
+        if SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]
     )
     pairs = []
     for (file_a, _, end_a, a), (file_b, start_b, _, b) in itertools.pairwise(placed):
@@ -271,8 +274,11 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
             continue
         seen.add((occurrence.file, occurrence.line))
         offset = occurrence.line - occurrence.start
-        chosen.append((occurrence, [(offset, offset)]))
-        budget -= 1
+        runs = [(offset, offset)]
+        if offset == 0 and len(occurrence.lines) <= _SHORT_EVENT:  # `cannot find symbol` + 2
+            runs = [(0, len(occurrence.lines) - 1)]
+        chosen.append((occurrence, runs))
+        budget -= sum(b - a + 1 for a, b in runs)
     items = [
         Evidence(
             line=o.start + first,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,8 @@ from bifrost.report import SEVERITY_RANK, Severity
 
 FLAGS = re.IGNORECASE | re.MULTILINE
 
-# Every pattern also goes into one combined regex, where named groups would collide and
-# numbered backreferences would point at the wrong group.
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+# libyaml when PyYAML was built with it: the pure-Python parser is most of the load time.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Signature(BaseModel):
@@ -46,34 +47,36 @@ class Signature(BaseModel):
     examples: list[str] = Field(min_length=2)
     counter_examples: list[str] = Field(default_factory=list)
 
-    _regex: re.Pattern[str] = PrivateAttr()
+    _regexes: tuple[re.Pattern[str], ...] = PrivateAttr()
 
     @model_validator(mode="after")
     def _compile_and_check(self) -> Signature:
         """Compile once, and prove the patterns on the signature's own examples."""
         if not self.id.startswith(f"{self.category}."):
             raise ValueError(f"id {self.id!r} must start with its category {self.category!r}")
+        regexes = []
         for pattern in self.patterns:
-            try:  # alone, to catch unbalanced brackets; wrapped, to catch global flags
-                compiled = re.compile(pattern, FLAGS)
-                re.compile(f"(?:{pattern})", FLAGS)
+            try:
+                regexes.append(re.compile(pattern, FLAGS))
             except re.error as exc:
                 raise ValueError(f"bad regex {pattern!r}: {exc}") from None
-            if compiled.groupindex or _BACKREFERENCE.search(pattern):
-                raise ValueError(f"regex {pattern!r}: no named groups or backreferences")
-        self._regex = re.compile("|".join(f"(?:{p})" for p in self.patterns), FLAGS)
+        self._regexes = tuple(regexes)
         for example in self.examples:
-            if not self._regex.search(example):
+            if not self.matches(example):
                 raise ValueError(f"example not matched by the patterns: {example!r}")
         for counter in self.counter_examples:
-            if self._regex.search(counter):
+            if self.matches(counter):
                 raise ValueError(f"counter-example matched by the patterns: {counter!r}")
         return self
 
     @property
-    def regex(self) -> re.Pattern[str]:
-        """All the patterns as one compiled regex."""
-        return self._regex
+    def regexes(self) -> tuple[re.Pattern[str], ...]:
+        """The compiled patterns, in order."""
+        return self._regexes
+
+    def matches(self, text: str) -> bool:
+        """Whether any pattern of this signature occurs in `text` (ignoring the others)."""
+        return any(regex.search(text) for regex in self._regexes)
 
 
 def load_signature_file(path: Path) -> tuple[Signature, ...]:
@@ -105,26 +108,225 @@ def load_signatures() -> tuple[Signature, ...]:
 
 def match(text: str) -> Signature | None:
     """The best signature for one message: highest priority, then severity, then file order."""
-    prefilter, ranked = _index()
-    if prefilter.search(text) is None:
-        return None
-    return next((signature for signature in ranked if signature.regex.search(text)), None)
+    index = _index()
+    candidates = set(index.unindexed)
+    for found in index.finder.finditer(text.casefold()):
+        candidates.update(index.found[found.group(1)])
+    for position in sorted(candidates):  # patterns are numbered best signature first
+        rank, regex = index.patterns[position]
+        if regex.search(text):
+            return index.ranked[rank]
+    return None
+
+
+# Python's regex engine has no multi-pattern search, and hundreds of case-insensitive patterns
+# cost about a millisecond per message. So each pattern is reduced to literal keywords, one of
+# which every match contains; a single trie-shaped regex finds all keywords present in one pass
+# over the case-folded message, and only the patterns whose keywords occur are run.
+
+_Strings = frozenset[str]
+_Trie = dict[str, "_Trie"]
+
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|.)", re.S)
+_QUANTIFIER = re.compile(r"(?:[?*+]|\{(\d*)(?:,\d*)?\})[?+]?")
+_SCOPED_FLAGS = re.compile(r"\?[aiLmsu]*(?:-[imsx]+)?:")
+_SMALL_CLASS = re.compile(r"[^\\\-\[\]^]{1,5}")
+_PUNCTUATION = frozenset("\\.^$*+?{}[]()|/-'\"#&~%!@:;,<>=` ")
+_MAX_PRODUCT = 64
+_MIN_KEYWORD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    ranked: tuple[Signature, ...]
+    patterns: tuple[tuple[int, re.Pattern[str]], ...]  # (rank of its signature, regex)
+    finder: re.Pattern[str]
+    found: dict[str, frozenset[int]]  # keyword found -> patterns to try
+    unindexed: frozenset[int]  # patterns without a usable keyword: always tried
 
 
 @functools.cache
-def _index() -> tuple[re.Pattern[str], tuple[Signature, ...]]:
-    """One regex that rejects the common case (nothing matches) in a single scan, and the
-    signatures in the order `match` prefers them (the sort is stable, so file order breaks ties).
-    """
-    signatures = load_signatures()
-    prefilter = re.compile("|".join(f"(?:{s.regex.pattern})" for s in signatures), FLAGS)
-    ranked = sorted(signatures, key=lambda s: (-s.priority, -SEVERITY_RANK[s.severity]))
-    return prefilter, tuple(ranked)
+def _index() -> _Index:
+    """The signatures in the order `match` prefers them (the sort is stable, so file order
+    breaks ties), their patterns numbered in that order, and the keyword finder."""
+    ranked = tuple(
+        sorted(load_signatures(), key=lambda s: (-s.priority, -SEVERITY_RANK[s.severity]))
+    )
+    patterns: list[tuple[int, re.Pattern[str]]] = []
+    by_keyword: dict[str, set[int]] = {}
+    unindexed: set[int] = set()
+    for rank, signature in enumerate(ranked):
+        for pattern, regex in zip(signature.patterns, signature.regexes, strict=True):
+            position = len(patterns)
+            patterns.append((rank, regex))
+            words = None if regex.flags & re.VERBOSE else _keywords(pattern)
+            if words is None:
+                unindexed.add(position)
+            for word in words or ():
+                by_keyword.setdefault(word, set()).add(position)
+    # The finder reports the longest keyword starting at each position; every shorter keyword
+    # that is a prefix of it occurs there too.
+    found = {
+        word: frozenset().union(*(by_keyword.get(word[:end], ()) for end in range(1, len(word) + 1)))
+        for word in by_keyword
+    }
+    finder = re.compile(f"(?=({_trie(by_keyword)}))")
+    return _Index(ranked, tuple(patterns), finder, found, frozenset(unindexed))
+
+
+def _keywords(pattern: str) -> frozenset[str] | None:
+    """Case-folded literals one of which occurs in every text `pattern` matches, or None when
+    the pattern has no literal of at least three characters that every match must contain."""
+    required = _literals(pattern)[1]
+    if required is None or min(map(len, required)) < _MIN_KEYWORD:
+        return None
+    return required
+
+
+def _literals(pattern: str) -> tuple[_Strings | None, _Strings | None]:
+    """(every text `pattern` matches, if that is a small set of literals; keywords one of which
+    every match contains). Unsure means None: a missing keyword only costs speed."""
+    branches = _branches(pattern)
+    if len(branches) > 1:
+        results = [_literals(branch) for branch in branches]
+        return _union(exact for exact, _ in results), _union(required for _, required in results)
+    candidates: list[_Strings] = []
+    chain: _Strings = frozenset({""})  # the texts the adjacent literals so far can be
+    exact = True
+    i = 0
+    while i < len(pattern):
+        item_exact, item_required, i = _item(pattern, i)
+        quantifier = _QUANTIFIER.match(pattern, i)
+        optional = False
+        if quantifier:
+            i = quantifier.end()
+            bound = quantifier.group(1)
+            optional = quantifier.group()[0] in "?*" or bound == "" or bound == "0"
+        if optional or (item_exact is None and item_required is None):
+            candidates.append(chain)
+            chain, exact = frozenset({""}), False
+        elif item_exact is not None and len(chain) * len(item_exact) <= _MAX_PRODUCT:
+            chain = frozenset(a + b for a in chain for b in item_exact)
+        else:
+            candidates.append(chain)
+            exact = False
+            chain = item_exact if item_exact is not None else frozenset({""})
+            if item_required is not None and item_exact is None:
+                candidates.append(item_required)
+        if quantifier and not optional:  # a repeated item: what follows is not adjacent
+            candidates.append(chain)
+            chain, exact = frozenset({""}), False
+    candidates.append(chain)
+    best = max(candidates, key=lambda words: (min(map(len, words)), -len(words)))
+    return (chain if exact else None), (best if min(map(len, best)) > 0 else None)
+
+
+def _item(pattern: str, i: int) -> tuple[_Strings | None, _Strings | None, int]:
+    """One atom at `i`: (its texts if literal, its keywords, where the next atom starts)."""
+    char = pattern[i]
+    if char == "\\":
+        escape = _ESCAPE.match(pattern, i)
+        assert escape is not None  # the pattern compiled, so the escape is complete
+        literal = escape.group()[1:]
+        return (frozenset({literal}) if literal in _PUNCTUATION else None), None, escape.end()
+    if char == "[":
+        end = _class_end(pattern, i)
+        members = pattern[i + 1 : end - 1]
+        small = _SMALL_CLASS.fullmatch(members)
+        return (frozenset(members.casefold()) if small else None), None, end
+    if char == "(":
+        end = _group_end(pattern, i)
+        inner = pattern[i + 1 : end - 1]
+        flags = _SCOPED_FLAGS.match(inner)
+        if inner.startswith("?") and not flags:  # lookaround, comment, conditional, named
+            return None, None, end
+        exact, required = _literals(inner[flags.end() :] if flags else inner)
+        return exact, required, end
+    if char in ".^$":
+        return None, None, i + 1
+    return frozenset({char.casefold()}), None, i + 1
+
+
+def _union(sets: Iterable[_Strings | None]) -> _Strings | None:
+    result: set[str] = set()
+    for strings in sets:
+        if strings is None:
+            return None
+        result |= strings
+    return frozenset(result)
+
+
+def _branches(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern."""
+    branches: list[str] = []
+    start = i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+        elif char == "[":
+            i = _class_end(pattern, i)
+        elif char == "(":
+            i = _group_end(pattern, i)
+        else:
+            if char == "|":
+                branches.append(pattern[start:i])
+                start = i + 1
+            i += 1
+    branches.append(pattern[start:])
+    return branches
+
+
+def _class_end(pattern: str, start: int) -> int:
+    i = start + 1
+    if pattern.startswith("^", i):
+        i += 1
+    if pattern.startswith("]", i):  # a leading ] is a member
+        i += 1
+    while pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    depth = 0
+    i = start
+    while True:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        i += 1
+        if depth == 0:
+            return i
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching the longest of `words` that starts at a position."""
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def build(node: _Trie) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body  # greedy: a longer word first
+
+    return build(root)
 
 
 def _parse(text: str, name: str) -> tuple[Signature, ...]:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise SignatureError(f"{name}: invalid YAML: {exc}") from None
     if not isinstance(data, list):

@@ -18,6 +18,8 @@ _HARMLESS = re.compile(
     | \bfail[_-]?(?:fast|over|safe)\b
     | --(?:no-)?(?:fail|error)[\w-]*
     | \bif\s+err\s*!=\s*nil\b
+    | to\ see\ the\ full\ stack\ trace\ of\ the\ errors | re-run\ maven | ->\ \[Help\ \d+\]
+    | for\ more\ information\ about\ the\ errors  # Maven's help boilerplate
     | \btime_?outs?(?:\(\w+\))?\s*[=:]\s*[\d:.]+\w*  # a timeout setting, not a timeout
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -48,6 +50,12 @@ def looks_like_trouble(message: str) -> bool:
 def trouble_words(message: str) -> int:
     """How many distinct trouble words the message uses, after removing harmless look-alikes."""
     return len({m.group().lower() for m in _TROUBLE.finditer(_HARMLESS.sub(" ", message))})
+
+
+def is_harmless(message: str) -> bool:
+    """A look-alike and nothing else (`errors=0`, Maven's `Re-run Maven using -X`): even at
+    level ERROR such a line reports no problem of its own."""
+    return _HARMLESS.search(message) is not None and not looks_like_trouble(message)
 
 
 def is_mild(message: str) -> bool:
