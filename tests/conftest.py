@@ -19,8 +19,9 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def bifrost() -> Run:
     """Run `python -m bifrost ARGS` in a subprocess; returns the completed process."""
 
-    def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
         full_env.pop("NO_COLOR", None)
         full_env.update(env or {})

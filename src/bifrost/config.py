@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     top: int = Field(default=5, ge=1, le=100, description="Findings to show.")
     fail_on: FailOn = Field(default="error", description="Exit 1 at or above this severity.")
     chunk_bytes: int = Field(
-        default=8 << 20, ge=1 << 12, description="Bytes read and mined at a time (the engine streams)."
+        default=8 << 20,
+        ge=1 << 12,
+        description="Bytes read and mined at a time (the engine streams).",
     )
     max_line_bytes: int = Field(
         default=64 << 10, ge=256, description="Longer lines are cut to this for mining and display."

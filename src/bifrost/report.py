@@ -37,7 +37,9 @@ class InputInfo(_Model):
     lines: int
     bytes: int
     sha256: str
-    files: list[str] = Field(default_factory=list, description="Each input, when there were several.")
+    files: list[str] = Field(
+        default_factory=list, description="Each input, when there were several."
+    )
 
 
 class Stats(_Model):

@@ -30,7 +30,8 @@ def test_json_report_is_the_public_contract(bifrost: Run) -> None:
     assert first["id"] == "F1"
     assert first["category"].startswith("net")
     assert "refused" in first["title"].lower()
-    assert first["explanation"] and first["suggestion"]
+    assert first["explanation"]
+    assert first["suggestion"]
     lines = (LOGS / "service-crash.log").read_text().splitlines()
     for item in first["evidence"]:
         shown = item["text"].split("\n")

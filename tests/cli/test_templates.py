@@ -32,8 +32,10 @@ def test_jsonl_is_the_default_in_a_pipe_and_names_files(bifrost: Run) -> None:
     a, b = DATA / "logs" / "healthy.log", DATA / "logs" / "maven-compile.log"
     rows = records(bifrost("templates", str(a), str(b)).stdout)
     assert len(rows) == 400 + len(b.read_text().splitlines())
-    assert rows[0]["file"] == str(a) and rows[0]["line"] == 1
-    assert rows[400]["file"] == str(b) and rows[400]["line"] == 1
+    assert rows[0]["file"] == str(a)
+    assert rows[0]["line"] == 1
+    assert rows[400]["file"] == str(b)
+    assert rows[400]["line"] == 1
 
 
 def test_templates_of_a_stack_trace_log(bifrost: Run) -> None:
@@ -54,7 +56,9 @@ def test_json_lists_templates_with_counts(bifrost: Run) -> None:
     result = bifrost("templates", str(DATA / "logs" / "healthy.log"), "--format", "json")
     templates = json.loads(result.stdout)
     assert sum(t["count"] for t in templates) == 400
-    assert any(t["template"].endswith("healthcheck ok errors=<*> error_count=<*>") for t in templates)
+    assert any(
+        t["template"].endswith("healthcheck ok errors=<*> error_count=<*>") for t in templates
+    )
 
 
 def test_missing_file(bifrost: Run, tmp_path: Path) -> None:

@@ -9,7 +9,10 @@ from bifrost.engine.mask import mask
     ("message", "expected"),
     [
         ("Connected to 10.0.0.12:5432 in 35 ms", "Connected to <*> in <*>"),
-        ("Deleting block blk_-1608999687919862906 file /data/dfs/blk_1", "Deleting block <*> file <*>"),
+        (
+            "Deleting block blk_-1608999687919862906 file /data/dfs/blk_1",
+            "Deleting block <*> file <*>",
+        ),
         ("request 3f2a9c1e-1b2c-4d5e-8f90-123456789abc done", "request <*> done"),
         ("commit 4e8932e579d2e085ea2d9e6e88035d1ad0ad16a6 checked out", "commit <*> checked out"),
         ("pointer 0x7ffd5a3c at offset 12", "pointer <*> at offset <*>"),

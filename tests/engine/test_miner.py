@@ -29,15 +29,24 @@ def test_two_values_are_a_choice_not_a_variable() -> None:
 
 
 def test_upper_case_states_never_become_variables() -> None:
-    states = ["NEW to UNASSIGNED", "UNASSIGNED to ASSIGNED", "ASSIGNED to RUNNING",
-              "RUNNING to SUCCEEDED", "RUNNING to FAILED"]
+    states = [
+        "NEW to UNASSIGNED",
+        "UNASSIGNED to ASSIGNED",
+        "ASSIGNED to RUNNING",
+        "RUNNING to SUCCEEDED",
+        "RUNNING to FAILED",
+    ]
     _, ids = mine([f"task_1 Transitioned from {s}" for s in states])
     assert len(set(ids)) == len(states)
 
 
 def test_a_variable_may_be_empty() -> None:
-    miner, ids = mine(["connection from 1.2.3.4 (host-1.example.com) at 10:00:00",
-                       "connection from 1.2.3.5 () at 10:00:01"])
+    miner, ids = mine(
+        [
+            "connection from 1.2.3.4 (host-1.example.com) at 10:00:00",
+            "connection from 1.2.3.5 () at 10:00:01",
+        ]
+    )
     assert ids[0] == ids[1]
     assert miner.templates[ids[0]].text == "connection from <*> (<*>) at <*>"
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.resources
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from bifrost.analysis import analyze
+from bifrost.cli.options import NoColor, Paths, Verbose
 from bifrost.cli.output import console, report_error
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
@@ -18,30 +20,39 @@ from bifrost.render.terminal import render_terminal
 from bifrost.report import SEVERITY_RANK, Report
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     terminal = "terminal"
     json = "json"
     markdown = "markdown"
 
 
 def analyze_command(
-    paths: list[str] = typer.Argument(
-        None, help="Log files (plain or .gz); '-' or nothing reads standard input."
-    ),
-    format: ReportFormat = typer.Option(
-        ReportFormat.terminal, "--format", "-f", help="Output format."
-    ),
-    top: int | None = typer.Option(None, "--top", "-n", min=1, help="Findings to report [5]."),
-    fail_on: str | None = typer.Option(
-        None,
-        "--fail-on",
-        help="Exit 1 when a finding is at or above this: warning, error, critical, never [error].",
-    ),
-    no_llm: bool = typer.Option(False, "--no-llm", help="Use the built-in explanation only."),
-    sample: bool = typer.Option(False, "--sample", help="Analyse the bundled sample log."),
-    no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+    paths: Paths = None,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.terminal,
+    top: Annotated[
+        int | None, typer.Option("--top", "-n", min=1, help="Findings to report [5].")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding is at or above this: warning, error, critical, never "
+            "[error].",
+        ),
+    ] = None,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Use the built-in explanation only.")
+    ] = False,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Analyse the bundled sample log.")
+    ] = False,
+    no_color: NoColor = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")
+    ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Find the lines that explain why a log failed, ranked, with what to do about them.
 
@@ -62,7 +73,7 @@ def analyze_command(
         if not quiet:
             _print(report, format, no_color=no_color)
         code = exit_code(report, settings.fail_on)
-    except Exception as exc:  # noqa: BLE001 — every failure becomes one line and an exit code
+    except Exception as exc:
         code = report_error(exc, verbose=verbose)
     raise typer.Exit(code)
 

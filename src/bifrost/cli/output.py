@@ -13,9 +13,7 @@ from bifrost.errors import BifrostError
 
 def console(*, no_color: bool = False) -> Console:
     """A console on stdout; colour only on a terminal, never with NO_COLOR or --no-color."""
-    return Console(
-        no_color=no_color or "NO_COLOR" in os.environ, highlight=False, soft_wrap=False
-    )
+    return Console(no_color=no_color or "NO_COLOR" in os.environ, highlight=False, soft_wrap=False)
 
 
 def fail(message: str, code: int) -> int:

@@ -5,37 +5,39 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from enum import Enum
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from bifrost.analysis import scan_templates
+from bifrost.cli.options import NoColor, Paths, Verbose
 from bifrost.cli.output import console, report_error
 from bifrost.config import load_settings
 from bifrost.engine.scan import Scan
 
 
-class TemplatesFormat(str, Enum):
+class TemplatesFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     json = "json"
 
 
 def templates_command(
-    paths: list[str] = typer.Argument(
-        None, help="Log files (plain or .gz); '-' or nothing reads standard input."
-    ),
-    format: TemplatesFormat | None = typer.Option(
-        None,
-        "--format",
-        "-f",
-        help="table (default on a terminal), jsonl (one record per input line; default in a "
-        "pipe) or json (the templates with counts).",
-    ),
-    no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+    paths: Paths = None,
+    format: Annotated[
+        TemplatesFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default on a terminal), jsonl (one record per input line; default in "
+            "a pipe) or json (the templates with counts).",
+        ),
+    ] = None,
+    no_color: NoColor = False,
+    verbose: Verbose = False,
 ) -> None:
     """List the templates of a log, most frequent first, or the template of every line."""
     try:
@@ -52,7 +54,7 @@ def templates_command(
             _print_table(scan, no_color=no_color)
         sys.stdout.flush()
         code = 0
-    except Exception as exc:  # noqa: BLE001 — every failure becomes one line and an exit code
+    except Exception as exc:
         code = report_error(exc, verbose=verbose)
     raise typer.Exit(code)
 

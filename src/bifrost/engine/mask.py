@@ -87,8 +87,7 @@ def mask(message: str) -> str:
     tokens = message.split()
     for i, token in enumerate(tokens):
         if _SUSPECT.search(token):
-            token = _QUOTED.sub(_quoted, token)
-            tokens[i] = _VARIABLE.sub(_replace, token)
+            tokens[i] = _VARIABLE.sub(_replace, _QUOTED.sub(_quoted, token))
     for i in range(len(tokens) - 1, 0, -1):
         if tokens[i - 1] == VAR and (unit := _UNIT.fullmatch(tokens[i])):
             tokens[i - 1] = VAR + unit.group(1)

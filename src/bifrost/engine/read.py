@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import re
 import stat
@@ -18,7 +19,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from bifrost.errors import InputError
 
@@ -60,7 +61,9 @@ def open_sources(paths: list[str]) -> list[Source]:
         except OSError as exc:
             raise InputError(f"{name}: cannot read it ({exc.strerror})") from None
         if stat.S_ISDIR(mode):
-            raise InputError(f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)")
+            raise InputError(
+                f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)"
+            )
         if not os.access(path, os.R_OK):
             raise InputError(f"{name}: permission denied")
         sources.append(Source(name=name, path=path))
@@ -75,19 +78,16 @@ def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[by
     by its magic bytes, not its name.
     """
     with _open(source) as raw:
-        head = raw.read(2)
         stream: BinaryIO = raw
-        if head == _GZIP_MAGIC:
-            stream = gzip.GzipFile(fileobj=_Prefixed(head, raw), mode="rb")  # type: ignore[assignment]
-            head = b""
-        yield from _split_blocks(source, stream, head, block_bytes, max_line_bytes)
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            stream = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+        yield from _split_blocks(source, stream, block_bytes, max_line_bytes)
 
 
 def _split_blocks(
-    source: Source, stream: BinaryIO, head: bytes, block_bytes: int, max_line_bytes: int
+    source: Source, stream: BinaryIO, block_bytes: int, max_line_bytes: int
 ) -> Iterator[bytes]:
-    carry, skipping, first = head, False, True
-    source.bytes_read += len(head)
+    carry, skipping, first = b"", False, True
     while True:
         data = _read(source, stream, block_bytes)
         if first:
@@ -180,31 +180,12 @@ def decode(line: bytes) -> str:
     return text.translate(_CONTROL)
 
 
-def _open(source: Source) -> contextlib.AbstractContextManager[BinaryIO]:
+def _open(source: Source) -> contextlib.AbstractContextManager[io.BufferedReader]:
     if source.path is None:
         if sys.stdin is None:
             raise InputError("no input: pass a log file, or pipe one into bifrost")
-        return contextlib.nullcontext(sys.stdin.buffer)
+        return contextlib.nullcontext(cast(io.BufferedReader, sys.stdin.buffer))
     try:
         return source.path.open("rb")
     except OSError as exc:
         raise InputError(f"{source.name}: cannot open it ({exc.strerror})") from None
-
-
-class _Prefixed:
-    """A read-only stream that first returns bytes already read from another stream."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        if not self._prefix:
-            return self._stream.read(size)
-        if size < 0:
-            data, self._prefix = self._prefix + self._stream.read(), b""
-            return data
-        data, self._prefix = self._prefix[:size], self._prefix[size:]
-        if len(data) < size:
-            data += self._stream.read(size - len(data))
-        return data

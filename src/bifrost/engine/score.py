@@ -48,8 +48,7 @@ def findings(scan: Scan, *, evidence_lines: int = 15) -> list[Finding]:
     top = groups[:_MAX_FINDINGS]
     best = top[0][0].score
     return [
-        _finding(scan, group, rank, best, evidence_lines)
-        for rank, group in enumerate(top, start=1)
+        _finding(scan, group, rank, best, evidence_lines) for rank, group in enumerate(top, start=1)
     ]
 
 

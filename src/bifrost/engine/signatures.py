@@ -127,7 +127,9 @@ def match(text: str) -> Signature | None:
 _Strings = frozenset[str]
 _Trie = dict[str, "_Trie"]
 
-_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|.)", re.S)
+_ESCAPE = re.compile(
+    r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|.)", re.S
+)
 _QUANTIFIER = re.compile(r"(?:[?*+]|\{(\d*)(?:,\d*)?\})[?+]?")
 _SCOPED_FLAGS = re.compile(r"\?[aiLmsu]*(?:-[imsx]+)?:")
 _SMALL_CLASS = re.compile(r"[^\\\-\[\]^]{1,5}")
@@ -167,7 +169,9 @@ def _index() -> _Index:
     # The finder reports the longest keyword starting at each position; every shorter keyword
     # that is a prefix of it occurs there too.
     found = {
-        word: frozenset().union(*(by_keyword.get(word[:end], ()) for end in range(1, len(word) + 1)))
+        word: frozenset().union(
+            *(by_keyword.get(word[:end], ()) for end in range(1, len(word) + 1))
+        )
         for word in by_keyword
     }
     finder = re.compile(f"(?=({_trie(by_keyword)}))")
@@ -201,7 +205,7 @@ def _literals(pattern: str) -> tuple[_Strings | None, _Strings | None]:
         if quantifier:
             i = quantifier.end()
             bound = quantifier.group(1)
-            optional = quantifier.group()[0] in "?*" or bound == "" or bound == "0"
+            optional = quantifier.group()[0] in "?*" or bound in {"", "0"}
         if optional or (item_exact is None and item_required is None):
             candidates.append(chain)
             chain, exact = frozenset({""}), False
@@ -342,7 +346,9 @@ def _parse(text: str, name: str) -> tuple[Signature, ...]:
                 f"{'.'.join(map(str, error['loc'])) or 'signature'}: {error['msg']}"
                 for error in exc.errors()
             )
-            raise SignatureError(f"{name}: signature {label or f'#{position}'}: {problems}") from None
+            raise SignatureError(
+                f"{name}: signature {label or f'#{position}'}: {problems}"
+            ) from None
         if signature.id in ids:
             raise SignatureError(f"{name}: duplicate signature id {signature.id!r}")
         ids.add(signature.id)
