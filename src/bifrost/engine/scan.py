@@ -16,8 +16,10 @@ from array import array
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress
 
 from bifrost.engine import events
+from bifrost.engine.bursts import BUCKETS, bucket_shift, widen
 from bifrost.engine.formats import PLAIN, LogFormat, detect, parse_any
 from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
@@ -58,6 +60,7 @@ class TemplateStats:
     last: tuple[int, int] | None = None
     last_text: str = ""
     occurrences: list[Occurrence] = field(default_factory=list)  # the first few, in order
+    histogram: list[int] | None = None  # occurrences per stretch of lines (bursts.BUCKETS)
 
     @property
     def occurrence(self) -> Occurrence | None:
@@ -78,7 +81,8 @@ class Scan:
     levels: Counter[str] = field(default_factory=Counter)
     sha256: str = ""
     line_templates: array[int] | None = None  # per input line, when asked for
-    line_files: list[int] = field(default_factory=list)  # lines per file, when asked for
+    line_files: list[int] = field(default_factory=list)  # lines per file
+    histogram_shift: int = 4  # histogram buckets are 2**shift lines wide
 
     def template_text(self, index: int) -> str:
         return self.miner.templates[self.miner.find(index)].text
@@ -116,6 +120,8 @@ class Scanner:
         self._level: dict[bytes, int] = {}
         self._trouble: set[bytes] = set()
         self._unplaced: set[bytes] = set()  # learnt, but not yet counted
+        self._is_troubled: dict[bytes, bool] = {}
+        self._shift = 4  # histogram buckets are 2**shift lines wide
         self._stats: dict[int, TemplateStats] = {}
         self._levels: Counter[int] = Counter()
         self._lines = 0
@@ -154,6 +160,7 @@ class Scanner:
             sha256=digest.hexdigest,
             line_templates=self._line_templates,
             line_files=line_files,
+            histogram_shift=self._shift,
         )
 
     def _check_not_empty(self, source: Source, inputs: int) -> None:
@@ -226,6 +233,7 @@ class Scanner:
                 if loud or looks_like_trouble(message):
                     stats.trouble = True
                     self._trouble.add(key)
+            self._is_troubled[key] = key in self._trouble
         return first
 
     def _count(
@@ -258,7 +266,10 @@ class Scanner:
         troubled = self._trouble.intersection(counts)
         if not troubled:
             return
-        last = block.last_indices()
+        hits = list(compress(range(len(keys)), map(self._is_troubled.__getitem__, keys)))
+        hit_keys = list(map(keys.__getitem__, hits))
+        last = dict(zip(hit_keys, hits, strict=True))
+        self._note_positions(hit_keys, hits, line_no + len(keys), line_no)
         starts = [s for s, _ in spans]
         for key in troubled:
             entry = stats[template[key]]
@@ -269,6 +280,24 @@ class Scanner:
             if len(entry.occurrences) < _OCCURRENCES:
                 i = first[key] if first is not None and key in first else keys.index(key)
                 self._capture(entry, key, i, last[key], block, spans, starts, file, line_no)
+
+    def _note_positions(
+        self, hit_keys: list[bytes], hits: list[int], end: int, line_no: int
+    ) -> None:
+        """Add troubled lines to their templates' histograms (see `bursts`)."""
+        shift = bucket_shift(end, self._shift)
+        if shift != self._shift:
+            for entry in self._stats.values():
+                if entry.histogram is not None:
+                    entry.histogram = widen(entry.histogram, shift - self._shift)
+            self._shift = shift
+        buckets = [(line_no + i + 1) >> shift for i in hits]
+        stats, template = self._stats, self._template
+        for (key, bucket), n in Counter(zip(hit_keys, buckets, strict=True)).items():
+            entry = stats[template[key]]
+            if entry.histogram is None:
+                entry.histogram = [0] * BUCKETS
+            entry.histogram[bucket] += n
 
     def _capture(
         self,
@@ -334,6 +363,9 @@ class Scanner:
                 into.last, into.last_text = entry.last, entry.last_text or into.last_text
             both = sorted(into.occurrences + entry.occurrences, key=lambda o: (o.file, o.line))
             into.occurrences = both[:_OCCURRENCES]
+            if entry.histogram is not None:
+                mine = into.histogram or [0] * BUCKETS
+                into.histogram = [a + b for a, b in zip(mine, entry.histogram, strict=True)]
         return merged
 
 
@@ -369,8 +401,6 @@ class _Block:
         keys = self.keys
         return dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
 
-    def last_indices(self) -> dict[bytes, int]:
-        return dict(zip(self.keys, range(len(self.keys)), strict=True))
 
 
 class _Digest:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from bifrost.engine import evidence
+from bifrost.engine.bursts import burst
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats
 from bifrost.engine.signatures import Signature, match
 from bifrost.engine.vocabulary import is_mild, trouble_words
@@ -136,6 +137,8 @@ def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
         severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
     if occurrence is not None and len(occurrence.lines) > 1:
         score += 0.05  # a whole stack trace or wrapped message
+    if stats.histogram is not None:
+        score += 0.15 * burst(stats.histogram, scan.histogram_shift, scan.lines)
     return Candidate(stats=stats, signature=signature, severity=severity, score=score)
 
 
