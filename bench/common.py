@@ -93,6 +93,7 @@ def check_data_dir(data: Path, sub: str) -> Path:
 # Running processes
 # --------------------------------------------------------------------------------------------
 
+_BOX_CHARS = " \t│┃╭╮╰╯─━┌┐└┘"
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -148,8 +149,10 @@ class RunResult:
         return self.stdout.decode("utf-8", errors="replace")
 
     def stderr_tail(self, lines: int = 5) -> str:
-        text = self.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        return "\n".join(text[-lines:])
+        """The last non-empty stderr lines, without Rich's box-drawing frame."""
+        text = self.stderr.decode("utf-8", errors="replace").splitlines()
+        kept = [t.strip(_BOX_CHARS) for t in text]
+        return "\n".join([t for t in kept if t][-lines:])
 
 
 def run_measured(
@@ -477,7 +480,7 @@ def print_table(
     col = 0
     for label, span in groups or ():
         spanned = sum(widths[col : col + span]) + len(sep) * (span - 1)
-        widths[col + span - 1] += max(0, len(label) + 4 - spanned) if label else 0
+        widths[col + span - 1] += max(0, len(label) + 2 - spanned) if label else 0
         col += span
 
     def line(cells: Sequence[str]) -> str:

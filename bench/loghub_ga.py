@@ -70,8 +70,8 @@ def show_errors(
     rows: Sequence[common.LoghubRow],
     input_lines: Sequence[str],
     limit: int,
+    width: int,
     parts_limit: int = 4,
-    width: int = 110,
 ) -> None:
     """Print the worst split true groups and merged predicted groups, with samples."""
     truth = [r.event_id for r in rows]
@@ -177,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--limit", type=int, default=8, help="groups listed per kind by --show-errors"
     )
+    parser.add_argument(
+        "--width", type=int, default=160, help="characters shown per line by --show-errors"
+    )
     args = parser.parse_args(argv)
 
     systems: list[str] = list(args.systems)
@@ -230,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             rows=rows,
                             input_lines=shown,
                             limit=args.limit,
+                            width=args.width,
                         )
                 print()
 
@@ -271,10 +275,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run_drain:
         print("drain3: TemplateMiner(default config), one add_log_message per Content line")
     for label in labels[: len(args.modes)]:
-        behind = [s for s in systems if scores[(s, label)].ga <= common.DRAIN_PUBLISHED_GA[s]]
+        diffs = {s: scores[(s, label)].ga - common.DRAIN_PUBLISHED_GA[s] for s in systems}
+        better = [s for s, d in diffs.items() if d >= 0.0005]
+        equal = [s for s, d in diffs.items() if abs(d) < 0.0005]
+        worse = [s for s, d in diffs.items() if d <= -0.0005]
         print(
-            f"{label} beats published Drain GA on {len(systems) - len(behind)}/{len(systems)}"
-            + (f" (not on: {', '.join(behind)})" if behind else "")
+            f"{label} vs published Drain GA: better on {len(better)}/{len(systems)}"
+            + (f", equal on {', '.join(equal)}" if equal else "")
+            + (f", worse on {', '.join(worse)}" if worse else "")
         )
     return 0
 

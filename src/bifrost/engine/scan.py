@@ -93,7 +93,7 @@ class Scan:
     def timestamp(self, file: int, line: str) -> str | None:
         """The timestamp written on a line of input `file`, if its format has one."""
         log_format = self.formats[file]
-        record = log_format.parse(line) if log_format else None
+        record = parse(log_format, line) if log_format else None
         return record.timestamp if record else None
 
     @property
@@ -185,6 +185,8 @@ class Scanner:
         first = self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
         cut = len(keys) if final else events.last_start(classes)
+        if cut == 0 and len(keys) < events.MAX_EVENT_LINES:
+            return line_no, data  # one event still going on: wait for more of it
         tail = b""
         if 0 < cut < len(keys):
             tail = block.cut(cut)
@@ -196,25 +198,19 @@ class Scanner:
     def _text(self, line: bytes) -> str:
         return decode(line[: self.max_line_bytes])
 
-    def _parse(self, text: str) -> Record | None:
-        """The line under the input's format; a mixed input (plain) tries every format."""
-        assert self._format is not None
-        if self._format is PLAIN:
-            return parse_any(text)
-        return self._format.parse(text)
-
     def _learn(self, block: _Block) -> dict[bytes, int] | None:
         """The slow path, once per never-seen shape. Returns first indices if anything was new."""
         known = self._template
         new = [k for k in set(block.keys) if k not in known]
         if not new:
             return None
+        assert self._format is not None
         first = block.first_indices()
         new.sort(key=first.__getitem__)  # in input order: mining must not depend on hashing
         self._unplaced.update(new)
         for key in new:
             text = self._text(block.lines[first[key]])
-            parsed = self._parse(text)
+            parsed = parse(self._format, text)
             cls = events.classify(text, parsed)
             record = parsed or PLAIN.parse(text) or Record(message=text)
             message = record.message.strip()
@@ -367,6 +363,11 @@ class Scanner:
                 mine = into.histogram or [0] * BUCKETS
                 into.histogram = [a + b for a, b in zip(mine, entry.histogram, strict=True)]
         return merged
+
+
+def parse(log_format: LogFormat, text: str) -> Record | None:
+    """The line under the input's format; a mixed input (plain text) tries every format."""
+    return parse_any(text) if log_format is PLAIN else log_format.parse(text)
 
 
 class _Block:

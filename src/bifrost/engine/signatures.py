@@ -303,7 +303,10 @@ def _group_end(pattern: str, start: int) -> int:
         if char == "[":
             i = _class_end(pattern, i)
             continue
-        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
         i += 1
         if depth == 0:
             return i
