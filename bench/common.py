@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -509,8 +509,3 @@ def print_table(
 def mean(values: Iterable[float]) -> float | None:
     vals = list(values)
     return sum(vals) / len(vals) if vals else None
-
-
-def chunks(seq: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]

@@ -64,7 +64,7 @@ def test_results_do_not_depend_on_the_block_size(tmp_path: Path, block_bytes: in
     pieces = scan_text(tmp_path, JAVA_LOG * 20, block_bytes=block_bytes)
     assert pieces.lines == whole.lines
     assert pieces.events == whole.events
-    summary = {scan.template_text(i): (s.count, s.first, s.last) for i, s in whole.stats.items()}
+    summary = {whole.template_text(i): (s.count, s.first, s.last) for i, s in whole.stats.items()}
     again = {pieces.template_text(i): (s.count, s.first, s.last) for i, s in pieces.stats.items()}
     assert again == summary
     (failed,) = by_text(pieces, "request failed")
@@ -75,9 +75,7 @@ def test_line_templates_are_kept_on_request(tmp_path: Path) -> None:
     scan = scan_text(tmp_path, JAVA_LOG, keep_line_templates=True)
     assert scan.line_templates is not None
     assert len(scan.line_templates) == 14
-    assert scan.template_text(scan.line_templates[2]) == scan.template_text(
-        scan.line_templates[10]
-    )
+    assert scan.template_text(scan.line_templates[2]) == scan.template_text(scan.line_templates[10])
 
 
 def test_several_files_number_their_own_lines(tmp_path: Path) -> None:
@@ -93,7 +91,7 @@ def test_several_files_number_their_own_lines(tmp_path: Path) -> None:
 def test_mixed_formats_are_parsed_line_by_line(tmp_path: Path) -> None:
     text = (
         '{"level":"error","msg":"payment failed","ts":"2024-05-01T10:00:00Z"}\n'
-        "time=2024-05-01T10:00:01Z level=warn msg=\"slow query\"\n"
+        'time=2024-05-01T10:00:01Z level=warn msg="slow query"\n'
         "plain text line\n"
     )
     scan = scan_text(tmp_path, text)

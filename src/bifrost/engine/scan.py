@@ -31,6 +31,7 @@ from bifrost.levels import LEVELS, RANK
 
 _DIGITS = b"0123456789"
 _SAMPLE_LINES = 200
+_SAMPLE_BYTES = 1 << 20
 _MAX_EVENT_LINES = 400
 _OCCURRENCES = 3  # occurrences kept per troubled template, for evidence
 _NO_LEVEL = -1
@@ -181,10 +182,16 @@ class Scanner:
         block = _Block(data)
         keys = block.keys
         if self._format is None:
+            if len(keys) < _SAMPLE_LINES and len(data) < _SAMPLE_BYTES and not final:
+                return line_no, data  # too little to tell the format from: read on
             self._format = detect([self._text(line) for line in block.lines[:_SAMPLE_LINES]])
         first = self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
-        cut = len(keys) if final else events.last_start(classes)
+        cut = len(keys)
+        if not final:  # the last event may go on, and whether the one before it ends where it
+            # seems to can depend on the line after it (an exception line joins only when
+            # frames follow): hold both back
+            cut = events.last_start(classes[: events.last_start(classes)])
         if cut == 0 and len(keys) < events.MAX_EVENT_LINES:
             return line_no, data  # one event still going on: wait for more of it
         tail = b""
@@ -401,7 +408,6 @@ class _Block:
     def first_indices(self) -> dict[bytes, int]:
         keys = self.keys
         return dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-
 
 
 class _Digest:
