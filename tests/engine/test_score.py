@@ -67,7 +67,7 @@ def test_the_same_failure_on_many_ranks_is_one_finding(tmp_path: Path) -> None:
     found = analyse(tmp_path, text)
     assert len(found) == 1
     assert found[0].count == 8
-    assert found[0].category == "gpu"
+    assert found[0].category == found[0].signature == "gpu.nccl_timeout"
     assert (found[0].first_seen.line, found[0].last_seen.line) == (101, 108)
 
 

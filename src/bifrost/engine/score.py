@@ -196,7 +196,7 @@ def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: 
     signature = next((c.signature for c in group if c.signature), None)
     severity = max((c.severity for c in group), key=SEVERITY_RANK.__getitem__)
     title = signature.title if signature else _title(text)
-    category = signature.category if signature else f"log.{LEVELS[stats.level]}"
+    category = signature.id if signature else f"log.{LEVELS[stats.level]}"
     if stats.level < 0 and signature is None:
         category = "log.trouble"
     first = min(c.stats.first or (0, 0) for c in group)
