@@ -30,6 +30,15 @@ class Settings(BaseSettings):
         default=64 << 10, ge=256, description="Longer lines are cut to this for mining and display."
     )
     context_lines: int = Field(default=3, ge=0, le=50, description="Lines shown before evidence.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the history database (postgresql+asyncpg://… in "
+        "production); unset: SQLite in the user data directory.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for the shared cache (replicas); unset: database."
+    )
+    cache_ttl_s: int = Field(default=24 * 3600, ge=0, description="How long a cached answer lives.")
 
 
 def load_settings(**overrides: object) -> Settings:
