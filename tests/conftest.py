@@ -16,14 +16,20 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def bifrost() -> Run:
-    """Run `python -m bifrost ARGS` in a subprocess; returns the completed process."""
+def bifrost(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Run `python -m bifrost ARGS` in a subprocess; returns the completed process.
+
+    Each test gets its own data directory, so the embedded history database starts empty.
+    """
+    home = tmp_path_factory.mktemp("home")
 
     def run(
         *args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
         full_env.pop("NO_COLOR", None)
+        full_env["XDG_DATA_HOME"] = str(home / "data")
+        full_env["HOME"] = str(home)
         full_env.update(env or {})
         data = stdin.encode() if isinstance(stdin, str) else stdin
         result = subprocess.run(

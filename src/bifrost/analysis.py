@@ -1,24 +1,146 @@
-"""The analysis use case: input → engine → Report. Every front (CLI, API, worker) calls this."""
+"""The analysis use case: input → engine → cache → store → Report. Every front calls this.
+
+`analyze` is the engine alone (no I/O beyond reading the input). `analyze_and_store` adds
+memory: the cache answers a repeat of the same input and settings, and every analysis is
+kept in the history database. A database that is down never costs the user the answer: the
+Report is still returned, with the problem in `Outcome.problems`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 
+from bifrost.cache import Cache, cache_key, make_cache
 from bifrost.config import Settings
-from bifrost.engine.read import open_sources
+from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import findings
+from bifrost.errors import ServiceError
 from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the user says about the input, stored with the analysis."""
+
+    service: str | None = None
+    environment: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Memory:
+    """How an analysis uses the history database and the cache."""
+
+    store: bool = True
+    use_cache: bool = True
+    store_input: bool = False
+    labels: Labels = field(default_factory=Labels)
+
+
+@dataclass
+class Outcome:
+    report: Report
+    analysis_id: int | None = None
+    cached: bool = False
+    problems: list[str] = field(default_factory=list)
 
 
 def analyze(paths: list[str], settings: Settings) -> Report:
     """Analyse the inputs (files, `-` for stdin) and return the Report; no LLM, nothing stored."""
+    return analyze_sources(open_sources(paths), settings)
+
+
+def analyze_sources(sources: list[Source], settings: Settings) -> Report:
     started = time.perf_counter()
-    sources = open_sources(paths)
     scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
     scan = scanner.scan(sources, settings.chunk_bytes)
     return build_report(scan, findings(scan), settings.top, elapsed=time.perf_counter() - started)
+
+
+async def analyze_and_store(paths: list[str], settings: Settings, memory: Memory) -> Outcome:
+    """Analyse with the cache in front and the history behind (see the module docstring)."""
+    from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
+
+    sources = open_sources(paths)
+    if not (memory.store or memory.use_cache):
+        return Outcome(report=await asyncio.to_thread(analyze_sources, sources, settings))
+    try:
+        spool_stdin(sources)
+        key = cache_key(await asyncio.to_thread(fingerprint, sources), settings)
+        problems: list[str] = []
+        try:
+            store = await open_store(settings)
+        except ServiceError as exc:
+            report = await asyncio.to_thread(analyze_sources, sources, settings)
+            return Outcome(report=report, problems=[f"not stored: {exc.message}"])
+        async with store:
+            cache: Cache = make_cache(settings, store)
+            cached = await _cache_get(cache, key, problems) if memory.use_cache else None
+            if cached is not None:
+                report = _relabel(cached, sources)
+            else:
+                report = await asyncio.to_thread(analyze_sources, sources, settings)
+            analysis_id = None
+            if memory.store:
+                blob = _compressed(sources) if memory.store_input else None
+                analysis_id = await save_analysis(
+                    store,
+                    report,
+                    service=memory.labels.service,
+                    environment=memory.labels.environment,
+                    tags=list(memory.labels.tags),
+                    cache_key=key,
+                    input_blob=blob,
+                )
+            if cached is None and memory.use_cache:
+                await _cache_put(cache, key, report, analysis_id, problems)
+            return Outcome(report, analysis_id, cached is not None, problems)
+    finally:
+        discard_spools(sources)
+
+
+async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Report | None:
+    try:
+        return await cache.get(key)
+    except ServiceError as exc:
+        problems.append(f"cache not used: {exc.message}")
+        return None
+
+
+async def _cache_put(
+    cache: Cache, key: str, report: Report, analysis_id: int | None, problems: list[str]
+) -> None:
+    try:
+        await cache.put(key, report, analysis_id)
+    except ServiceError as exc:
+        problems.append(f"not cached: {exc.message}")
+
+
+def _relabel(report: Report, sources: list[Source]) -> Report:
+    """A cached Report under the names of this run's inputs (the content is the same)."""
+    names = [s.name for s in sources]
+    info = report.input.model_copy(
+        update={
+            "name": names[0] if len(names) == 1 else f"{len(names)} files",
+            "files": names if len(names) > 1 else [],
+        }
+    )
+    return report.model_copy(update={"input": info})
+
+
+def _compressed(sources: list[Source]) -> bytes:
+    """The raw input, gzip-compressed, for `--store-input`."""
+    import gzip  # noqa: PLC0415
+
+    out = bytearray()
+    for source in sources:
+        assert source.path is not None
+        out += gzip.compress(source.path.read_bytes())
+    return bytes(out)
 
 
 def scan_templates(paths: list[str], settings: Settings) -> Scan:

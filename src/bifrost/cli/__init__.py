@@ -7,7 +7,7 @@ import sys
 import typer
 
 from bifrost import __version__
-from bifrost.cli import analyze, templates
+from bifrost.cli import analyze, export, history, maintenance, templates
 from bifrost.cli.output import fail
 
 app = typer.Typer(
@@ -20,6 +20,11 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze.analyze_command)
 app.command("templates")(templates.templates_command)
+app.add_typer(history.app, name="history")
+app.command("export")(export.export_command)
+app.command("feedback")(maintenance.feedback_command)
+app.add_typer(maintenance.db_app, name="db")
+app.add_typer(maintenance.cache_app, name="cache")
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import sys
 from enum import StrEnum
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from bifrost.analysis import analyze
+from bifrost.analysis import Labels, Memory, analyze_and_store
 from bifrost.cli.options import NoColor, Paths, Verbose
 from bifrost.cli.output import console, report_error
 from bifrost.config import FailOn, load_settings
@@ -31,9 +32,7 @@ def analyze_command(
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.terminal,
-    top: Annotated[
-        int | None, typer.Option("--top", "-n", min=1, help="Findings to report [5].")
-    ] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Findings to report [5].")] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
@@ -47,6 +46,24 @@ def analyze_command(
     ] = False,
     sample: Annotated[
         bool, typer.Option("--sample", help="Analyse the bundled sample log.")
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Label the stored analysis: service.")
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="Label the stored analysis: environment.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Label the stored analysis (repeatable).")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Analyse afresh even if the answer is cached.")
+    ] = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", "-n", help="Keep nothing: no history, no cache.")
+    ] = False,
+    store_input: Annotated[
+        bool, typer.Option("--store-input", help="Also keep a compressed copy of the input.")
     ] = False,
     no_color: NoColor = False,
     quiet: Annotated[
@@ -67,8 +84,15 @@ def analyze_command(
             inputs = [str(sample_path())]
         if not inputs and sys.stdin is not None and sys.stdin.isatty():
             raise UsageError("no input: pass a log file, or pipe one in (bifrost analyze -h)")
-        report = analyze(inputs, settings)
-        for warning in report.warnings:
+        memory = Memory(
+            store=not no_store,
+            use_cache=not (no_cache or no_store),
+            store_input=store_input,
+            labels=Labels(service=service, environment=env, tags=tuple(tag or ())),
+        )
+        outcome = asyncio.run(analyze_and_store(inputs, settings, memory))
+        report = outcome.report
+        for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if not quiet:
             _print(report, format, no_color=no_color)

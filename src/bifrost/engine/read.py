@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import re
+import shutil
 import stat
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ class Source:
 
     name: str
     path: Path | None
+    spooled: bool = False  # standard input, saved to the temporary file `path`
     bytes_read: int = 0
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -178,6 +182,48 @@ def decode(line: bytes) -> str:
     if "m" in text and _BARE_SGR.search(text):
         text = _BARE_RESET.sub("", _BARE_SGR.sub("", text))
     return text.translate(_CONTROL)
+
+
+def spool_stdin(sources: list[Source]) -> None:
+    """Save standard input to a temporary file, so that it can be read twice (hash, scan).
+
+    The caller removes it with `discard_spools` when done.
+    """
+    for source in sources:
+        if source.path is None:
+            with (
+                _open(source) as stdin,
+                tempfile.NamedTemporaryFile(prefix="bifrost-stdin-", delete=False) as spool,
+            ):
+                shutil.copyfileobj(stdin, spool, _PIECE)
+            source.path, source.spooled = Path(spool.name), True
+
+
+def discard_spools(sources: list[Source]) -> None:
+    for source in sources:
+        if source.spooled and source.path is not None:
+            source.path.unlink(missing_ok=True)
+
+
+def fingerprint(sources: list[Source]) -> str:
+    """SHA-256 of the decompressed content of every input, in order: the cache's key.
+
+    Opens the inputs on its own (standard input must be spooled first), so it can run on a
+    second thread while the scan reads them too; a corrupt gzip ends its input here as there.
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        size = 0
+        with _open(source) as raw:
+            stream: BinaryIO = raw
+            if raw.peek(2)[:2] == _GZIP_MAGIC:
+                stream = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+            with contextlib.suppress(EOFError, zlib.error, gzip.BadGzipFile):
+                while piece := stream.read(_PIECE):
+                    digest.update(piece)
+                    size += len(piece)
+        digest.update(f"\0{size}\0".encode())  # where one input ends and the next begins
+    return digest.hexdigest()
 
 
 def _open(source: Source) -> contextlib.AbstractContextManager[io.BufferedReader]:

@@ -1,0 +1,92 @@
+"""`bifrost export`: stored analyses as CSV, JSON or JSONL, streamed in constant memory."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bifrost.cli.history import history_filter
+from bifrost.cli.options import (
+    Category,
+    Environment,
+    Provider,
+    Query,
+    Service,
+    Since,
+    Tag,
+    Until,
+    Verbose,
+    VerdictOption,
+)
+from bifrost.cli.output import report_error
+from bifrost.config import load_settings
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from bifrost.store import HistoryFilter
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def export_command(
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="csv, json (one array) or jsonl.")
+    ] = ExportFormat.jsonl,
+    query: Query = None,
+    service: Service = None,
+    env: Environment = None,
+    tag: Tag = None,
+    category: Category = None,
+    verdict: VerdictOption = None,
+    since: Since = None,
+    until: Until = None,
+    provider: Provider = None,
+    verbose: Verbose = False,
+) -> None:
+    """Stored analyses (newest first) on stdout; the same filters as `history`."""
+    try:
+        filters = history_filter(
+            query, service, env, tag, category, verdict, since, until, provider
+        )
+        asyncio.run(write_export(filters, format, sys.stdout))
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -> int:
+    """Write every matching analysis to `out` as it is read; returns how many."""
+    from bifrost.store import iter_analyses, open_store  # noqa: PLC0415
+    from bifrost.store.records import SUMMARY_FIELDS  # noqa: PLC0415
+
+    written = 0
+    writer = csv.DictWriter(out, fieldnames=SUMMARY_FIELDS) if fmt is ExportFormat.csv else None
+    if writer is not None:
+        writer.writeheader()
+    elif fmt is ExportFormat.json:
+        out.write("[")
+    async with await open_store(load_settings()) as store:
+        async for analysis in iter_analyses(store, filters):
+            row = analysis.to_row()
+            if writer is not None:
+                writer.writerow({**row, "tags": " ".join(analysis.tags)})
+            elif fmt is ExportFormat.json:
+                out.write(("," if written else "") + "\n" + json.dumps(row))
+            else:
+                out.write(json.dumps(row) + "\n")
+            written += 1
+    if fmt is ExportFormat.json:
+        out.write("\n]\n" if written else "]\n")
+    return written

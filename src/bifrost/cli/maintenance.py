@@ -1,0 +1,107 @@
+"""`bifrost db` (migrations), `bifrost cache` (stats, clear) and `bifrost feedback`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from bifrost.cli.options import Verbose
+from bifrost.cli.output import report_error
+from bifrost.config import load_settings
+from bifrost.errors import UsageError
+
+db_app = typer.Typer(help="The history database: apply and inspect migrations.")
+cache_app = typer.Typer(help="The analysis cache.")
+
+
+@db_app.command("upgrade")
+def upgrade_command(verbose: Verbose = False) -> None:
+    """Apply every migration (the embedded SQLite does this by itself on first use)."""
+    try:
+        from bifrost.store import database_url, upgrade  # noqa: PLC0415
+
+        revision = asyncio.run(upgrade(database_url(load_settings())))
+        print(f"database at revision {revision}")
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+@db_app.command("current")
+def current_command(verbose: Verbose = False) -> None:
+    """The revision the database is at (`none` for an empty one)."""
+    try:
+        from bifrost.store import current, database_url  # noqa: PLC0415
+
+        print(asyncio.run(current(database_url(load_settings()))) or "none")
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+@cache_app.command("stats")
+def cache_stats_command(verbose: Verbose = False) -> None:
+    """Entries, hits and misses of the cache in use (Redis or the database)."""
+    try:
+        stats = asyncio.run(_with_cache("stats"))
+        total = stats.hits + stats.misses
+        rate = f"{stats.hits / total:.0%}" if total else "—"
+        print(f"entries: {stats.entries}\nhits: {stats.hits}\nmisses: {stats.misses}")
+        print(f"hit rate: {rate}")
+        if stats.oldest and stats.newest:
+            print(f"oldest: {stats.oldest.isoformat()}\nnewest: {stats.newest.isoformat()}")
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+@cache_app.command("clear")
+def cache_clear_command(verbose: Verbose = False) -> None:
+    """Forget every cached answer (the history stays)."""
+    try:
+        removed = asyncio.run(_with_cache("clear"))
+        print(f"removed {removed} cached answers")
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
+
+
+async def _with_cache(action: str) -> Any:
+    from bifrost.cache import make_cache  # noqa: PLC0415
+    from bifrost.store import open_store  # noqa: PLC0415
+
+    settings = load_settings()
+    async with await open_store(settings) as store:
+        cache = make_cache(settings, store)
+        return await (cache.stats() if action == "stats" else cache.clear())
+
+
+def feedback_command(
+    analysis_id: Annotated[int, typer.Argument(help="The id `bifrost history` shows.")],
+    good: Annotated[bool, typer.Option("--good", help="The analysis was right.")] = False,
+    bad: Annotated[bool, typer.Option("--bad", help="The analysis was wrong.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="What was right or wrong.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Say whether an analysis was right; kept with it in the history."""
+    try:
+        if good == bad:
+            raise UsageError("say either --good or --bad")
+        from bifrost.store import add_feedback, open_store  # noqa: PLC0415
+
+        async def record() -> None:
+            async with await open_store(load_settings()) as store:
+                await add_feedback(store, analysis_id, good, note)
+
+        asyncio.run(record())
+        print(f"feedback recorded for analysis {analysis_id}")
+        code = 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)

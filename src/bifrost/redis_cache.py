@@ -1,0 +1,67 @@
+"""The Redis cache backend: one cache shared by every replica of the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bifrost.cache import CacheStats
+from bifrost.errors import ServiceError
+from bifrost.report import Report
+from bifrost.store.database import safe_url
+
+_PREFIX = "bifrost:cache:"
+_HITS = "bifrost:cache-counter:hits"
+_MISSES = "bifrost:cache-counter:misses"
+
+
+class RedisCache:
+    """Reports stored as JSON under `bifrost:cache:<key>`, expiring after the TTL."""
+
+    def __init__(self, url: str, ttl_s: int) -> None:
+        try:
+            import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
+        except ImportError:
+            raise ServiceError(
+                "BIFROST_REDIS_URL is set but the redis client is not installed; "
+                "pip install 'bifrost-logs[redis]'"
+            ) from None
+        self._client: Any = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+        self._url = url
+        self._ttl_s = ttl_s
+
+    async def get(self, key: str) -> Report | None:
+        data = await self._call("get", _PREFIX + key)
+        await self._call("incr", _HITS if data is not None else _MISSES)
+        return None if data is None else Report.model_validate_json(data)
+
+    async def put(self, key: str, report: Report, analysis_id: int | None) -> None:
+        del analysis_id  # Redis holds the Report itself; the database holds the history
+        if self._ttl_s > 0:
+            await self._call("set", _PREFIX + key, report.to_json(indent=None), ex=self._ttl_s)
+
+    async def clear(self) -> int:
+        removed = 0
+        async for name in self._client.scan_iter(match=_PREFIX + "*", count=500):
+            removed += await self._call("delete", name)
+        await self._call("delete", _HITS, _MISSES)
+        return removed
+
+    async def stats(self) -> CacheStats:
+        entries = 0
+        async for _ in self._client.scan_iter(match=_PREFIX + "*", count=500):
+            entries += 1
+        hits, misses = await self._call("mget", _HITS, _MISSES)
+        return CacheStats(entries=entries, hits=int(hits or 0), misses=int(misses or 0))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: str, *args: object, **kwargs: object) -> Any:
+        try:
+            return await getattr(self._client, method)(*args, **kwargs)
+        except OSError as exc:
+            raise ServiceError(f"cannot reach Redis at {safe_url(self._url)} ({exc})") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("redis"):
+                raise ServiceError(f"Redis at {safe_url(self._url)} failed: {exc}") from None
+            raise

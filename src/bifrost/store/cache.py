@@ -1,0 +1,116 @@
+"""The database cache backend: Reports under their cache key, with a TTL and hit counters.
+
+Each call is one write transaction, so counts stay exact with several processes. Expired
+entries are ignored on read and removed on the next write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy import Insert, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bifrost.cache import CacheStats
+from bifrost.report import Report
+from bifrost.store.database import Store
+from bifrost.store.models import CacheCounter, CacheEntry, utcnow
+
+
+async def cache_get(store: Store, key: str, now: datetime | None = None) -> Report | None:
+    """The cached Report for the key if it has not expired; counts a hit or a miss."""
+    now = now or utcnow()
+    found = select(CacheEntry.report).where(CacheEntry.key == key, CacheEntry.expires_at > now)
+    async with store.write() as connection:
+        row = (await connection.execute(found)).first()
+        report = _parse(row.report) if row is not None else None
+        if row is not None and report is None:  # written by an incompatible version: drop it
+            await connection.execute(delete(CacheEntry).where(CacheEntry.key == key))
+        if report is not None:
+            await connection.execute(
+                update(CacheEntry).where(CacheEntry.key == key).values(hits=CacheEntry.hits + 1)
+            )
+        await _count(connection, "hits" if report is not None else "misses")
+    return report
+
+
+async def cache_put(
+    store: Store,
+    key: str,
+    report: Report,
+    analysis_id: int | None,
+    ttl_s: int,
+    now: datetime | None = None,
+) -> None:
+    """Cache the Report for `ttl_s` seconds (replacing any entry); a TTL of 0 caches nothing."""
+    if ttl_s <= 0:
+        return
+    now = now or utcnow()
+    values: dict[str, object] = {
+        "key": key,
+        "analysis_id": analysis_id,
+        "report": report.to_json(indent=None),
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=ttl_s),
+        "hits": 0,
+    }
+    async with store.write() as connection:
+        await connection.execute(delete(CacheEntry).where(CacheEntry.expires_at <= now))
+        await connection.execute(_upsert(store.dialect, values))
+
+
+async def cache_clear(store: Store) -> int:
+    """Remove every entry and reset the hit and miss counters; returns how many were removed."""
+    async with store.write() as connection:
+        removed = (await connection.execute(delete(CacheEntry))).rowcount
+        await connection.execute(update(CacheCounter).values(value=0))
+    return removed
+
+
+async def cache_stats(store: Store, now: datetime | None = None) -> CacheStats:
+    """Live entries (not expired), the oldest and newest of them, and lifetime hits and misses."""
+    now = now or utcnow()
+    live = select(
+        func.count(), func.min(CacheEntry.created_at), func.max(CacheEntry.created_at)
+    ).where(CacheEntry.expires_at > now)
+    async with store.read() as connection:
+        entries, oldest, newest = (await connection.execute(live)).one()
+        counters = dict(
+            (await connection.execute(select(CacheCounter.name, CacheCounter.value))).all()
+        )
+    return CacheStats(
+        entries=entries,
+        hits=counters.get("hits", 0),
+        misses=counters.get("misses", 0),
+        oldest=oldest,
+        newest=newest,
+    )
+
+
+async def _count(connection: AsyncConnection, name: str) -> None:
+    await connection.execute(
+        update(CacheCounter).where(CacheCounter.name == name).values(value=CacheCounter.value + 1)
+    )
+
+
+def _upsert(dialect: str, values: dict[str, object]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE, in the database's own dialect."""
+    replace = [name for name in values if name != "key"]
+    if dialect == "postgresql":
+        pg = postgresql.insert(CacheEntry).values(values)
+        return pg.on_conflict_do_update(
+            index_elements=[CacheEntry.key], set_={n: pg.excluded[n] for n in replace}
+        )
+    lite = sqlite.insert(CacheEntry).values(values)
+    return lite.on_conflict_do_update(
+        index_elements=[CacheEntry.key], set_={n: lite.excluded[n] for n in replace}
+    )
+
+
+def _parse(text: str) -> Report | None:
+    try:
+        return Report.model_validate_json(text)
+    except ValidationError:
+        return None

@@ -1,0 +1,262 @@
+"""Where the history lives and how to reach it: URL, engine, transactions, schema version.
+
+SQLite (the embedded default) is opened in WAL mode with a long busy timeout, and every write
+transaction starts with `BEGIN IMMEDIATE`, so two processes writing at once queue instead of
+failing. Every way of failing to reach or use the database becomes one `ServiceError` line
+that names the URL without its password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import platformdirs
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bifrost.config import Settings
+from bifrost.errors import ConfigError, ServiceError
+from bifrost.store import migrate
+
+BUSY_TIMEOUT_MS = 15_000
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_SUPPORTED = {"postgresql+asyncpg", "sqlite+aiosqlite"}
+_IMMEDIATE = "bifrost_immediate"
+_ADVISORY_LOCK = 0x62696672  # "bifr": serialises concurrent `db upgrade` runs on PostgreSQL
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded SQLite file in the user data directory."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    directory = Path(platformdirs.user_data_dir("bifrost"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{directory / 'bifrost.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean asyncpg, `sqlite://` means aiosqlite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"invalid database URL {_scheme_only(url)!r}") from None
+    parsed = parsed.set(drivername=_DRIVERS.get(parsed.drivername, parsed.drivername))
+    if parsed.drivername not in _SUPPORTED:
+        raise ConfigError(
+            f"unsupported database {parsed.drivername!r}; use postgresql+asyncpg://… "
+            "or sqlite+aiosqlite:///path"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as it may be shown: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _scheme_only(str(url))
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; on SQLite with WAL, a busy timeout, foreign keys, and our own BEGIN."""
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(url, connect_args={"timeout": 10}, pool_pre_ping=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")  # may be "locked": `_connect` retries
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+        except Exception:
+            dbapi_connection.close()  # the pool does not close a connection that failed here
+            raise
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open history database. Use `async with store:` (or `await store.close()`)."""
+
+    engine: AsyncEngine
+
+    @property
+    def url(self) -> str:
+        return safe_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a read transaction (SQLite WAL: never blocks writers)."""
+        async with self._transaction(immediate=False) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on success (SQLite: BEGIN IMMEDIATE)."""
+        async with self._transaction(immediate=True) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
+        connection = await _connect(self.engine)
+        try:
+            await connection.execution_options(**{_IMMEDIATE: immediate})
+            async with connection.begin():
+                yield connection
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            raise ServiceError(
+                f"the database at {self.url} failed ({_reason(exc, self.engine.url)})"
+            ) from exc
+        finally:
+            await connection.close()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def open_store(settings: Settings) -> Store:
+    """The history database, ready to use: SQLite is migrated on first use, servers are checked."""
+    store = Store(create_engine(database_url(settings)))
+    try:
+        if store.dialect == "sqlite":
+            await _upgrade(store)
+        else:
+            await _check_current(store)
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+async def upgrade(url: str) -> str:
+    """Apply every pending migration (`bifrost db upgrade`); returns the revision now current."""
+    store = Store(create_engine(url))
+    async with store:
+        await _upgrade(store)
+    return migrate.head_revision()
+
+
+async def current(url: str) -> str | None:
+    """The schema revision of the database (`bifrost db current`); None when it is empty."""
+    store = Store(create_engine(url))
+    async with store, store.read() as connection:
+        return await connection.run_sync(migrate.current_revision)
+
+
+async def _upgrade(store: Store) -> None:
+    head = migrate.head_revision()
+    async with store.read() as connection:
+        if await connection.run_sync(migrate.current_revision) == head:
+            return
+    async with store.write() as connection:  # holds the write lock: one process migrates
+        if store.dialect == "postgresql":
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})")
+        revision = await connection.run_sync(migrate.current_revision)
+        _refuse_unknown(revision, store.url)
+        if revision != head:
+            await connection.run_sync(migrate.upgrade_to_head)
+
+
+async def _check_current(store: Store) -> None:
+    async with store.read() as connection:
+        revision = await connection.run_sync(migrate.current_revision)
+    head = migrate.head_revision()
+    _refuse_unknown(revision, store.url)
+    if revision != head:
+        raise ServiceError(
+            f"the database schema is behind (at {revision or 'empty'}, this bifrost needs "
+            f"{head}) at {store.url}; run `bifrost db upgrade`"
+        )
+
+
+def _refuse_unknown(revision: str | None, url: str) -> None:
+    if revision is not None and not migrate.known_revision(revision):
+        raise ServiceError(
+            f"the database at {url} has schema {revision}, newer than this bifrost knows; "
+            "upgrade bifrost"
+        )
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """A connection; on SQLite, waits out a lock held by another process creating the file."""
+    sqlite = engine.dialect.name == "sqlite"
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await engine.connect()
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            if sqlite and "locked" in str(exc) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                continue
+            if sqlite:  # aiosqlite stops its worker thread in the background: let it finish
+                await asyncio.sleep(0.05)
+            hint = (
+                "check the path and its permissions"
+                if sqlite
+                else "check BIFROST_DATABASE_URL or start the server"
+            )
+            raise ServiceError(
+                f"cannot reach the database at {safe_url(engine.url)} "
+                f"({_reason(exc, engine.url)}); {hint}"
+            ) from exc
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    """A short cause for one line of error, with no password in it."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in str(cause):
+        text = "connection refused"
+    elif isinstance(cause, socket.gaierror):
+        text = "unknown host"
+    elif isinstance(cause, TimeoutError):
+        text = "timed out"
+    else:
+        lines = str(cause).strip().splitlines()
+        text = (lines[0] if lines else type(cause).__name__)[:200]
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return text
+
+
+def _scheme_only(url: str) -> str:
+    return url.split("://", 1)[0] + "://…" if "://" in url else "…"

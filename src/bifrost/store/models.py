@@ -1,0 +1,164 @@
+"""The history schema as typed declarative models: one source of truth for queries and Alembic.
+
+Full-text search is not modelled here: it is dialect-specific (an FTS5 table on SQLite, a
+generated `tsvector` column on PostgreSQL) and lives in the migrations and `search.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Ids are BIGINT on servers; SQLite needs INTEGER for its rowid alias (autoincrement).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Tags = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way out on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Analysis(Base):
+    """One analysis: what went in, what came out (the full Report), and under which settings."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'error')", name="status"),
+        Index("ix_analyses_created_at", "created_at"),
+        Index("ix_analyses_service_created_at", "service", "created_at"),
+        Index("ix_analyses_content_hash", "content_hash"),
+        Index("ix_analyses_cache_key", "cache_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    input_name: Mapped[str] = mapped_column(String(1024))
+    input_bytes: Mapped[int] = mapped_column(BigInteger)
+    input_lines: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    cache_key: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(255))
+    environment: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list[str]] = mapped_column(Tags, default=list)
+    verdict: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8), default="ok")
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    engine_version: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(255))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    top_title: Mapped[str | None] = mapped_column(Text)
+    finding_titles: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text)
+    report: Mapped[str] = mapped_column(Text)
+    input_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class FindingRow(Base):
+    """One finding of an analysis, so that "how often did X hit service Y" is plain SQL."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_category", "category"),
+        Index("ix_findings_analysis_id", "analysis_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    analysis_id: Mapped[int] = mapped_column(Id, ForeignKey("analyses.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(255))
+    template_id: Mapped[str] = mapped_column(String(255))
+    template: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_line: Mapped[int] = mapped_column(BigInteger)
+
+
+class CacheEntry(Base):
+    """A cached Report under its key (content hash + every setting that changes the answer)."""
+
+    __tablename__ = "cache_entries"
+    __table_args__ = (Index("ix_cache_entries_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analysis_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("analyses.id", ondelete="CASCADE")
+    )
+    report: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CacheCounter(Base):
+    """Lifetime cache hits and misses (rows "hits" and "misses", created by the migration)."""
+
+    __tablename__ = "cache_counters"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Feedback(Base):
+    """A user's verdict on an analysis: was the top finding the right answer?"""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('good', 'bad')", name="verdict"),
+        Index("ix_feedback_analysis_id", "analysis_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    analysis_id: Mapped[int] = mapped_column(Id, ForeignKey("analyses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verdict: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)

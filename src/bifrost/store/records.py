@@ -1,0 +1,67 @@
+"""What the store hands back (plain frozen dataclasses) and the one error it adds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from bifrost.errors import BifrostError
+from bifrost.report import Report
+
+
+class NotFound(BifrostError):
+    """No stored analysis has the id the user gave."""
+
+    code = "not_found"
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """One analysis as history lists and export rows show it (no Report, no raw input)."""
+
+    id: int
+    created_at: datetime
+    input_name: str
+    input_bytes: int
+    input_lines: int
+    content_hash: str
+    service: str | None
+    environment: str | None
+    tags: list[str]
+    verdict: str
+    status: str
+    elapsed_s: float
+    engine_version: str
+    provider: str | None
+    model: str | None
+    prompt_version: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    top_title: str | None
+    summary: str
+
+    def to_row(self) -> dict[str, object]:
+        """JSON-ready: the time as ISO 8601 UTC, everything else as is."""
+        row = {f.name: getattr(self, f.name) for f in fields(AnalysisSummary)}
+        row["created_at"] = self.created_at.isoformat()
+        return row
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    created_at: datetime
+    good: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class StoredAnalysis(AnalysisSummary):
+    """One analysis in full: its columns, the parsed Report, and what users said about it."""
+
+    cache_key: str | None
+    report: Report
+    has_input: bool
+    feedback: tuple[FeedbackEntry, ...]
+
+
+SUMMARY_FIELDS = tuple(f.name for f in fields(AnalysisSummary))

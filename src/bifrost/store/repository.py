@@ -1,0 +1,187 @@
+"""History: save, read, search, stream, delete analyses, and record feedback on them.
+
+Plain async functions over a `Store`; each is one transaction. The CLI and the API call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import delete, insert, select
+
+from bifrost import __version__
+from bifrost.report import Report
+from bifrost.store.database import Store
+from bifrost.store.models import Analysis, Feedback, FindingRow, utcnow
+from bifrost.store.records import (
+    SUMMARY_FIELDS,
+    AnalysisSummary,
+    FeedbackEntry,
+    NotFound,
+    StoredAnalysis,
+)
+from bifrost.store.search import HistoryFilter, summaries
+
+EXPORT_BATCH = 1000
+
+
+async def save_analysis(
+    store: Store,
+    report: Report,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    tags: Sequence[str] = (),
+    provider: str | None = None,
+    model: str | None = None,
+    prompt_version: str | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    status: Literal["ok", "error"] = "ok",
+    cache_key: str | None = None,
+    input_blob: bytes | None = None,
+    created_at: datetime | None = None,
+) -> int:
+    """Store the analysis and one row per finding; returns its id.
+
+    `input_blob` is the raw input already gzip-compressed (`--store-input`); it is kept as given.
+    """
+    titles = [f.title for f in report.findings]
+    values = {
+        "created_at": created_at or utcnow(),
+        "input_name": report.input.name,
+        "input_bytes": report.input.bytes,
+        "input_lines": report.input.lines,
+        "content_hash": report.input.sha256,
+        "cache_key": cache_key,
+        "service": service,
+        "environment": environment,
+        "tags": list(tags),
+        "verdict": report.verdict,
+        "status": status,
+        "elapsed_s": report.stats.elapsed_s,
+        "engine_version": __version__,
+        "provider": provider,
+        "model": model,
+        "prompt_version": prompt_version,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "top_title": titles[0] if titles else None,
+        "finding_titles": "\n".join(titles),
+        "summary": report.summary,
+        "report": report.to_json(indent=None),
+        "input_blob": input_blob,
+    }
+    async with store.write() as connection:
+        result = await connection.execute(insert(Analysis).values(values).returning(Analysis.id))
+        analysis_id: int = result.scalar_one()
+        if report.findings:
+            rows = [
+                {
+                    "analysis_id": analysis_id,
+                    "rank": rank,
+                    "title": f.title,
+                    "severity": f.severity,
+                    "category": f.category,
+                    "template_id": f.template_id,
+                    "template": f.template,
+                    "count": f.count,
+                    "first_line": f.first_seen.line,
+                }
+                for rank, f in enumerate(report.findings, start=1)
+            ]
+            await connection.execute(insert(FindingRow), rows)
+    return analysis_id
+
+
+async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
+    """The analysis in full, or None when there is no such id."""
+    columns = [Analysis.__table__.c[name] for name in SUMMARY_FIELDS]
+    query = select(
+        *columns,
+        Analysis.cache_key,
+        Analysis.report,
+        Analysis.input_blob.is_not(None).label("has_input"),
+    ).where(Analysis.id == analysis_id)
+    feedback = (
+        select(Feedback.created_at, Feedback.verdict, Feedback.note)
+        .where(Feedback.analysis_id == analysis_id)
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    async with store.read() as connection:
+        row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        said = (await connection.execute(feedback)).all()
+    fields = dict(row)
+    fields["report"] = Report.model_validate_json(row["report"])
+    fields["has_input"] = bool(row["has_input"])
+    fields["feedback"] = tuple(
+        FeedbackEntry(at, verdict == "good", note) for at, verdict, note in said
+    )
+    return StoredAnalysis(**fields)
+
+
+async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
+    """The stored raw input (gzip-compressed, as saved); None when it was not kept."""
+    query = select(Analysis.input_blob).where(Analysis.id == analysis_id)
+    async with store.read() as connection:
+        found = (await connection.execute(query)).first()
+    if found is None:
+        raise _not_found(analysis_id)
+    return found[0]
+
+
+async def search_analyses(
+    store: Store, filters: HistoryFilter, *, limit: int = 20, offset: int = 0
+) -> list[AnalysisSummary]:
+    """One page of matching analyses, newest first."""
+    query = summaries(filters, store.dialect).limit(limit).offset(offset)
+    async with store.read() as connection:
+        rows = (await connection.execute(query)).mappings().all()
+    return [AnalysisSummary(**row) for row in rows]
+
+
+async def iter_analyses(
+    store: Store, filters: HistoryFilter, *, batch: int = EXPORT_BATCH
+) -> AsyncGenerator[AnalysisSummary, None]:
+    """Every matching analysis, newest first, streamed with a server-side cursor (for export).
+
+    Memory stays bounded by `batch` rows whatever the table size; close the iterator (or run
+    it to the end) to release the connection.
+    """
+    query = summaries(filters, store.dialect).execution_options(yield_per=batch)
+    async with store.read() as connection:
+        result = await connection.stream(query)
+        async for row in result.mappings():
+            yield AnalysisSummary(**row)
+
+
+async def delete_analysis(store: Store, analysis_id: int) -> None:
+    """Delete the analysis with its findings, feedback and cache entry."""
+    async with store.write() as connection:
+        result = await connection.execute(delete(Analysis).where(Analysis.id == analysis_id))
+        if result.rowcount == 0:
+            raise _not_found(analysis_id)
+
+
+async def add_feedback(store: Store, analysis_id: int, good: bool, note: str | None = None) -> None:
+    """Record whether the analysis was right (`bifrost feedback ID --good|--bad`)."""
+    async with store.write() as connection:
+        exists = await connection.execute(select(Analysis.id).where(Analysis.id == analysis_id))
+        if exists.first() is None:
+            raise _not_found(analysis_id)
+        await connection.execute(
+            insert(Feedback).values(
+                analysis_id=analysis_id,
+                created_at=utcnow(),
+                verdict="good" if good else "bad",
+                note=note,
+            )
+        )
+
+
+def _not_found(analysis_id: int) -> NotFound:
+    return NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")

@@ -1,0 +1,122 @@
+"""Migrations run up from empty on both databases, match the models, and guard the schema."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bifrost.config import load_settings
+from bifrost.errors import ConfigError, ServiceError
+from bifrost.store import current, database_url, open_store, upgrade
+from bifrost.store.database import normalise_url
+from bifrost.store.migrate import downgrade_to, head_revision, include_object
+from bifrost.store.models import Base
+
+TABLES = {"analyses", "findings", "cache_entries", "cache_counters", "feedback"}
+
+
+def test_upgrade_from_empty(empty_url: str) -> None:
+    assert asyncio.run(current(empty_url)) is None
+    assert asyncio.run(upgrade(empty_url)) == head_revision() == "0001"
+    assert asyncio.run(current(empty_url)) == "0001"
+    assert asyncio.run(upgrade(empty_url)) == "0001"  # a second run changes nothing
+
+    def check(connection: Connection) -> None:
+        assert set(inspect(connection).get_table_names()) >= TABLES
+        counters = connection.execute(text("SELECT name, value FROM cache_counters"))
+        assert dict(counters.all()) == {"hits": 0, "misses": 0}
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
+        assert compare_metadata(context, Base.metadata) == []  # models == migrations
+
+    _on(empty_url, check)
+
+
+def test_downgrade_to_empty_and_up_again(empty_url: str) -> None:
+    asyncio.run(upgrade(empty_url))
+    _on(empty_url, lambda connection: downgrade_to(connection, "base"))
+    assert asyncio.run(current(empty_url)) is None
+    _on(empty_url, _assert_no_tables)
+    assert asyncio.run(upgrade(empty_url)) == "0001"
+
+
+def test_open_store_migrates_sqlite_but_only_checks_a_server(empty_url: str) -> None:
+    settings = load_settings(database_url=empty_url)
+
+    async def open_and_close() -> None:
+        async with await open_store(settings):
+            pass
+
+    if empty_url.startswith("sqlite"):
+        asyncio.run(open_and_close())
+        assert asyncio.run(current(empty_url)) == "0001"
+        return
+    with pytest.raises(ServiceError, match=r"schema is behind .*run `bifrost db upgrade`"):
+        asyncio.run(open_and_close())
+    asyncio.run(upgrade(empty_url))
+    asyncio.run(open_and_close())
+
+
+def test_a_newer_schema_is_refused(empty_url: str) -> None:
+    asyncio.run(upgrade(empty_url))
+    _on(empty_url, lambda c: c.execute(text("UPDATE alembic_version SET version_num = '9999'")))
+    with pytest.raises(ServiceError, match="9999, newer than this bifrost knows; upgrade bifrost"):
+        asyncio.run(open_store(load_settings(database_url=empty_url)))
+
+
+def test_database_url_defaults_to_sqlite_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("BIFROST_DATABASE_URL", raising=False)
+    url = database_url(load_settings())
+    assert url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bifrost' / 'bifrost.db'}"
+    assert (tmp_path / "data" / "bifrost").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db/x", "postgresql+asyncpg://u:p@db/x"),
+        ("postgresql://u@db:5433/x", "postgresql+asyncpg://u@db:5433/x"),
+        ("postgresql+asyncpg://u@db/x", "postgresql+asyncpg://u@db/x"),
+        ("sqlite:////var/x.db", "sqlite+aiosqlite:////var/x.db"),
+    ],
+)
+def test_urls_are_normalised(given: str, expected: str) -> None:
+    assert normalise_url(given) == expected
+    assert database_url(load_settings(database_url=given)) == expected
+
+
+def test_unsupported_urls_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unsupported database 'mysql'"):
+        normalise_url("mysql://u:secret@db/x")
+    with pytest.raises(ConfigError, match="invalid database URL") as caught:
+        normalise_url("not a url secret")
+    assert "secret" not in caught.value.message
+
+
+def _on(url: str, work: Callable[[Connection], object]) -> None:
+    """Run a sync function on a connection of `url`, committed."""
+
+    async def main() -> None:
+        engine = create_async_engine(normalise_url(url))
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+def _assert_no_tables(connection: Connection) -> None:
+    assert not TABLES & set(inspect(connection).get_table_names())
