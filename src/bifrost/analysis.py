@@ -63,44 +63,48 @@ def analyze_sources(sources: list[Source], settings: Settings) -> Report:
 
 async def analyze_and_store(paths: list[str], settings: Settings, memory: Memory) -> Outcome:
     """Analyse with the cache in front and the history behind (see the module docstring)."""
-    from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
-
     sources = open_sources(paths)
     if not (memory.store or memory.use_cache):
         return Outcome(report=await asyncio.to_thread(analyze_sources, sources, settings))
     try:
         spool_stdin(sources)
-        key = cache_key(await asyncio.to_thread(fingerprint, sources), settings)
-        problems: list[str] = []
-        try:
-            store = await open_store(settings)
-        except ServiceError as exc:
-            report = await asyncio.to_thread(analyze_sources, sources, settings)
-            return Outcome(report=report, problems=[f"not stored: {exc.message}"])
-        async with store:
-            cache: Cache = make_cache(settings, store)
-            cached = await _cache_get(cache, key, problems) if memory.use_cache else None
-            if cached is not None:
-                report = _relabel(cached, sources)
-            else:
-                report = await asyncio.to_thread(analyze_sources, sources, settings)
-            analysis_id = None
-            if memory.store:
-                blob = _compressed(sources) if memory.store_input else None
-                analysis_id = await save_analysis(
-                    store,
-                    report,
-                    service=memory.labels.service,
-                    environment=memory.labels.environment,
-                    tags=list(memory.labels.tags),
-                    cache_key=key,
-                    input_blob=blob,
-                )
-            if cached is None and memory.use_cache:
-                await _cache_put(cache, key, report, analysis_id, problems)
-            return Outcome(report, analysis_id, cached is not None, problems)
+        return await _remembered(sources, settings, memory)
     finally:
         discard_spools(sources)
+
+
+async def _remembered(sources: list[Source], settings: Settings, memory: Memory) -> Outcome:
+    from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
+
+    key = cache_key(await asyncio.to_thread(fingerprint, sources), settings)
+    try:
+        store = await open_store(settings)
+    except ServiceError as exc:
+        report = await asyncio.to_thread(analyze_sources, sources, settings)
+        return Outcome(report=report, problems=[f"not stored: {exc.message}"])
+    async with store:
+        problems: list[str] = []
+        cache: Cache = make_cache(settings, store)
+        cached = await _cache_get(cache, key, problems) if memory.use_cache else None
+        if cached is not None:
+            report = _relabel(cached, sources)
+        else:
+            report = await asyncio.to_thread(analyze_sources, sources, settings)
+        analysis_id = None
+        if memory.store:
+            blob = _compressed(sources) if memory.store_input else None
+            analysis_id = await save_analysis(
+                store,
+                report,
+                service=memory.labels.service,
+                environment=memory.labels.environment,
+                tags=list(memory.labels.tags),
+                cache_key=key,
+                input_blob=blob,
+            )
+        if cached is None and memory.use_cache:
+            await _cache_put(cache, key, report, analysis_id, problems)
+        return Outcome(report, analysis_id, cached is not None, problems)
 
 
 async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Report | None:

@@ -1,4 +1,4 @@
-"""Reaching the database: SQLite settings for two writers, and one clear line when it fails."""
+"""Reaching the database: its URL, SQLite settings for two writers, one clear line on failure."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from bifrost.config import load_settings
-from bifrost.errors import ServiceError
-from bifrost.store import Store, current, open_store, search_analyses, upgrade
+from bifrost.errors import ConfigError, ServiceError
+from bifrost.store import Store, current, database_url, open_store, search_analyses, upgrade
+from bifrost.store.database import normalise_url
 from bifrost.store.search import HistoryFilter
 
 from .helpers import with_store
@@ -78,3 +79,47 @@ def test_a_database_that_fails_mid_use_is_a_service_error(empty_url: str) -> Non
             await search_analyses(store, HistoryFilter(category="gpu"))
 
     with_store(empty_url, body)
+
+
+def test_database_url_defaults_to_sqlite_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("BIFROST_DATABASE_URL", raising=False)
+    url = database_url(load_settings())
+    assert url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bifrost' / 'bifrost.db'}"
+    assert (tmp_path / "data" / "bifrost").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db/x", "postgresql+asyncpg://u:p@db/x"),
+        ("postgresql://u@db:5433/x", "postgresql+asyncpg://u@db:5433/x"),
+        ("postgresql+asyncpg://u@db/x", "postgresql+asyncpg://u@db/x"),
+        ("sqlite:////var/x.db", "sqlite+aiosqlite:////var/x.db"),
+    ],
+)
+def test_urls_are_normalised(given: str, expected: str) -> None:
+    assert normalise_url(given) == expected
+    assert database_url(load_settings(database_url=given)) == expected
+
+
+def test_unsupported_urls_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unsupported database 'mysql'"):
+        normalise_url("mysql://u:secret@db/x")
+    with pytest.raises(ConfigError, match="invalid database URL") as caught:
+        normalise_url("not a url secret")
+    assert "secret" not in caught.value.message
+
+
+def test_an_unwritable_data_directory_is_a_service_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "file"))
+    monkeypatch.delenv("BIFROST_DATABASE_URL", raising=False)
+    with pytest.raises(
+        ServiceError, match=r"cannot create the data directory .*BIFROST_DATABASE_URL"
+    ):
+        database_url(load_settings())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,8 +12,8 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bifrost.config import load_settings
-from bifrost.errors import ConfigError, ServiceError
-from bifrost.store import current, database_url, open_store, upgrade
+from bifrost.errors import ServiceError
+from bifrost.store import current, open_store, upgrade
 from bifrost.store.database import normalise_url
 from bifrost.store.migrate import downgrade_to, head_revision, include_object
 from bifrost.store.models import Base
@@ -70,38 +69,6 @@ def test_a_newer_schema_is_refused(empty_url: str) -> None:
     _on(empty_url, lambda c: c.execute(text("UPDATE alembic_version SET version_num = '9999'")))
     with pytest.raises(ServiceError, match="9999, newer than this bifrost knows; upgrade bifrost"):
         asyncio.run(open_store(load_settings(database_url=empty_url)))
-
-
-def test_database_url_defaults_to_sqlite_in_the_user_data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("BIFROST_DATABASE_URL", raising=False)
-    url = database_url(load_settings())
-    assert url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bifrost' / 'bifrost.db'}"
-    assert (tmp_path / "data" / "bifrost").is_dir()
-
-
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("postgres://u:p@db/x", "postgresql+asyncpg://u:p@db/x"),
-        ("postgresql://u@db:5433/x", "postgresql+asyncpg://u@db:5433/x"),
-        ("postgresql+asyncpg://u@db/x", "postgresql+asyncpg://u@db/x"),
-        ("sqlite:////var/x.db", "sqlite+aiosqlite:////var/x.db"),
-    ],
-)
-def test_urls_are_normalised(given: str, expected: str) -> None:
-    assert normalise_url(given) == expected
-    assert database_url(load_settings(database_url=given)) == expected
-
-
-def test_unsupported_urls_are_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unsupported database 'mysql'"):
-        normalise_url("mysql://u:secret@db/x")
-    with pytest.raises(ConfigError, match="invalid database URL") as caught:
-        normalise_url("not a url secret")
-    assert "secret" not in caught.value.message
 
 
 def _on(url: str, work: Callable[[Connection], object]) -> None:

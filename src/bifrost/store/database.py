@@ -43,7 +43,13 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return normalise_url(settings.database_url)
     directory = Path(platformdirs.user_data_dir("bifrost"))
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServiceError(
+            f"cannot create the data directory {directory} ({exc.strerror}); "
+            "set BIFROST_DATABASE_URL to a database you can write"
+        ) from exc
     return f"sqlite+aiosqlite:///{directory / 'bifrost.db'}"
 
 

@@ -25,6 +25,7 @@ from bifrost.store.records import (
 from bifrost.store.search import HistoryFilter, summaries
 
 EXPORT_BATCH = 1000
+NO_FILTER = HistoryFilter()
 
 
 async def save_analysis(
@@ -135,7 +136,7 @@ async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
 
 
 async def search_analyses(
-    store: Store, filters: HistoryFilter, *, limit: int = 20, offset: int = 0
+    store: Store, filters: HistoryFilter = NO_FILTER, *, limit: int = 20, offset: int = 0
 ) -> list[AnalysisSummary]:
     """One page of matching analyses, newest first."""
     query = summaries(filters, store.dialect).limit(limit).offset(offset)
@@ -145,7 +146,7 @@ async def search_analyses(
 
 
 async def iter_analyses(
-    store: Store, filters: HistoryFilter, *, batch: int = EXPORT_BATCH
+    store: Store, filters: HistoryFilter = NO_FILTER, *, batch: int = EXPORT_BATCH
 ) -> AsyncGenerator[AnalysisSummary, None]:
     """Every matching analysis, newest first, streamed with a server-side cursor (for export).
 
