@@ -91,7 +91,7 @@ async def _remembered(sources: list[Source], settings: Settings, memory: Memory)
         else:
             report = await asyncio.to_thread(analyze_sources, sources, settings)
         analysis_id = None
-        if memory.store:
+        if memory.store and cached is None:  # a repeat is already in the history
             blob = _compressed(sources) if memory.store_input else None
             analysis_id = await save_analysis(
                 store,

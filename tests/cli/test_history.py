@@ -15,7 +15,8 @@ def test_analyses_are_stored_and_listed(bifrost: Run) -> None:
     assert bifrost("analyze", CRASH, "-q", "--service", "api", "--env", "prod").returncode == 1
     assert bifrost("analyze", MAVEN, "-q", "--service", "ci", "--tag", "java").returncode == 1
     listing = bifrost("history", "--no-color").stdout
-    assert "api" in listing and "ci" in listing
+    assert "api" in listing
+    assert "ci" in listing
     assert listing.index("ci") < listing.index("api")  # newest first
     only_api = bifrost("history", "--service", "api").stdout
     assert "refused" in only_api.lower()

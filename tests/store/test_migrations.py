@@ -16,6 +16,7 @@ from bifrost.errors import ServiceError
 from bifrost.store import current, open_store, upgrade
 from bifrost.store.database import normalise_url
 from bifrost.store.migrate import downgrade_to, head_revision, include_object
+from bifrost.store.migrations import HEAD_REVISION
 from bifrost.store.models import Base
 
 TABLES = {"analyses", "findings", "cache_entries", "cache_counters", "feedback"}
@@ -23,7 +24,7 @@ TABLES = {"analyses", "findings", "cache_entries", "cache_counters", "feedback"}
 
 def test_upgrade_from_empty(empty_url: str) -> None:
     assert asyncio.run(current(empty_url)) is None
-    assert asyncio.run(upgrade(empty_url)) == head_revision() == "0001"
+    assert asyncio.run(upgrade(empty_url)) == head_revision() == HEAD_REVISION
     assert asyncio.run(current(empty_url)) == "0001"
     assert asyncio.run(upgrade(empty_url)) == "0001"  # a second run changes nothing
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bifrost.config import Settings
 from bifrost.errors import ConfigError, ServiceError
-from bifrost.store import migrate
+from bifrost.store.migrations import HEAD_REVISION
 
 BUSY_TIMEOUT_MS = 15_000
 _DRIVERS = {
@@ -179,21 +179,24 @@ async def upgrade(url: str) -> str:
     store = Store(create_engine(url))
     async with store:
         await _upgrade(store)
-    return migrate.head_revision()
+    return HEAD_REVISION
 
 
 async def current(url: str) -> str | None:
     """The schema revision of the database (`bifrost db current`); None when it is empty."""
+    from bifrost.store import migrate  # noqa: PLC0415
+
     store = Store(create_engine(url))
     async with store, store.read() as connection:
         return await connection.run_sync(migrate.current_revision)
 
 
 async def _upgrade(store: Store) -> None:
+    if await _at_head(store):
+        return
+    from bifrost.store import migrate  # noqa: PLC0415 — Alembic only when there is work
+
     head = migrate.head_revision()
-    async with store.read() as connection:
-        if await connection.run_sync(migrate.current_revision) == head:
-            return
     async with store.write() as connection:  # holds the write lock: one process migrates
         if store.dialect == "postgresql":
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})")
@@ -203,7 +206,21 @@ async def _upgrade(store: Store) -> None:
             await connection.run_sync(migrate.upgrade_to_head)
 
 
+async def _at_head(store: Store) -> bool:
+    """The common case, answered with one query and without loading Alembic."""
+    try:
+        async with store.read() as connection:
+            found = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return [row[0] for row in found] == [HEAD_REVISION]
+    except ServiceError:  # no version table yet: an empty database
+        return False
+
+
 async def _check_current(store: Store) -> None:
+    if await _at_head(store):
+        return
+    from bifrost.store import migrate  # noqa: PLC0415 — Alembic only when there is work
+
     async with store.read() as connection:
         revision = await connection.run_sync(migrate.current_revision)
     head = migrate.head_revision()
@@ -216,6 +233,8 @@ async def _check_current(store: Store) -> None:
 
 
 def _refuse_unknown(revision: str | None, url: str) -> None:
+    from bifrost.store import migrate  # noqa: PLC0415
+
     if revision is not None and not migrate.known_revision(revision):
         raise ServiceError(
             f"the database at {url} has schema {revision}, newer than this bifrost knows; "
