@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from bifrost.cache import CacheStats
@@ -20,12 +22,15 @@ class RedisCache:
     def __init__(self, url: str, ttl_s: int) -> None:
         try:
             import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
+            import redis.exceptions as redis_errors  # noqa: PLC0415
         except ImportError:
             raise ServiceError(
                 "BIFROST_REDIS_URL is set but the redis client is not installed; "
                 "pip install 'bifrost-logs[redis]'"
             ) from None
         self._client: Any = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+        self._unreachable = (OSError, redis_errors.ConnectionError, redis_errors.TimeoutError)
+        self._failed = redis_errors.RedisError
         self._url = url
         self._ttl_s = ttl_s
 
@@ -40,28 +45,35 @@ class RedisCache:
             await self._call("set", _PREFIX + key, report.to_json(indent=None), ex=self._ttl_s)
 
     async def clear(self) -> int:
-        removed = 0
-        async for name in self._client.scan_iter(match=_PREFIX + "*", count=500):
-            removed += await self._call("delete", name)
+        names = await self._keys()
+        removed = await self._call("delete", *names) if names else 0
         await self._call("delete", _HITS, _MISSES)
-        return removed
+        return int(removed)
 
     async def stats(self) -> CacheStats:
-        entries = 0
-        async for _ in self._client.scan_iter(match=_PREFIX + "*", count=500):
-            entries += 1
+        entries = len(await self._keys())
         hits, misses = await self._call("mget", _HITS, _MISSES)
         return CacheStats(entries=entries, hits=int(hits or 0), misses=int(misses or 0))
+
+    async def _keys(self) -> list[bytes]:
+        with self._errors():
+            return [name async for name in self._client.scan_iter(match=_PREFIX + "*", count=500)]
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def _call(self, method: str, *args: object, **kwargs: object) -> Any:
-        try:
+        with self._errors():
             return await getattr(self._client, method)(*args, **kwargs)
-        except OSError as exc:
-            raise ServiceError(f"cannot reach Redis at {safe_url(self._url)} ({exc})") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith("redis"):
-                raise ServiceError(f"Redis at {safe_url(self._url)} failed: {exc}") from None
-            raise
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Redis failures as one ServiceError line, the password masked."""
+        try:
+            yield
+        except self._unreachable as exc:
+            raise ServiceError(
+                f"cannot reach Redis at {safe_url(self._url)} ({exc}); check BIFROST_REDIS_URL"
+            ) from None
+        except self._failed as exc:
+            raise ServiceError(f"Redis at {safe_url(self._url)} failed: {exc}") from None
