@@ -43,7 +43,7 @@ class TemplateMiner:
     rather than a variable — stay apart.
     """
 
-    def __init__(self, variants: int = 3, max_diff_ratio: float = 0.34, bucket_limit: int = 400):
+    def __init__(self, variants: int = 4, max_diff_ratio: float = 0.34, bucket_limit: int = 400):
         self.variants = variants
         self.max_diff_ratio = max_diff_ratio
         self.bucket_limit = bucket_limit
