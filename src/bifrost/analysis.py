@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bifrost.cache import Cache, cache_key, make_cache
@@ -20,6 +21,9 @@ from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import findings
 from bifrost.errors import ServiceError
 from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
+
+Progress = Callable[[int], None]
+"""Told how many more bytes of input were read (a progress bar)."""
 
 
 @dataclass(frozen=True)
@@ -54,33 +58,40 @@ def analyze(paths: list[str], settings: Settings) -> Report:
     return analyze_sources(open_sources(paths), settings)
 
 
-def analyze_sources(sources: list[Source], settings: Settings) -> Report:
+def analyze_sources(
+    sources: list[Source], settings: Settings, progress: Progress | None = None
+) -> Report:
     started = time.perf_counter()
     scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
-    scan = scanner.scan(sources, settings.chunk_bytes)
+    scan = scanner.scan(sources, settings.chunk_bytes, progress)
     return build_report(scan, findings(scan), settings.top, elapsed=time.perf_counter() - started)
 
 
-async def analyze_and_store(paths: list[str], settings: Settings, memory: Memory) -> Outcome:
+async def analyze_and_store(
+    paths: list[str], settings: Settings, memory: Memory, progress: Progress | None = None
+) -> Outcome:
     """Analyse with the cache in front and the history behind (see the module docstring)."""
     sources = open_sources(paths)
     if not (memory.store or memory.use_cache):
-        return Outcome(report=await asyncio.to_thread(analyze_sources, sources, settings))
+        report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
+        return Outcome(report=report)
     try:
         spool_stdin(sources)
-        return await _remembered(sources, settings, memory)
+        return await _remembered(sources, settings, memory, progress)
     finally:
         discard_spools(sources)
 
 
-async def _remembered(sources: list[Source], settings: Settings, memory: Memory) -> Outcome:
+async def _remembered(
+    sources: list[Source], settings: Settings, memory: Memory, progress: Progress | None
+) -> Outcome:
     from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
 
     key = cache_key(await asyncio.to_thread(fingerprint, sources), settings)
     try:
         store = await open_store(settings)
     except ServiceError as exc:
-        report = await asyncio.to_thread(analyze_sources, sources, settings)
+        report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
         return Outcome(report=report, problems=[f"not stored: {exc.message}"])
     async with store:
         problems: list[str] = []
@@ -89,7 +100,7 @@ async def _remembered(sources: list[Source], settings: Settings, memory: Memory)
         if cached is not None:
             report = _relabel(cached, sources)
         else:
-            report = await asyncio.to_thread(analyze_sources, sources, settings)
+            report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
         analysis_id = None
         if memory.store and cached is None:  # a repeat is already in the history
             blob = _compressed(sources) if memory.store_input else None

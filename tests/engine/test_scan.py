@@ -105,3 +105,12 @@ def test_mixed_formats_are_parsed_line_by_line(tmp_path: Path) -> None:
 def test_long_lines_are_cut_for_mining(tmp_path: Path) -> None:
     scan = scan_text(tmp_path, "x" * 5000 + " ERROR\nshort\n", max_line_bytes=300)
     assert max(len(scan.template_text(i)) for i in scan.stats) <= 300
+
+
+def test_progress_is_told_every_byte_read(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(JAVA_LOG * 50)
+    told: list[int] = []
+    Scanner().scan(open_sources([str(log)]), 512, told.append)
+    assert len(told) > 10
+    assert sum(told) == log.stat().st_size

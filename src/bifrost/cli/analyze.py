@@ -13,7 +13,7 @@ import typer
 
 from bifrost.analysis import Labels, Memory, analyze_and_store
 from bifrost.cli.options import NoColor, Paths, Verbose
-from bifrost.cli.output import console, report_error
+from bifrost.cli.output import console, progress_bar, report_error
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
 from bifrost.render.markdown import render_markdown
@@ -90,7 +90,8 @@ def analyze_command(
             store_input=store_input,
             labels=Labels(service=service, environment=env, tags=tuple(tag or ())),
         )
-        outcome = asyncio.run(analyze_and_store(inputs, settings, memory))
+        with progress_bar(inputs, quiet=quiet) as progress:
+            outcome = asyncio.run(analyze_and_store(inputs, settings, memory, progress))
         report = outcome.report
         for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)

@@ -14,6 +14,7 @@ import bisect
 import hashlib
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress
@@ -130,8 +131,16 @@ class Scanner:
         self._line_templates = array("l") if keep_line_templates else None
         self._format: LogFormat | None = None
 
-    def scan(self, sources: list[Source], block_bytes: int) -> Scan:
-        """Scan every input in turn; line numbers restart at 1 in each."""
+    def scan(
+        self,
+        sources: list[Source],
+        block_bytes: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> Scan:
+        """Scan every input in turn; line numbers restart at 1 in each.
+
+        `progress` is told the size of each block as it is read (for a progress bar).
+        """
         formats: list[LogFormat | None] = []
         line_files: list[int] = []
         with _Digest() as digest:
@@ -142,6 +151,8 @@ class Scanner:
                 pending = b""
                 for block in blocks(source, block_bytes, self.max_line_bytes):
                     digest.update(block)
+                    if progress is not None:
+                        progress(len(block))
                     line_no, pending = self._feed(pending + block, file_index, line_no)
                 if pending:
                     self._feed(pending, file_index, line_no, final=True)
