@@ -114,3 +114,16 @@ def test_progress_is_told_every_byte_read(tmp_path: Path) -> None:
     Scanner().scan(open_sources([str(log)]), 512, told.append)
     assert len(told) > 10
     assert sum(told) == log.stat().st_size
+
+
+def test_histograms_count_troubled_lines_per_stretch(tmp_path: Path) -> None:
+    lines = [f"ERROR db timeout {i}" if i % 7 == 0 else f"INFO ok {i}" for i in range(20_000)]
+    log = tmp_path / "h.log"
+    log.write_text("\n".join(lines) + "\n")
+    scan = Scanner().scan(open_sources([str(log)]), 4096)
+    (timeout,) = by_text(scan, "db timeout")
+    expected = [0] * 64
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("ERROR"):
+            expected[number >> scan.histogram_shift] += 1
+    assert scan.stats[timeout].histogram == expected

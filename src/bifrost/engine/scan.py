@@ -305,13 +305,18 @@ class Scanner:
                 if entry.histogram is not None:
                     entry.histogram = widen(entry.histogram, shift - self._shift)
             self._shift = shift
-        buckets = [(line_no + i + 1) >> shift for i in hits]
         stats, template = self._stats, self._template
-        for (key, bucket), n in Counter(zip(hit_keys, buckets, strict=True)).items():
-            entry = stats[template[key]]
-            if entry.histogram is None:
-                entry.histogram = [0] * BUCKETS
-            entry.histogram[bucket] += n
+        first_bucket = (line_no + 1) >> shift
+        last_bucket = (end) >> shift
+        start = 0
+        for bucket in range(first_bucket, last_bucket + 1):  # a block spans few buckets
+            stop = bisect.bisect_left(hits, ((bucket + 1) << shift) - line_no - 1, lo=start)
+            for key, n in Counter(hit_keys[start:stop]).items():
+                entry = stats[template[key]]
+                if entry.histogram is None:
+                    entry.histogram = [0] * BUCKETS
+                entry.histogram[bucket] += n
+            start = stop
 
     def _capture(
         self,
