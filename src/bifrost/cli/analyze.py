@@ -13,7 +13,7 @@ import typer
 
 from bifrost.analysis import Labels, Memory, analyze_and_store
 from bifrost.cli.options import NoColor, Paths, Verbose
-from bifrost.cli.output import console, progress_bar, report_error
+from bifrost.cli.output import console, progress_bar, run
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
 from bifrost.render.markdown import render_markdown
@@ -77,7 +77,8 @@ def analyze_command(
     error, 3 service error.
     """
     del no_llm  # the built-in explanation is the only one until an LLM provider is configured
-    try:
+
+    def action() -> int:
         settings = load_settings(top=top, fail_on=fail_on)
         inputs = list(paths or [])
         if sample:
@@ -97,10 +98,9 @@ def analyze_command(
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if not quiet:
             _print(report, format, no_color=no_color)
-        code = exit_code(report, settings.fail_on)
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+        return exit_code(report, settings.fail_on)
+
+    run(action, verbose=verbose)
 
 
 def _print(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:

@@ -24,7 +24,7 @@ from bifrost.cli.options import (
     Verbose,
     VerdictOption,
 )
-from bifrost.cli.output import report_error
+from bifrost.cli.output import run
 from bifrost.config import load_settings
 
 if TYPE_CHECKING:
@@ -55,15 +55,14 @@ def export_command(
     verbose: Verbose = False,
 ) -> None:
     """Stored analyses (newest first) on stdout; the same filters as `history`."""
-    try:
+
+    def action() -> None:
         filters = history_filter(
             query, service, env, tag, category, verdict, since, until, provider
         )
         asyncio.run(write_export(filters, format, sys.stdout))
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -> int:

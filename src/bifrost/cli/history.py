@@ -25,7 +25,7 @@ from bifrost.cli.options import (
     VerdictOption,
     parse_when,
 )
-from bifrost.cli.output import console, report_error
+from bifrost.cli.output import console, run
 from bifrost.config import load_settings
 from bifrost.render.terminal import render_terminal
 
@@ -83,7 +83,8 @@ def history_command(
     """Recent analyses, newest first: id, when, input, service, verdict, top finding."""
     if ctx.invoked_subcommand is not None:
         return
-    try:
+
+    def action() -> None:
         from bifrost.store import open_store, search_analyses  # noqa: PLC0415
 
         filters = history_filter(
@@ -96,10 +97,8 @@ def history_command(
 
         rows = asyncio.run(fetch())
         _print_rows(rows, no_color=no_color)
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 @app.command("show")
@@ -110,7 +109,8 @@ def show_command(
     verbose: Verbose = False,
 ) -> None:
     """The stored Report, rendered as `analyze` renders it."""
-    try:
+
+    def action() -> None:
         from bifrost.store import NotFound, get_analysis, open_store  # noqa: PLC0415
 
         async def fetch() -> StoredAnalysis | None:
@@ -125,25 +125,22 @@ def show_command(
             sys.stdout.write(report.to_json() + "\n")
         else:
             render_terminal(report, console(no_color=no_color))
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 @app.command("path")
 def path_command(verbose: Verbose = False) -> None:
     """Where the history database lives (its URL, without any password)."""
-    try:
+
+    def action() -> None:
         from bifrost.store import database_url  # noqa: PLC0415
         from bifrost.store.database import safe_url  # noqa: PLC0415
 
         url = database_url(load_settings())
         print(url.split("///", 1)[1] if url.startswith("sqlite") else safe_url(url))
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import report_error
+from bifrost.cli.output import run
 from bifrost.config import load_settings
 from bifrost.errors import UsageError
 
@@ -19,34 +19,33 @@ cache_app = typer.Typer(help="The analysis cache.")
 @db_app.command("upgrade")
 def upgrade_command(verbose: Verbose = False) -> None:
     """Apply every migration (the embedded SQLite does this by itself on first use)."""
-    try:
+
+    def action() -> None:
         from bifrost.store import database_url, upgrade  # noqa: PLC0415
 
         revision = asyncio.run(upgrade(database_url(load_settings())))
         print(f"database at revision {revision}")
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 @db_app.command("current")
 def current_command(verbose: Verbose = False) -> None:
     """The revision the database is at (`none` for an empty one)."""
-    try:
+
+    def action() -> None:
         from bifrost.store import current, database_url  # noqa: PLC0415
 
         print(asyncio.run(current(database_url(load_settings()))) or "none")
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 @cache_app.command("stats")
 def cache_stats_command(verbose: Verbose = False) -> None:
     """Entries, hits and misses of the cache in use (Redis or the database)."""
-    try:
+
+    def action() -> None:
         stats = asyncio.run(_with_cache("stats"))
         total = stats.hits + stats.misses
         rate = f"{stats.hits / total:.0%}" if total else "—"
@@ -54,22 +53,17 @@ def cache_stats_command(verbose: Verbose = False) -> None:
         print(f"hit rate: {rate}")
         if stats.oldest and stats.newest:
             print(f"oldest: {stats.oldest.isoformat()}\nnewest: {stats.newest.isoformat()}")
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 @cache_app.command("clear")
 def cache_clear_command(verbose: Verbose = False) -> None:
     """Forget every cached answer (the history stays)."""
-    try:
-        removed = asyncio.run(_with_cache("clear"))
-        print(f"removed {removed} cached answers")
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+    run(
+        lambda: print(f"removed {asyncio.run(_with_cache('clear'))} cached answers"),
+        verbose=verbose,
+    )
 
 
 async def _with_cache(action: str) -> Any:
@@ -90,18 +84,17 @@ def feedback_command(
     verbose: Verbose = False,
 ) -> None:
     """Say whether an analysis was right; kept with it in the history."""
-    try:
-        if good == bad:
-            raise UsageError("say either --good or --bad")
+
+    async def record() -> None:
         from bifrost.store import add_feedback, open_store  # noqa: PLC0415
 
-        async def record() -> None:
-            async with await open_store(load_settings()) as store:
-                await add_feedback(store, analysis_id, good, note)
+        async with await open_store(load_settings()) as store:
+            await add_feedback(store, analysis_id, good, note)
 
+    def action() -> None:
+        if good == bad:
+            raise UsageError("say either --good or --bad")
         asyncio.run(record())
         print(f"feedback recorded for analysis {analysis_id}")
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)

@@ -7,7 +7,9 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -41,6 +43,15 @@ def _size(path: str) -> int:
         return 0 if path == "-" else os.stat(path).st_size
     except OSError:
         return 0
+
+
+def run(action: Callable[[], int | None], *, verbose: bool) -> NoReturn:
+    """Run a command's body: its exit code, or one error line (a traceback only with -v)."""
+    try:
+        code = action() or 0
+    except Exception as exc:
+        code = report_error(exc, verbose=verbose)
+    raise typer.Exit(code)
 
 
 def fail(message: str, code: int) -> int:

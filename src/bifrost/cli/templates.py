@@ -14,7 +14,7 @@ from rich.text import Text
 
 from bifrost.analysis import scan_templates
 from bifrost.cli.options import NoColor, Paths, Verbose
-from bifrost.cli.output import console, report_error
+from bifrost.cli.output import console, run
 from bifrost.config import load_settings
 from bifrost.engine.scan import Scan
 
@@ -40,7 +40,8 @@ def templates_command(
     verbose: Verbose = False,
 ) -> None:
     """List the templates of a log, most frequent first, or the template of every line."""
-    try:
+
+    def action() -> None:
         chosen = format or (TemplatesFormat.table if sys.stdout.isatty() else TemplatesFormat.jsonl)
         scan = scan_templates(list(paths or []), load_settings())
         for source in scan.sources:
@@ -53,10 +54,8 @@ def templates_command(
         else:
             _print_table(scan, no_color=no_color)
         sys.stdout.flush()
-        code = 0
-    except Exception as exc:
-        code = report_error(exc, verbose=verbose)
-    raise typer.Exit(code)
+
+    run(action, verbose=verbose)
 
 
 def template_counts(scan: Scan) -> list[dict[str, object]]:
