@@ -316,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyze: dict[str, Any] = {}
     for d, build in zip(dirs, builds, strict=True):
         report = run_report(
-            cmd, ["analyze", str(d / "fail.log"), "--format", "json"], notes, build.name
+            cmd, ["analyze", str(d / "fail.log"), "--format", "json", "-n"], notes, build.name
         )
         if report is not None:
             analyze[build.name] = report

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bifrost import __version__
 from bifrost.config import Settings
+from bifrost.engine.signatures import knowledge_version
 from bifrost.report import Report
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def cache_key(
     parts = {
         "content": content_hash,
         "engine": __version__,
+        "knowledge": knowledge_version(),
         "provider": provider,
         "model": model,
         "prompt": prompt_version,

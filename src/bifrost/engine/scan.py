@@ -26,6 +26,7 @@ from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
 from bifrost.engine.records import Record
+from bifrost.engine.signatures import match
 from bifrost.engine.vocabulary import is_harmless, looks_like_trouble
 from bifrost.errors import InputError
 from bifrost.levels import LEVELS, RANK
@@ -244,7 +245,7 @@ class Scanner:
             if events.is_headline(cls):
                 stats.headline = True
                 loud = level >= RANK["warning"] and not is_harmless(message)
-                if loud or looks_like_trouble(message):
+                if loud or looks_like_trouble(message) or match(message) is not None:
                     stats.trouble = True
                     self._trouble.add(key)
             self._is_troubled[key] = key in self._trouble
@@ -274,8 +275,9 @@ class Scanner:
             first = first or block.first_indices()
             for key in unplaced:
                 entry = stats[template[key]]
-                if entry.first is None:
-                    entry.first = (file, line_no + first[key] + 1)
+                position = (file, line_no + first[key] + 1)
+                if entry.first is None or position < entry.first:
+                    entry.first = position
             self._unplaced -= unplaced
         troubled = self._trouble.intersection(counts)
         if not troubled:
@@ -285,15 +287,17 @@ class Scanner:
         last = dict(zip(hit_keys, hits, strict=True))
         self._note_positions(hit_keys, hits, line_no + len(keys), line_no)
         starts = [s for s, _ in spans]
-        for key in troubled:
+        earliest = dict(zip(reversed(hit_keys), reversed(hits), strict=True))
+        for key in sorted(troubled, key=earliest.__getitem__):  # in input order: deterministic
             entry = stats[template[key]]
             position = (file, line_no + last[key] + 1)
             if entry.last is None or position > entry.last:
                 entry.last = position
                 entry.last_text = self._text(block.lines[last[key]])
             if len(entry.occurrences) < _OCCURRENCES:
-                i = first[key] if first is not None and key in first else keys.index(key)
-                self._capture(entry, key, i, last[key], block, spans, starts, file, line_no)
+                self._capture(
+                    entry, key, earliest[key], last[key], block, spans, starts, file, line_no
+                )
 
     def _note_positions(
         self, hit_keys: list[bytes], hits: list[int], end: int, line_no: int

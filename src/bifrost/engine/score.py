@@ -130,7 +130,9 @@ def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
     score = _SEVERITY_WEIGHT[severity]
     score += 0.05 * min(words, 3)
     if signature is not None:
-        score += 0.35 + 0.05 * max(-4, min(signature.priority, 4))
+        # A negative priority marks a generic wrapper (`exit code 1`, `BUILD FAILURE`): it
+        # ranks below the cause. A positive one only chooses between signatures of a line.
+        score += 0.35 + 0.05 * max(-4, min(signature.priority, 0))
     score *= 0.5 + 0.5 / (1.0 + math.log10(stats.count))  # rarity
     if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
         score *= 0.3

@@ -12,10 +12,12 @@ Patterns are matched case-insensitively and per line (`^`/`$` work inside multi-
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +86,25 @@ def load_signature_file(path: Path) -> tuple[Signature, ...]:
     return _parse(path.read_text(encoding="utf-8"), path.name)
 
 
+def _signature_dir() -> Traversable:
+    return files("bifrost.engine") / "data" / "signatures"
+
+
+@functools.cache
+def knowledge_version() -> str:
+    """A short digest of the packaged signature files: a changed knowledge base changes answers,
+    so it is part of the cache key."""
+    digest = hashlib.sha256()
+    for entry in sorted(_signature_dir().iterdir(), key=lambda entry: entry.name):
+        if entry.name.endswith(".yaml"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @functools.cache
 def load_signatures() -> tuple[Signature, ...]:
     """Every packaged signature: files in name order, each in file order."""
-    directory = files("bifrost.engine") / "data" / "signatures"
+    directory = _signature_dir()
     origin: dict[str, str] = {}
     loaded: list[Signature] = []
     for entry in sorted(directory.iterdir(), key=lambda entry: entry.name):

@@ -32,7 +32,8 @@ _TROUBLE = re.compile(
        |cannot|can't|couldn't|could\s+not|unable|invalid|illegal|corrupt(?:ed)?|missing
        |not\s+found|no\s+such|segmentation|segfault|traceback|oom|out\s+of\s+memory
        |unhealthy|backoff|back-off|evicted|rejected|unauthori[sz]ed|forbidden|violation
-       |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan|exit\s+(?:code|status)\s+[1-9])\b
+       |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan
+       |exit\s+(?:code|status)\s*:?\s*[1-9])\b
     | (?-i:[a-z0-9_](?:Error|Exception|Fault|Failure)\b)
     | \bE\d{3,4}\b
     """,
