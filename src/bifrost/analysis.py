@@ -19,7 +19,7 @@ from bifrost.config import Settings
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import findings
-from bifrost.errors import ServiceError
+from bifrost.errors import BifrostError, ServiceError
 from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
 
 Progress = Callable[[int], None]
@@ -51,6 +51,11 @@ class Outcome:
     analysis_id: int | None = None
     cached: bool = False
     problems: list[str] = field(default_factory=list)
+    provider_failed: bool = False  # an LLM was asked for and failed: the built-in Report stands
+
+
+OnText = Callable[[str], None]
+"""Receives a streamed LLM answer as it is generated."""
 
 
 def analyze(paths: list[str], settings: Settings) -> Report:
@@ -68,54 +73,105 @@ def analyze_sources(
 
 
 async def analyze_and_store(
-    paths: list[str], settings: Settings, memory: Memory, progress: Progress | None = None
+    paths: list[str],
+    settings: Settings,
+    memory: Memory,
+    progress: Progress | None = None,
+    on_text: OnText | None = None,
 ) -> Outcome:
     """Analyse with the cache in front and the history behind (see the module docstring)."""
     sources = open_sources(paths)
     if not (memory.store or memory.use_cache):
-        report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
-        return Outcome(report=report)
+        outcome = Outcome(await asyncio.to_thread(analyze_sources, sources, settings, progress))
+        await _explain(outcome, settings, on_text)
+        return outcome
     try:
         spool_stdin(sources)
-        return await _remembered(sources, settings, memory, progress)
+        return await _remembered(sources, settings, memory, progress, on_text)
     finally:
         discard_spools(sources)
 
 
 async def _remembered(
-    sources: list[Source], settings: Settings, memory: Memory, progress: Progress | None
+    sources: list[Source],
+    settings: Settings,
+    memory: Memory,
+    progress: Progress | None,
+    on_text: OnText | None,
 ) -> Outcome:
     from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
 
-    key = cache_key(await asyncio.to_thread(fingerprint, sources), settings)
+    llm = _llm_identity(settings)
+    key = cache_key(await asyncio.to_thread(fingerprint, sources), settings, **llm)
     try:
         store = await open_store(settings)
     except ServiceError as exc:
-        report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
-        return Outcome(report=report, problems=[f"not stored: {exc.message}"])
+        outcome = Outcome(await asyncio.to_thread(analyze_sources, sources, settings, progress))
+        outcome.problems.append(f"not stored: {exc.message}")
+        await _explain(outcome, settings, on_text)
+        return outcome
     async with store:
         problems: list[str] = []
         cache: Cache = make_cache(settings, store)
         cached = await _cache_get(cache, key, problems) if memory.use_cache else None
         if cached is not None:
-            report = _relabel(cached, sources)
+            outcome = Outcome(_relabel(cached, sources), cached=True, problems=problems)
         else:
             report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
-        analysis_id = None
+            outcome = Outcome(report, problems=problems)
+            await _explain(outcome, settings, on_text)
+        report = outcome.report
         if memory.store and cached is None:  # a repeat is already in the history
             blob = _compressed(sources) if memory.store_input else None
-            analysis_id = await save_analysis(
+            outcome.analysis_id = await save_analysis(
                 store,
                 report,
                 service=memory.labels.service,
                 environment=memory.labels.environment,
                 tags=list(memory.labels.tags),
+                provider=report.llm.provider if report.llm else None,
+                model=report.llm.model if report.llm else None,
+                prompt_version=report.llm.prompt_version if report.llm else None,
+                prompt_tokens=report.llm.prompt_tokens if report.llm else None,
+                completion_tokens=report.llm.completion_tokens if report.llm else None,
                 cache_key=key,
                 input_blob=blob,
             )
-        if cached is None and memory.use_cache:
-            await _cache_put(cache, key, report, analysis_id, problems)
-        return Outcome(report, analysis_id, cached is not None, problems)
+        if cached is None and memory.use_cache and not outcome.provider_failed:
+            await _cache_put(cache, key, report, outcome.analysis_id, problems)
+        return outcome
+
+
+def _llm_identity(settings: Settings) -> dict[str, str | None]:
+    """What of the LLM set-up changes the answer, for the cache key."""
+    if settings.llm is None:
+        return {}
+    from bifrost.llm.explain import PROMPT_NAME, PROMPT_VERSION  # noqa: PLC0415
+
+    return {
+        "provider": settings.llm,
+        "model": settings.model,
+        "prompt_version": f"{PROMPT_NAME}/{PROMPT_VERSION}",
+    }
+
+
+async def _explain(outcome: Outcome, settings: Settings, on_text: OnText | None) -> None:
+    """Add the LLM's explanation when a provider is configured; on failure keep the built-in
+    Report and say why."""
+    if settings.llm is None:
+        return
+    from bifrost.llm.explain import explain  # noqa: PLC0415
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+
+    try:
+        provider = make_provider(settings)
+        try:
+            outcome.report = await explain(outcome.report, settings, provider, on_text)
+        finally:
+            await provider.aclose()
+    except BifrostError as exc:
+        outcome.provider_failed = True
+        outcome.problems.append(f"no LLM explanation: {exc.message}")
 
 
 async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Report | None:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bifrost.errors import ConfigError
 
 FailOn = Literal["warning", "error", "critical", "never"]
+ProviderName = Literal["ollama", "bedrock", "openai"]
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,17 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for the shared cache (replicas); unset: database."
     )
     cache_ttl_s: int = Field(default=24 * 3600, ge=0, description="How long a cached answer lives.")
+    llm: ProviderName | None = Field(
+        default=None, description="LLM provider for a written explanation; unset: built-in only."
+    )
+    model: str | None = Field(default=None, description="The provider's model (id or ARN).")
+    base_url: str | None = Field(
+        default=None, description="Provider server (Ollama: OLLAMA_HOST is read too)."
+    )
+    max_input_tokens: int = Field(
+        default=3000, ge=256, le=200_000, description="Budget of the digest sent to the LLM."
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="How long to wait for it.")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -83,6 +83,36 @@ class Finding(_Model):
     signature: str | None = Field(default=None, description="Id of the known signature matched.")
 
 
+class LLMFindingNote(_Model):
+    finding_id: str
+    explanation: str
+    fix: str | None = None
+
+
+class LLMCitation(_Model):
+    line: int
+    text: str
+    grounded: bool = Field(description="Whether the cited line is really in the log.")
+
+
+class LLMExplanation(_Model):
+    """The provider's written diagnosis, with placeholders mapped back and citations checked."""
+
+    provider: str
+    model: str
+    prompt_version: str
+    summary: str
+    root_cause: str | None = Field(description="None: the model found no root cause.")
+    confidence: Literal["low", "medium", "high"]
+    findings: list[LLMFindingNote] = Field(default_factory=list)
+    fixes: list[str] = Field(default_factory=list)
+    citations: list[LLMCitation] = Field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    duration_s: float
+    redactions: int = Field(description="Secrets and personal data replaced before sending.")
+
+
 class Report(_Model):
     schema_: str = Field(default=SCHEMA, alias="schema")
     input: InputInfo
@@ -90,7 +120,7 @@ class Report(_Model):
     verdict: Verdict
     findings: list[Finding]
     summary: str
-    llm: dict[str, object] | None = None
+    llm: LLMExplanation | None = None
     warnings: list[str] = Field(
         default_factory=list, description="What could not be read as it should (cut, truncated)."
     )

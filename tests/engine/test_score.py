@@ -112,3 +112,18 @@ def test_findings_are_ranked_and_numbered(tmp_path: Path) -> None:
     assert [f.score for f in found] == sorted((f.score for f in found), reverse=True)
     assert found[0].severity == "critical"
     assert found[0].score == 1.0
+
+
+def test_a_count_of_zero_does_not_hide_later_nonzero_counts(tmp_path: Path) -> None:
+    text = noise(20) + "".join(
+        f"2024-05-01 10:01:{i:02d},000 INFO tests: batch {i}: {n} failed\n"
+        for i, n in enumerate([0, 0, 0, 3, 0])
+    )
+    (finding,) = analyse(tmp_path, text)
+    assert "failed" in finding.template
+    assert finding.evidence[0].text.endswith("batch 3: 3 failed")
+    quiet = noise(20) + "".join(
+        f"2024-05-01 10:01:{i:02d},000 INFO tests: Tests run: {i + 5}, Failures: 0, Errors: 0\n"
+        for i in range(5)
+    )
+    assert analyse(tmp_path, quiet) == []

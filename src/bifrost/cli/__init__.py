@@ -7,7 +7,7 @@ import sys
 import typer
 
 from bifrost import __version__
-from bifrost.cli import analyze, export, history, maintenance, templates
+from bifrost.cli import analyze, export, history, maintenance, providers, templates
 from bifrost.cli.output import fail
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("export")(export.export_command)
 app.command("feedback")(maintenance.feedback_command)
 app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
+app.command("providers")(providers.providers_command)
 
 
 def _version(value: bool) -> None:

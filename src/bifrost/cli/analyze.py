@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from bifrost.analysis import Labels, Memory, analyze_and_store
+from bifrost.analysis import Labels, Memory, analyze, analyze_and_store
 from bifrost.cli.options import NoColor, Paths, Verbose
 from bifrost.cli.output import console, progress_bar, run
-from bifrost.config import FailOn, load_settings
+from bifrost.config import FailOn, Settings, load_settings
 from bifrost.errors import UsageError
 from bifrost.render.markdown import render_markdown
 from bifrost.render.terminal import render_terminal
@@ -41,6 +41,26 @@ def analyze_command(
             "[error].",
         ),
     ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option("--llm", help="Explain with an LLM: ollama, bedrock or openai [none]."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="The provider's model (id or ARN).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The provider's server (Ollama, OpenAI-API).")
+    ] = None,
+    max_input_tokens: Annotated[
+        int | None, typer.Option("--max-input-tokens", help="Budget of what is sent [3000].")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would be sent to the LLM, and send nothing."),
+    ] = False,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Show the LLM's answer as it is generated.")
+    ] = False,
     no_llm: Annotated[
         bool, typer.Option("--no-llm", help="Use the built-in explanation only.")
     ] = False,
@@ -76,15 +96,25 @@ def analyze_command(
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input
     error, 3 service error.
     """
-    del no_llm  # the built-in explanation is the only one until an LLM provider is configured
 
     def action() -> int:
-        settings = load_settings(top=top, fail_on=fail_on)
+        settings = load_settings(
+            top=top,
+            fail_on=fail_on,
+            llm=llm,
+            model=model,
+            base_url=base_url,
+            max_input_tokens=max_input_tokens,
+        )
+        if no_llm:
+            settings = settings.model_copy(update={"llm": None})
         inputs = list(paths or [])
         if sample:
             inputs = [str(sample_path())]
         if not inputs and sys.stdin is not None and sys.stdin.isatty():
             raise UsageError("no input: pass a log file, or pipe one in (bifrost analyze -h)")
+        if dry_run:
+            return show_dry_run(inputs, settings)
         memory = Memory(
             store=not no_store,
             use_cache=not (no_cache or no_store),
@@ -92,15 +122,46 @@ def analyze_command(
             labels=Labels(service=service, environment=env, tags=tuple(tag or ())),
         )
         with progress_bar(inputs, quiet=quiet) as progress:
-            outcome = asyncio.run(analyze_and_store(inputs, settings, memory, progress))
+            on_text = _stream_to_stderr if stream and settings.llm else None
+            outcome = asyncio.run(analyze_and_store(inputs, settings, memory, progress, on_text))
+        if on_text is not None:
+            print(file=sys.stderr)
         report = outcome.report
         for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if not quiet:
             _print(report, format, no_color=no_color)
-        return exit_code(report, settings.fail_on)
+        return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)
 
     run(action, verbose=verbose)
+
+
+def _stream_to_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+def show_dry_run(inputs: list[str], settings: Settings) -> int:
+    """Print exactly what would be sent, its size and what was redacted; send nothing."""
+    from bifrost.llm.explain import prepare  # noqa: PLC0415
+
+    report = analyze(inputs, settings)
+    prepared = prepare(report, settings)
+    request = prepared.request
+    target = settings.llm or "(no provider configured)"
+    print(f"# dry run: nothing is sent. provider: {target}, model: {settings.model or '-'}")
+    print(
+        f"# prompt {prepared.prompt.id}; digest: {prepared.digest.tokens} of "
+        f"{settings.max_input_tokens} tokens, {prepared.digest.findings_included} findings, "
+        f"{prepared.digest.lines_included} evidence lines"
+    )
+    redactions = ", ".join(f"{r.placeholder} ({r.kind}) ×{r.count}" for r in prepared.redactions)
+    print(f"# redacted: {redactions or 'nothing'}")
+    print("\n## system\n")
+    print(request.system)
+    print("\n## user\n")
+    print(request.user)
+    return 0
 
 
 def _print(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:

@@ -27,7 +27,7 @@ from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
 from bifrost.engine.records import Record
 from bifrost.engine.signatures import match
-from bifrost.engine.vocabulary import is_harmless, looks_like_trouble
+from bifrost.engine.vocabulary import is_harmless, looks_like_trouble, mentions_trouble
 from bifrost.errors import InputError
 from bifrost.levels import LEVELS, RANK
 
@@ -124,6 +124,7 @@ class Scanner:
         self._trouble: set[bytes] = set()
         self._unplaced: set[bytes] = set()  # learnt, but not yet counted
         self._is_troubled: dict[bytes, bool] = {}
+        self._zero_sensitive: set[bytes] = set()  # harmless so far only because of a zero
         self._shift = 4  # histogram buckets are 2**shift lines wide
         self._stats: dict[int, TemplateStats] = {}
         self._levels: Counter[int] = Counter()
@@ -246,10 +247,33 @@ class Scanner:
                 stats.headline = True
                 loud = level >= RANK["warning"] and not is_harmless(message)
                 if loud or looks_like_trouble(message) or match(message) is not None:
-                    stats.trouble = True
-                    self._trouble.add(key)
+                    self._mark_troubled(key)
+                elif level >= RANK["warning"] or mentions_trouble(message):
+                    # `0 errors`: harmless only because of a number, which the shape key does
+                    # not see; `3 errors` has the same shape. Each line decides (see _count).
+                    self._zero_sensitive.add(key)
             self._is_troubled[key] = key in self._trouble
         return first
+
+    def _mark_troubled(self, key: bytes) -> None:
+        self._stats[self._template[key]].trouble = True
+        self._trouble.add(key)
+        self._is_troubled[key] = True
+        self._zero_sensitive.discard(key)
+
+    def _promote_nonzero(self, block: _Block) -> dict[bytes, int]:
+        """A shape seen harmless (`0 failed`) becomes troubled at its first line that is not;
+        returns those shapes with that line's index in the block."""
+        sensitive = self._zero_sensitive.intersection(block.keys)
+        promoted: dict[bytes, int] = {}
+        for i, key in enumerate(block.keys):
+            if not sensitive:
+                break
+            if key in sensitive and looks_like_trouble(self._text(block.lines[i])):
+                self._mark_troubled(key)
+                sensitive.discard(key)
+                promoted[key] = i
+        return promoted
 
     def _count(
         self,
@@ -279,10 +303,13 @@ class Scanner:
                 if entry.first is None or position < entry.first:
                     entry.first = position
             self._unplaced -= unplaced
+        promoted = self._promote_nonzero(block) if self._zero_sensitive else {}
         troubled = self._trouble.intersection(counts)
         if not troubled:
             return
         hits = list(compress(range(len(keys)), map(self._is_troubled.__getitem__, keys)))
+        if promoted:  # lines of a promoted shape before its first non-zero line stay harmless
+            hits = [i for i in hits if i >= promoted.get(keys[i], 0)]
         hit_keys = list(map(keys.__getitem__, hits))
         last = dict(zip(hit_keys, hits, strict=True))
         self._note_positions(hit_keys, hits, line_no + len(keys), line_no)

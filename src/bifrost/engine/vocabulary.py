@@ -48,6 +48,11 @@ def looks_like_trouble(message: str) -> bool:
     return _TROUBLE.search(message) is not None and trouble_words(message) > 0
 
 
+def mentions_trouble(message: str) -> bool:
+    """Whether a trouble word appears at all, look-alikes included (`0 errors`)."""
+    return _TROUBLE.search(message) is not None
+
+
 def trouble_words(message: str) -> int:
     """How many distinct trouble words the message uses, after removing harmless look-alikes."""
     return len({m.group().lower() for m in _TROUBLE.finditer(_HARMLESS.sub(" ", message))})

@@ -131,10 +131,9 @@ def stats_phrase(report: Report) -> str:
     if stats.format:
         parts.append(f"format: {stats.format}")
     if report.llm:
-        provider, model = report.llm.get("provider"), report.llm.get("model")
-        named = [str(x) for x in (provider, model) if isinstance(x, str) and x]
-        if named:
-            parts.append("llm: " + "/".join(named))
+        llm = report.llm
+        tokens = f", {llm.prompt_tokens or '?'}→{llm.completion_tokens or '?'} tokens"
+        parts.append(f"llm: {llm.provider}/{llm.model}{tokens}")
     return printable(" · ".join(parts))
 
 

@@ -42,7 +42,7 @@ from bifrost.render import (
     shown_findings,
     stats_phrase,
 )
-from bifrost.report import Finding, Report
+from bifrost.report import Finding, LLMExplanation, Report
 
 __all__ = ["render_terminal"]
 
@@ -143,7 +143,9 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     """
     out = _Out(console)
     out.print(_verdict(report, out.glyphs))
-    if report.summary and (not report.findings or report.summary != report.findings[0].title):
+    if report.llm is not None:
+        _explanation(out, report.llm)
+    elif report.summary and (not report.findings or report.summary != report.findings[0].title):
         _indented(out, Text(_prose(report.summary)))
 
     findings = shown_findings(report, top)
@@ -158,6 +160,21 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
         more = plural(hidden, "more finding")
         out.print(Text(f"{out.glyphs.gap} {more} not shown (top {len(findings)})", style="dim"))
     _indented(out, Text(stats_phrase(report), style="dim"), indent=0)
+
+
+def _explanation(out: _Out, llm: LLMExplanation) -> None:
+    """The model's diagnosis above the findings; claims the log does not back are marked."""
+    out.print()
+    _indented(out, Text(f"{llm.provider}/{llm.model} ({llm.confidence} confidence):", style="bold"))
+    _indented(out, Text(_prose(llm.summary)))
+    cause = llm.root_cause or "No root cause found in the log."
+    _indented(out, Text.assemble(("root cause: ", "bold"), _prose(cause)))
+    for fix in llm.fixes:
+        _indented(out, Text.assemble(("→ fix: ", "bold green"), _prose(fix)))
+    for citation in llm.citations:
+        if not citation.grounded:
+            note = f"not in the log: line {citation.line} “{printable(citation.text)}”"
+            _indented(out, Text(note, style="yellow"))
 
 
 def _verdict(report: Report, glyphs: _Glyphs) -> Text:

@@ -1,0 +1,136 @@
+"""Explain: the Report's findings in, a written, grounded diagnosis out.
+
+Only the digest leaves the process: the top findings and their evidence lines, redacted and
+fitted to a token budget — never the raw log. The answer must follow a JSON schema; a
+malformed one is sent back once with the validation error, then reported as such. Every line
+the model cites is checked against the evidence, and the placeholders in its text are mapped
+back to what they replaced, for the user's eyes only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bifrost.config import Settings
+from bifrost.llm.answer import Answer, AnswerError, parse_answer
+from bifrost.llm.base import ChatRequest, ChatResult, Provider
+from bifrost.llm.digest import Digest, build_digest
+from bifrost.llm.grounding import ground
+from bifrost.llm.prompt import Prompt, load_prompt
+from bifrost.llm.redact import Redaction, Redactor
+from bifrost.report import LLMCitation, LLMExplanation, LLMFindingNote, Report
+
+PROMPT_NAME = "triage"
+PROMPT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What would be sent: `bifrost analyze --dry-run` prints it, and nothing is sent."""
+
+    prompt: Prompt
+    digest: Digest
+    request: ChatRequest
+    redactor: Redactor
+
+    @property
+    def redactions(self) -> list[Redaction]:
+        return self.redactor.redactions
+
+
+def prepare(report: Report, settings: Settings) -> Prepared:
+    redactor = Redactor()
+    digest = build_digest(report, max_input_tokens=settings.max_input_tokens, redactor=redactor)
+    prompt = load_prompt(PROMPT_NAME, PROMPT_VERSION)
+    return Prepared(prompt, digest, prompt.render(digest), redactor)
+
+
+async def explain(
+    report: Report,
+    settings: Settings,
+    provider: Provider,
+    on_text: Callable[[str], None] | None = None,
+) -> Report:
+    """The Report with `llm` (and `summary`) filled from the provider's answer.
+
+    `on_text` receives the answer as it is generated (streaming); the returned Report holds
+    the validated, grounded version.
+    """
+    prepared = prepare(report, settings)
+    started = time.perf_counter()
+    result = await _ask(provider, prepared.request, on_text)
+    try:
+        answer = parse_answer(result.text)
+    except AnswerError as first_error:
+        retry = ChatRequest(
+            system=prepared.request.system,
+            user=prepared.request.user
+            + "\n\nYour previous answer was rejected: "
+            + first_error.message
+            + "\nAnswer again with one JSON object that follows the schema exactly.",
+            schema=prepared.request.schema,
+            max_output_tokens=prepared.request.max_output_tokens,
+            temperature=prepared.request.temperature,
+            prompt_tokens_estimate=prepared.request.prompt_tokens_estimate,
+        )
+        result = await provider.chat(retry)
+        answer = parse_answer(result.text)
+    restored = _restore(answer, prepared.redactor)
+    grounded = ground(restored, report)
+    ungrounded = {(c.line, c.text) for c in grounded.ungrounded}
+    llm = LLMExplanation(
+        provider=provider.name,
+        model=result.model or provider.model,
+        prompt_version=prepared.prompt.id,
+        summary=restored.summary,
+        root_cause=restored.root_cause,
+        confidence=restored.confidence,
+        findings=[
+            LLMFindingNote(finding_id=n.finding_id, explanation=n.explanation, fix=n.fix)
+            for n in restored.findings
+        ],
+        fixes=restored.fixes,
+        citations=[
+            LLMCitation(line=c.line, text=c.text, grounded=(c.line, c.text) not in ungrounded)
+            for c in restored.citations
+        ],
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        duration_s=round(time.perf_counter() - started, 3),
+        redactions=sum(r.count for r in prepared.redactions),
+    )
+    return report.model_copy(update={"llm": llm, "summary": restored.summary})
+
+
+async def _ask(
+    provider: Provider, request: ChatRequest, on_text: Callable[[str], None] | None
+) -> ChatResult:
+    if on_text is None:
+        return await provider.chat(request)
+    parts: list[str] = []
+    prompt_tokens = completion_tokens = None
+    async for chunk in provider.stream(request):
+        if chunk.text:
+            parts.append(chunk.text)
+            on_text(chunk.text)
+        if chunk.done:
+            prompt_tokens, completion_tokens = chunk.prompt_tokens, chunk.completion_tokens
+    return ChatResult("".join(parts), provider.model, prompt_tokens, completion_tokens)
+
+
+def _restore(answer: Answer, redactor: Redactor) -> Answer:
+    """The answer with placeholders replaced by the values they stood for (string by string, so
+    a restored value can never break the structure)."""
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return redactor.restore(value)
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    return Answer.model_validate(walk(answer.model_dump()))

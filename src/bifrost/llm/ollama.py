@@ -1,0 +1,233 @@
+"""Ollama: a local model server, so nothing leaves the machine (the /api/chat REST API).
+
+The answer is constrained by `format` (a JSON schema), and `num_ctx` is sized to the prompt:
+Ollama's default context window is small enough that a digest would be silently truncated.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import urllib.parse
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+
+from bifrost.llm.base import (
+    ChatRequest,
+    ChatResult,
+    ModelNotFound,
+    ProviderError,
+    ProviderStatus,
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamChunk,
+)
+from bifrost.llm.retry import error_detail, for_status, http_failures, json_object, with_retries
+
+DEFAULT_PORT = 11434
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+MIN_CTX = 2048
+MAX_CTX = 131072
+
+
+def ollama_base_url(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """The server URL from `explicit` (--base-url) or else OLLAMA_HOST, read as Ollama's clients do.
+
+    `host`, `host:port`, `:port` and `scheme://host[:port][/path]` are accepted; no scheme
+    means http, no port means 11434 (80/443 with an explicit http/https scheme). A server
+    listening on every interface (OLLAMA_HOST=0.0.0.0, the usual server-side setting) is
+    reached on loopback, since connecting to 0.0.0.0 does not work everywhere.
+    """
+    value = (explicit or environ.get("OLLAMA_HOST") or "").strip()
+    scheme, sep, rest = value.partition("://")
+    port = DEFAULT_PORT
+    if not sep:
+        scheme, rest = "http", value
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    split = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    host = split.hostname or "127.0.0.1"
+    port = split.port or port
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if address.is_unspecified:
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        host = f"[{address}]" if address.version == 6 else str(address)
+    path = split.path.strip("/")
+    return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
+
+
+def context_size(request: ChatRequest) -> int:
+    """`num_ctx` for a request: room for the prompt and the answer, as a power of two ≥ 2048.
+
+    Powers of two keep the number of distinct sizes small, and Ollama reloads the model
+    whenever num_ctx changes. Without an estimate, ~3 characters per token is assumed.
+    """
+    prompt = request.prompt_tokens_estimate or (len(request.system) + len(request.user)) // 3
+    needed = prompt + request.max_output_tokens
+    size = MIN_CTX
+    while size < needed and size < MAX_CTX:
+        size *= 2
+    return size
+
+
+class OllamaProvider:
+    """Chat with one model on one Ollama server."""
+
+    name = "ollama"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = DEFAULT_URL,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 120.0,
+        attempts: int = 3,
+        base_delay: float = 0.5,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._read_timeout = read_timeout
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        )
+
+    def _payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+            "stream": stream,
+            "format": request.schema,
+            "options": {
+                "num_ctx": context_size(request),
+                "num_predict": request.max_output_tokens,
+                "temperature": request.temperature,
+            },
+        }
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        payload = self._payload(request, stream=False)
+
+        async def attempt() -> dict[str, Any]:
+            with self._translated():
+                response = await self._client.post("/api/chat", json=payload)
+                self._check(response)
+                return json_object(response, "Ollama")
+
+        body = await with_retries(attempt, attempts=self._attempts, base_delay=self._base_delay)
+        return ChatResult(
+            text=str((body.get("message") or {}).get("content") or ""),
+            model=str(body.get("model") or self.model),
+            prompt_tokens=body.get("prompt_eval_count"),
+            completion_tokens=body.get("eval_count"),
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """NDJSON lines as Ollama writes them; retried only until the first byte arrives."""
+        call = self._client.build_request(
+            "POST", "/api/chat", json=self._payload(request, stream=True)
+        )
+
+        async def attempt() -> httpx.Response:
+            with self._translated():
+                response = await self._client.send(call, stream=True)
+                if response.is_error:
+                    await response.aread()
+                    await response.aclose()
+                    self._check(response)
+                return response
+
+        response = await with_retries(attempt, attempts=self._attempts, base_delay=self._base_delay)
+        try:
+            with self._translated():
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = _parse_line(line)
+                    text = str((event.get("message") or {}).get("content") or "")
+                    if event.get("done"):
+                        yield StreamChunk(
+                            text,
+                            done=True,
+                            prompt_tokens=event.get("prompt_eval_count"),
+                            completion_tokens=event.get("eval_count"),
+                        )
+                        return
+                    if text:
+                        yield StreamChunk(text)
+            raise ProviderUnavailable(f"Ollama at {self.base_url} ended the answer midway")
+        finally:
+            await response.aclose()
+
+    async def status(self) -> ProviderStatus:
+        """Reachability and pulled models (`GET /api/tags`); never raises, never retries."""
+        try:
+            with self._translated():
+                response = await self._client.get("/api/tags")
+                self._check(response)
+                body = json_object(response, "Ollama")
+        except ProviderError as error:
+            reachable = not isinstance(error, ProviderUnavailable | ProviderTimeout)
+            return ProviderStatus(self.name, self.base_url, reachable, problem=error.message)
+        models = [str(m.get("name")) for m in body.get("models") or []]
+        wanted = self.model if ":" in self.model else f"{self.model}:latest"
+        problem = None
+        if self.model and wanted not in models and self.model not in models:
+            problem = _not_pulled(self.model)
+        return ProviderStatus(self.name, self.base_url, True, models, problem)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _translated(self) -> AbstractContextManager[None]:
+        return http_failures(
+            f"cannot reach Ollama at {self.base_url}; start it with `ollama serve` "
+            "or set OLLAMA_HOST",
+            f"Ollama at {self.base_url} did not answer within {self._read_timeout:g} s; "
+            "the model may still be loading — try again, or raise BIFROST_LLM_TIMEOUT_S",
+        )
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise the ProviderError for a failed response (Ollama puts the reason in `error`)."""
+        if not response.is_error:
+            return
+        detail = error_detail(response)
+        status = response.status_code
+        if status == 404 and "model" in detail.lower():
+            raise ModelNotFound(_not_pulled(self.model))
+        if status == 404:
+            raise ProviderError(
+                f"{self.base_url} has no /api/chat (HTTP 404); is it an Ollama server?"
+            )
+        raise for_status(status, f"Ollama at {self.base_url} answered HTTP {status}: {detail}")
+
+
+def _not_pulled(model: str) -> str:
+    return f"model {model} is not pulled; run `ollama pull {model}`"
+
+
+def _parse_line(line: str) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except ValueError as error:
+        raise ProviderError(f"Ollama streamed a line that is not JSON: {line[:200]!r}") from error
+    if not isinstance(event, dict):
+        raise ProviderError(f"Ollama streamed JSON that is not an object: {line[:200]!r}")
+    if "error" in event:
+        raise ProviderError(f"Ollama failed while answering: {event['error']}")
+    return event

@@ -1,0 +1,233 @@
+"""OpenAI-compatible servers: vLLM, llama.cpp's server, LM Studio, OpenAI itself (chat completions).
+
+They differ in how much of the API they support, so structured output degrades step by step:
+a JSON schema, else any JSON object, else none (the prompt still asks for the schema and the
+answer is validated either way). The step that worked is kept for the provider's next calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+
+from bifrost.llm.base import (
+    ChatRequest,
+    ChatResult,
+    ModelNotFound,
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderStatus,
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamChunk,
+)
+from bifrost.llm.retry import error_detail, for_status, http_failures, json_object, with_retries
+
+DEFAULT_URL = "https://api.openai.com/v1"
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object")
+
+
+def _response_formats(schema: dict[str, Any]) -> list[dict[str, Any] | None]:
+    strict = {"name": "triage", "schema": schema, "strict": True}
+    return [{"type": "json_schema", "json_schema": strict}, {"type": "json_object"}, None]
+
+
+class OpenAICompatProvider:
+    """Chat with one model behind an OpenAI-compatible `/chat/completions` endpoint."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        key_env: str = "OPENAI_API_KEY",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 120.0,
+        attempts: int = 3,
+        base_delay: float = 0.5,
+    ) -> None:
+        """`key_env` names the variable the key is read from, for the hint when it is refused."""
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._has_key = bool(api_key)
+        self._key_env = key_env
+        self._read_timeout = read_timeout
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._format_step = 0
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        )
+
+    def _payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+            "temperature": request.temperature,
+            "max_tokens": request.max_output_tokens,
+            "stream": stream,
+        }
+        response_format = _response_formats(request.schema)[self._format_step]
+        if response_format is not None:
+            payload["response_format"] = response_format
+        if stream:
+            payload["stream_options"] = {"include_usage": True}
+        return payload
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        response = await self._open(request, stream=False)
+        body = json_object(response, "the OpenAI-compatible server")
+        choices = body.get("choices") or [{}]
+        usage = body.get("usage") or {}
+        return ChatResult(
+            text=str((choices[0].get("message") or {}).get("content") or ""),
+            model=str(body.get("model") or self.model),
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """Server-sent events (`data: {...}` … `data: [DONE]`); usage comes in the last event."""
+        response = await self._open(request, stream=True)
+        usage: dict[str, Any] = {}
+        finished = False
+        try:
+            with self._translated():
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators, comments, `event:` lines
+                    data = line.removeprefix("data:").strip()
+                    if data == "[DONE]":
+                        finished = True
+                        break
+                    event = _parse_event(data)
+                    usage = event.get("usage") or usage
+                    for choice in event.get("choices") or []:
+                        finished = finished or bool(choice.get("finish_reason"))
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield StreamChunk(str(text))
+        finally:
+            await response.aclose()
+        if not finished:
+            raise ProviderUnavailable(f"the server at {self.base_url} ended the answer midway")
+        yield StreamChunk(
+            "",
+            done=True,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+        )
+
+    async def status(self) -> ProviderStatus:
+        """Reachability and served models (`GET /models`); never raises, never retries."""
+        try:
+            with self._translated():
+                response = await self._client.get("models")
+                self._check(response)
+                body = json_object(response, "the OpenAI-compatible server")
+        except ProviderError as error:
+            reachable = not isinstance(error, ProviderUnavailable | ProviderTimeout)
+            return ProviderStatus(self.name, self.base_url, reachable, problem=error.message)
+        models = [str(m.get("id")) for m in body.get("data") or []]
+        problem = None
+        if self.model and self.model not in models:
+            problem = f"the server at {self.base_url} does not serve model {self.model}"
+        return ProviderStatus(self.name, self.base_url, True, models, problem)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _open(self, request: ChatRequest, *, stream: bool) -> httpx.Response:
+        """Send with retries, stepping down the response_format ladder on a 400 that blames it."""
+        while True:
+            call = self._client.build_request(
+                "POST", "chat/completions", json=self._payload(request, stream=stream)
+            )
+            attempt = functools.partial(self._attempt, call, stream=stream)
+            try:
+                return await with_retries(
+                    attempt, attempts=self._attempts, base_delay=self._base_delay
+                )
+            except ProviderBadRequest as error:
+                blames_format = any(w in error.message.lower() for w in _FORMAT_WORDS)
+                if not blames_format or self._format_step == 2:
+                    raise
+                self._format_step += 1
+
+    async def _attempt(self, call: httpx.Request, *, stream: bool) -> httpx.Response:
+        with self._translated():
+            response = await self._client.send(call, stream=stream)
+            if response.is_error:
+                await response.aread()
+                await response.aclose()
+                self._check(response)
+            return response
+
+    def _translated(self) -> AbstractContextManager[None]:
+        return http_failures(
+            f"cannot reach the OpenAI-compatible server at {self.base_url}; is it running? "
+            "(set --base-url or BIFROST_BASE_URL)",
+            f"the server at {self.base_url} did not answer within {self._read_timeout:g} s; "
+            "try again, or raise BIFROST_LLM_TIMEOUT_S",
+        )
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise the ProviderError for a failed response, with what to do about it."""
+        if not response.is_error:
+            return
+        status = response.status_code
+        detail = error_detail(response)
+        lowered = detail.lower()
+        if status in (401, 403):
+            # The server's message may echo part of the key: it is not repeated.
+            if self._has_key:
+                raise ProviderAuthError(
+                    f"the server at {self.base_url} refused the API key (HTTP {status}); "
+                    f"check {self._key_env}"
+                )
+            raise ProviderAuthError(
+                f"the server at {self.base_url} wants an API key (HTTP {status}); "
+                f"set {self._key_env}"
+            )
+        missing = any(w in lowered for w in ("not found", "does not exist", "not exist"))
+        if status in (400, 404) and "model" in lowered and missing:
+            raise ModelNotFound(
+                f"the server at {self.base_url} has no model {self.model} "
+                "(`bifrost providers` lists the models it serves)"
+            )
+        if status == 404:
+            raise ProviderError(
+                f"{self.base_url}/chat/completions does not exist (HTTP 404); the base URL of "
+                "an OpenAI-compatible server usually ends in /v1"
+            )
+        raise for_status(status, f"the server at {self.base_url} answered HTTP {status}: {detail}")
+
+
+def _parse_event(data: str) -> dict[str, Any]:
+    try:
+        event = json.loads(data)
+    except ValueError as error:
+        raise ProviderError(
+            f"the server streamed an event that is not JSON: {data[:200]!r}"
+        ) from error
+    if not isinstance(event, dict):
+        raise ProviderError(f"the server streamed JSON that is not an object: {data[:200]!r}")
+    if "error" in event:
+        failure = event["error"]
+        message = failure.get("message") if isinstance(failure, dict) else failure
+        raise ProviderError(f"the server failed while answering: {message}")
+    return event
