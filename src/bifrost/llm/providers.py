@@ -29,8 +29,15 @@ def make_provider(settings: Settings, name: ProviderName | None = None) -> Provi
     if chosen == "openai":
         from bifrost.llm.openai_compat import DEFAULT_URL, OpenAICompatProvider  # noqa: PLC0415
 
+        key_env = (
+            "BIFROST_OPENAI_API_KEY" if "BIFROST_OPENAI_API_KEY" in os.environ else "OPENAI_API_KEY"
+        )
         return OpenAICompatProvider(
-            model, base_url=settings.base_url or DEFAULT_URL, read_timeout=timeout
+            model,
+            base_url=settings.base_url or DEFAULT_URL,
+            api_key=os.environ.get(key_env),
+            key_env=key_env,
+            read_timeout=timeout,
         )
     from bifrost.llm.bedrock import BedrockProvider  # noqa: PLC0415
 
