@@ -144,12 +144,14 @@ def _stream_to_stderr(text: str) -> None:
 def show_dry_run(inputs: list[str], settings: Settings) -> int:
     """Print exactly what would be sent, its size and what was redacted; send nothing."""
     from bifrost.llm.explain import prepare  # noqa: PLC0415
+    from bifrost.llm.providers import model_for  # noqa: PLC0415
 
     report = analyze(inputs, settings)
     prepared = prepare(report, settings)
     request = prepared.request
     target = settings.llm or "(no provider configured)"
-    print(f"# dry run: nothing is sent. provider: {target}, model: {settings.model or '-'}")
+    model = (model_for(settings, settings.llm) if settings.llm else None) or "-"
+    print(f"# dry run: nothing is sent. provider: {target}, model: {model}")
     print(
         f"# prompt {prepared.prompt.id}; digest: {prepared.digest.tokens} of "
         f"{settings.max_input_tokens} tokens, {prepared.digest.findings_included} findings, "

@@ -12,12 +12,17 @@ PROVIDERS: tuple[ProviderName, ...] = ("ollama", "openai", "bedrock")
 _DEFAULT_MODELS: dict[str, str | None] = {"ollama": "qwen2.5:7b", "openai": None, "bedrock": None}
 
 
+def model_for(settings: Settings, name: ProviderName) -> str | None:
+    """The model to use: the configured one, or the provider's default (Ollama: qwen2.5:7b)."""
+    return settings.model or _DEFAULT_MODELS[name]
+
+
 def make_provider(settings: Settings, name: ProviderName | None = None) -> Provider:
     """The configured provider (or `name`), ready to use; a clear error when it cannot be."""
     chosen = name or settings.llm
     if chosen is None:
         raise UsageError("no LLM provider configured: pass --llm ollama|bedrock|openai")
-    model = settings.model or _DEFAULT_MODELS[chosen]
+    model = model_for(settings, chosen)
     if model is None:
         raise UsageError(f"--llm {chosen} needs a model: pass -m MODEL or set BIFROST_MODEL")
     timeout = settings.llm_timeout_s
