@@ -7,7 +7,7 @@ import sys
 import typer
 
 from bifrost import __version__
-from bifrost.cli import analyze, export, history, maintenance, providers, templates
+from bifrost.cli import analyze, export, history, maintenance, providers, templates, watch
 from bifrost.cli.output import fail
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("feedback")(maintenance.feedback_command)
 app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
 app.command("providers")(providers.providers_command)
+app.command("watch")(watch.watch_command)
 
 
 def _version(value: bool) -> None:

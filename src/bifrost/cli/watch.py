@@ -1,0 +1,86 @@
+"""`bifrost watch`: follow a live log and report new error kinds and bursts as they happen."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from bifrost.cli.options import NoColor, Verbose
+from bifrost.cli.output import console, run
+from bifrost.errors import InputError
+from bifrost.watch import Alert, Watcher, watch
+
+_POLL_S = 0.25
+
+
+def watch_command(
+    path: Annotated[
+        str | None, typer.Argument(help="A log file to follow; nothing or '-' reads stdin.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep reading a file as it grows (tail -f).")
+    ] = False,
+    burst: Annotated[
+        int, typer.Option("--burst", min=2, help="Occurrences within --window that are a burst.")
+    ] = 20,
+    window: Annotated[float, typer.Option("--window", help="Burst window in seconds.")] = 10.0,
+    no_color: NoColor = False,
+    verbose: Verbose = False,
+) -> None:
+    """Report each new kind of error once, and bursts of known ones, until the input ends.
+
+    Ctrl-C stops it cleanly with a summary.
+    """
+
+    def action() -> None:
+        out = console(no_color=no_color)
+        watcher = Watcher(burst_count=burst, burst_window_s=window)
+
+        def show(alert: Alert) -> None:
+            style = "bold red" if alert.kind == "new" else "yellow"
+            label = "new" if alert.kind == "new" else f"burst ×{alert.count}"
+            out.print(
+                Text.assemble((f"[{label}] ", style), (f"line {alert.line}: ", "dim"), alert.title)
+            )
+            out.print(Text(f"    {alert.text}", style="dim"), overflow="fold")
+            sys.stdout.flush()
+
+        try:
+            watch(_lines(path, follow), watcher, show)
+        except KeyboardInterrupt:
+            out.print(Text("stopped", style="dim"))
+        summary = watcher.summary()
+        out.print(
+            Text(f"{watcher.lines:,} lines read, {len(summary)} kinds of trouble", style="dim")
+        )
+        for template, count in summary[:10]:
+            out.print(Text(f"  ×{count:<6} {template}", style="dim"))
+
+    run(action, verbose=verbose)
+
+
+def _lines(path: str | None, follow: bool) -> Iterator[bytes]:
+    if path in (None, "-"):
+        yield from sys.stdin.buffer
+        return
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{path}: no such file")
+    with file.open("rb") as stream:
+        while True:
+            line = stream.readline()
+            if line.endswith(b"\n"):
+                yield line
+            elif not follow:
+                if line:
+                    yield line
+                return
+            else:  # a partial or no line yet: wait for the writer
+                stream.seek(stream.tell() - len(line))
+                time.sleep(_POLL_S)
