@@ -113,6 +113,30 @@ class LLMExplanation(_Model):
     redactions: int = Field(description="Secrets and personal data replaced before sending.")
 
 
+class TemplateDelta(_Model):
+    """One template of `bifrost diff` with how often each run wrote it."""
+
+    template_id: str
+    template: str
+    baseline_count: int
+    failing_count: int
+
+
+class DiffSection(_Model):
+    """What `bifrost diff` found changed between a baseline run and the failing one.
+
+    Counts cover every template; the lists show the first few, troubled ones first.
+    """
+
+    baseline: InputInfo
+    new: int = Field(description="Templates the baseline never wrote.")
+    gone: int = Field(description="Templates the failing run never wrote.")
+    changed: int = Field(description="Templates whose rate per line changed markedly.")
+    new_templates: list[TemplateDelta] = Field(default_factory=list)
+    gone_templates: list[TemplateDelta] = Field(default_factory=list)
+    changed_templates: list[TemplateDelta] = Field(default_factory=list)
+
+
 class Report(_Model):
     schema_: str = Field(default=SCHEMA, alias="schema")
     input: InputInfo
@@ -123,6 +147,9 @@ class Report(_Model):
     llm: LLMExplanation | None = None
     warnings: list[str] = Field(
         default_factory=list, description="What could not be read as it should (cut, truncated)."
+    )
+    diff: DiffSection | None = Field(
+        default=None, description="`bifrost diff`: the comparison with the baseline run."
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -7,7 +7,16 @@ import sys
 import typer
 
 from bifrost import __version__
-from bifrost.cli import analyze, export, history, maintenance, providers, templates, watch
+from bifrost.cli import (
+    analyze,
+    diff,
+    export,
+    history,
+    maintenance,
+    providers,
+    templates,
+    watch,
+)
 from bifrost.cli.output import fail
 
 app = typer.Typer(
@@ -20,6 +29,7 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze.analyze_command)
 app.command("templates")(templates.templates_command)
+app.command("diff")(diff.diff_command)
 app.add_typer(history.app, name="history")
 app.command("export")(export.export_command)
 app.command("feedback")(maintenance.feedback_command)

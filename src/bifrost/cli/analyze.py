@@ -130,7 +130,7 @@ def analyze_command(
         for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if not quiet:
-            _print(report, format, no_color=no_color)
+            print_report(report, format, no_color=no_color)
         return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)
 
     run(action, verbose=verbose)
@@ -166,7 +166,8 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
     return 0
 
 
-def _print(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
+def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
+    """The Report on stdout in the chosen format (shared by `analyze` and `diff`)."""
     if fmt is ReportFormat.json:
         sys.stdout.write(report.to_json() + "\n")
     elif fmt is ReportFormat.markdown:

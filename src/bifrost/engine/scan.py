@@ -114,10 +114,11 @@ class Scanner:
         context_lines: int = 3,
         max_line_bytes: int = 64 << 10,
         keep_line_templates: bool = False,
+        miner: TemplateMiner | None = None,
     ) -> None:
         self.context_lines = context_lines
         self.max_line_bytes = max_line_bytes
-        self.miner = TemplateMiner()
+        self.miner = miner if miner is not None else TemplateMiner()  # shared: `bifrost diff`
         self._template: dict[bytes, int] = {}
         self._class: dict[bytes, int] = {}
         self._level: dict[bytes, int] = {}
