@@ -143,3 +143,15 @@ def test_verbose_shows_the_traceback(bifrost: Run, tmp_path: Path) -> None:
     result = bifrost("analyze", str(tmp_path / "missing.log"), "-v")
     assert "Traceback" in result.stderr
     assert result.returncode == 2
+
+
+def test_ci_formats(bifrost: Run) -> None:
+    path = str(LOGS / "maven-compile.log")
+    sarif = json.loads(bifrost("analyze", path, "-n", "-f", "sarif").stdout)
+    assert sarif["version"] == "2.1.0"
+    assert sarif["runs"][0]["results"]
+    github = bifrost("analyze", path, "-n", "-f", "github").stdout
+    assert github.startswith("::error ")
+    junit = bifrost("analyze", path, "-n", "-f", "junit")
+    assert "<failure" in junit.stdout
+    assert junit.returncode == 1  # --fail-on gates the pipeline as with every format

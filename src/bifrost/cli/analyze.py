@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,10 @@ from bifrost.cli.options import NoColor, Paths, Verbose
 from bifrost.cli.output import console, progress_bar, run
 from bifrost.config import FailOn, Settings, load_settings
 from bifrost.errors import UsageError
+from bifrost.render.github import render_github
+from bifrost.render.junit import render_junit
 from bifrost.render.markdown import render_markdown
+from bifrost.render.sarif import render_sarif
 from bifrost.render.terminal import render_terminal
 from bifrost.report import SEVERITY_RANK, Report
 
@@ -25,6 +29,9 @@ class ReportFormat(StrEnum):
     terminal = "terminal"
     json = "json"
     markdown = "markdown"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
 
 
 def analyze_command(
@@ -166,14 +173,21 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
     return 0
 
 
+_RENDERERS: dict[ReportFormat, Callable[[Report], str]] = {
+    ReportFormat.json: lambda report: report.to_json() + "\n",
+    ReportFormat.markdown: render_markdown,
+    ReportFormat.sarif: render_sarif,
+    ReportFormat.github: render_github,
+    ReportFormat.junit: render_junit,
+}
+
+
 def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
     """The Report on stdout in the chosen format (shared by `analyze` and `diff`)."""
-    if fmt is ReportFormat.json:
-        sys.stdout.write(report.to_json() + "\n")
-    elif fmt is ReportFormat.markdown:
-        sys.stdout.write(render_markdown(report))
-    else:
+    if fmt is ReportFormat.terminal:
         render_terminal(report, console(no_color=no_color))
+    else:
+        sys.stdout.write(_RENDERERS[fmt](report))
     sys.stdout.flush()
 
 

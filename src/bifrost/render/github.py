@@ -1,0 +1,71 @@
+"""The report as GitHub Actions workflow commands: an annotation per finding on the run's page.
+
+Layout, one line per finding, in rank order (GitHub shows only the first few of each level)::
+
+    ::error file=trainer.log,line=450,endLine=456,title=CUDA out of memory::1 occurrence · …
+
+The annotation points at the finding's first evidence; its message gives how often and where it
+was seen, what it means and how to fix it. Everything taken from the report is escaped as the
+Actions runner expects, so no log text can end a command early or start a command of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bifrost.render import is_multi_file, plural, position_phrase, printable
+from bifrost.render.sarif import source_file
+from bifrost.report import Finding, Report
+
+__all__ = ["escape_data", "escape_property", "render_github"]
+
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+_COMMAND = {"critical": "error", "error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    """`text` as a command's message: `%`, CR and LF encoded, as the runner decodes them.
+
+    Other control characters are made visible, so that none reaches the log viewer.
+    """
+    parts = _LINE_BREAK.split(text)  # text, break, text, break, …, text
+    return "".join(
+        part.replace("\r", "%0D").replace("\n", "%0A")
+        if index % 2
+        else printable(part).replace("%", "%25")
+        for index, part in enumerate(parts)
+    )
+
+
+def escape_property(text: str) -> str:
+    """`text` as a property value: as a message, and `:` and `,` too, which end a value."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: Report) -> str:
+    """One `::error`/`::warning`/`::notice` line per finding; empty when there are none."""
+    multi_file = is_multi_file(report)
+    return "".join(_annotation(report, finding, multi_file) + "\n" for finding in report.findings)
+
+
+def _annotation(report: Report, finding: Finding, multi_file: bool) -> str:
+    properties: list[tuple[str, str]] = []
+    if finding.evidence:
+        first = finding.evidence[0]
+        file = source_file(report, first.file)
+        if file is not None:
+            properties += [
+                ("file", file),
+                ("line", str(first.line)),
+                ("endLine", str(max(first.end_line, first.line))),
+            ]
+    properties.append(("title", finding.title))
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
+
+    message = [f"{plural(finding.count, 'occurrence')} · {position_phrase(finding, multi_file)}"]
+    if finding.explanation:
+        message.append(finding.explanation.strip())
+    if finding.suggestion:
+        message.append(f"Fix: {finding.suggestion.strip()}")
+    text = escape_data("\n".join(message))
+    return f"::{_COMMAND[finding.severity]} {props}::{text}"

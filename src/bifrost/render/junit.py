@@ -1,0 +1,108 @@
+"""The report as JUnit XML: the test-report format every CI system can show and gate on.
+
+Layout::
+
+    <testsuites name="bifrost" tests="2" failures="1">
+      <testsuite name="bifrost" tests="2" failures="1" errors="0" skipped="0" time="0.04">
+        <testcase classname="ml.cuda_oom" name="CUDA out of memory">
+          <failure message="CUDA out of memory" type="critical">450 | Traceback …</failure>
+        </testcase>
+        <testcase classname="log.warning" name="Disk almost full">
+          <system-out>…</system-out>
+        </testcase>
+      </testsuite>
+    </testsuites>
+
+One test case per finding, in rank order: errors and criticals fail, with the evidence and what
+to do about it; warnings and notes pass, their details kept in the case's output. A report with no
+findings is one test case that passes (or fails, when the verdict is a failure all the same).
+
+ElementTree escapes markup; characters XML 1.0 cannot carry at all (control characters, lone
+surrogates, U+FFFE, U+FFFF) are made visible or replaced first, so that whatever the log held,
+parsers accept the document.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from bifrost.render import (
+    evidence_lines,
+    headline,
+    is_multi_file,
+    plural,
+    position_phrase,
+    printable,
+)
+from bifrost.report import Finding, Report
+
+__all__ = ["render_junit"]
+
+_FAILING = frozenset({"error", "critical"})
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _line(text: str) -> str:
+    """`text` as one line of characters XML allows: names and messages are shown inline."""
+    return _NOT_XML.sub("\ufffd", printable(text))
+
+
+def _block(text: str) -> str:
+    """`text` with only characters XML allows, line breaks kept."""
+    return "\n".join(_line(line) for line in text.split("\n"))
+
+
+def render_junit(report: Report) -> str:
+    """The report as a JUnit XML document (UTF-8, with an XML declaration)."""
+    multi_file = is_multi_file(report)
+    cases = [_case(finding, multi_file) for finding in report.findings]
+    if not cases:
+        case = ET.Element("testcase", classname="bifrost", name=_line(headline(report)))
+        if report.verdict == "failure":
+            message = _line(report.summary or headline(report))
+            ET.SubElement(case, "failure", message=message, type="failure")
+        cases.append(case)
+
+    failures = sum(1 for case in cases if case.find("failure") is not None)
+    counts = {"name": "bifrost", "tests": str(len(cases)), "failures": str(failures)}
+    root = ET.Element("testsuites", counts)
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {**counts, "errors": "0", "skipped": "0", "time": f"{report.stats.elapsed_s:.3f}"},
+    )
+    suite.extend(cases)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _case(finding: Finding, multi_file: bool) -> ET.Element:
+    case = ET.Element("testcase", classname=_line(finding.category), name=_line(finding.title))
+    details = _block(_details(finding, multi_file))
+    if finding.severity in _FAILING:
+        failure = ET.SubElement(
+            case, "failure", message=_line(finding.title), type=finding.severity
+        )
+        failure.text = details
+    else:
+        ET.SubElement(case, "system-out").text = details
+    return case
+
+
+def _details(finding: Finding, multi_file: bool) -> str:
+    """Evidence with line numbers, then what it means and the fix: what a reader needs."""
+    counted = plural(finding.count, "occurrence")
+    where = position_phrase(finding, multi_file)
+    lines = [f"{finding.severity.upper()} · {counted} · {where}", ""]
+    for line in evidence_lines(finding.evidence):
+        if line.new_file and multi_file and line.file:
+            lines.append(f"==> {line.file} <==")
+        elif line.gap:
+            lines.append("…")
+        lines.append(f"{line.number} | {line.text}")
+    if finding.explanation:
+        lines += ["", finding.explanation.strip()]
+    if finding.suggestion:
+        lines += ["", f"Fix: {finding.suggestion.strip()}"]
+    return "\n".join(lines)
