@@ -9,6 +9,7 @@ import typer
 from bifrost import __version__
 from bifrost.cli import (
     analyze,
+    batch,
     diff,
     export,
     history,
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.command("analyze")(analyze.analyze_command)
 app.command("templates")(templates.templates_command)
 app.command("diff")(diff.diff_command)
+app.command("batch")(batch.batch_command)
 app.add_typer(history.app, name="history")
 app.command("export")(export.export_command)
 app.command("feedback")(maintenance.feedback_command)

@@ -1,0 +1,240 @@
+"""`bifrost batch`: many logs at once — a verdict per file, and what they have in common."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from bifrost.batch import Batch, FileResult, OnDone, expand, run_batch
+from bifrost.cli.options import NoColor, Verbose
+from bifrost.cli.output import console, run
+from bifrost.config import FailOn, load_settings
+from bifrost.errors import UsageError
+from bifrost.report import SEVERITY_RANK
+
+SCHEMA = "bifrost.batch/v1"
+_VERDICT_SEVERITY = {"ok": "info", "warning": "warning", "failure": "error"}
+
+
+class BatchFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def batch_command(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Log files, directories (searched recursively) and globs; '-' reads a list of "
+            "paths from standard input, one per line."
+        ),
+    ],
+    pattern: Annotated[
+        str, typer.Option("--glob", "-g", help="In directories, only files whose name matches.")
+    ] = "*",
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Files analysed at once [the number of cores]."),
+    ] = None,
+    format: Annotated[
+        BatchFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table; json (one object: files and the cross-file view); jsonl or csv (one "
+            "record per file).",
+        ),
+    ] = BatchFormat.table,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a file's verdict or finding is at or above this: warning, error, "
+            "critical, never [error].",
+        ),
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, help="Findings kept per file [5].")
+    ] = None,
+    no_color: NoColor = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Analyse many logs in parallel: a verdict per file, the findings they share, and which
+    failed first. Nothing is cached or stored.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 a file at or above it, 2 a file could not be
+    read (or a usage error).
+    """
+
+    def action() -> int:
+        settings = load_settings(top=top, fail_on=fail_on)
+        arguments = _with_stdin_list(paths)
+        inputs = expand(arguments, pattern)
+        if not inputs:
+            raise UsageError("no input: pass log files, directories or globs")
+        with _progress(len(inputs), quiet=quiet) as on_done:
+            batch = run_batch(inputs, settings, jobs or os.cpu_count() or 1, on_done)
+        if not quiet:
+            _print(batch, format, no_color=no_color)
+        return exit_code(batch, settings.fail_on)
+
+    run(action, verbose=verbose)
+
+
+def _with_stdin_list(arguments: list[str]) -> list[str]:
+    """`-` stands for the paths listed on standard input (`find … | bifrost batch -`)."""
+    if "-" not in arguments:
+        return arguments
+    listed = [line.strip() for line in sys.stdin if line.strip()]
+    return [p for a in arguments for p in (listed if a == "-" else [a])]
+
+
+@contextlib.contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[OnDone | None]:
+    """A transient bar of files done, on stderr, only when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    columns = (TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("files", total=total)
+        yield lambda _result: bar.advance(task)
+
+
+def exit_code(batch: Batch, fail_on: FailOn) -> int:
+    """2 when a file could not be read; else 1 when a verdict or finding reaches `fail_on`."""
+    if any(r.report is None for r in batch.files):
+        return 2
+    if fail_on == "never":
+        return 0
+    threshold = SEVERITY_RANK[fail_on]
+    for result in batch.files:
+        assert result.report is not None
+        severities = [_VERDICT_SEVERITY[result.report.verdict]]
+        severities += [f.severity for f in result.report.findings]
+        if any(SEVERITY_RANK[s] >= threshold for s in severities):
+            return 1
+    return 0
+
+
+def record(result: FileResult) -> dict[str, Any]:
+    """One file as a flat record (the jsonl and csv rows)."""
+    report = result.report
+    top = report.findings[0] if report and report.findings else None
+    return {
+        "path": result.path,
+        "status": "failed" if report is None else "warning" if report.warnings else "analysed",
+        "verdict": report.verdict if report else None,
+        "findings": len(report.findings) if report else None,
+        "lines": report.input.lines if report else None,
+        "top_finding": top.title if top else None,
+        "top_severity": top.severity if top else None,
+        "top_template_id": top.template_id if top else None,
+        "first_seen_ts": top.first_seen.ts if top else None,
+        "error": result.error,
+        "warnings": list(report.warnings) if report else [],
+    }
+
+
+def to_json(batch: Batch) -> dict[str, Any]:
+    """The whole batch as one object: each file's record and Report, and the cross-file view."""
+    failed = sum(r.report is None for r in batch.files)
+    return {
+        "schema": SCHEMA,
+        "totals": {
+            "files": len(batch.files),
+            "analysed": len(batch.files) - failed,
+            "failed": failed,
+        },
+        "files": [
+            record(r) | {"report": r.report.model_dump(by_alias=True) if r.report else None}
+            for r in batch.files
+        ],
+        "cross_file": {
+            "shared_templates": [
+                {
+                    "template_id": s.template_id,
+                    "template": s.template,
+                    "title": s.title,
+                    "severity": s.severity,
+                    "files": s.files,
+                    "count": s.count,
+                }
+                for s in batch.shared
+            ],
+            "first_failure": vars(batch.first_failure),
+        },
+    }
+
+
+def _print(batch: Batch, fmt: BatchFormat, *, no_color: bool) -> None:
+    out = sys.stdout
+    if fmt is BatchFormat.json:
+        out.write(json.dumps(to_json(batch), indent=2) + "\n")
+    elif fmt is BatchFormat.jsonl:
+        for result in batch.files:
+            out.write(json.dumps(record(result)) + "\n")
+    elif fmt is BatchFormat.csv:
+        writer = csv.DictWriter(out, fieldnames=list(record(FileResult("")).keys()))
+        writer.writeheader()
+        for result in batch.files:
+            row = record(result)
+            writer.writerow(row | {"warnings": "; ".join(row["warnings"])})
+    else:
+        _print_table(batch, no_color=no_color)
+    out.flush()
+
+
+_VERDICT_STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red"}
+
+
+def _print_table(batch: Batch, *, no_color: bool) -> None:
+    screen = console(no_color=no_color)
+    table = Table(box=None, header_style="bold")
+    widest = max((len(r.path) for r in batch.files), default=4)
+    table.add_column("file", min_width=min(widest, 48), overflow="fold")  # never cut short
+    for name in ("verdict", "top finding"):
+        table.add_column(name)
+    table.add_column("findings", justify="right")
+    table.add_column("lines", justify="right")
+    table.add_column("error", overflow="fold")
+    for result in batch.files:
+        row = record(result)
+        verdict = row["verdict"] or "unread"
+        problem = (row["error"] or "; ".join(row["warnings"])).removeprefix(f"{result.path}: ")
+        table.add_row(
+            Text(result.path),
+            Text(verdict, style=_VERDICT_STYLE.get(verdict, "bold magenta")),
+            Text(row["top_finding"] or ""),
+            "" if row["findings"] is None else str(row["findings"]),
+            "" if row["lines"] is None else f"{row['lines']:,}",
+            Text(problem, style="red" if row["error"] else "yellow"),
+        )
+    screen.print(table)
+    analysed = sum(r.report is not None for r in batch.files)
+    if batch.shared:
+        screen.print("\n[bold]In several files[/bold]")
+        for shared in batch.shared:
+            screen.print(
+                Text(f"  {len(shared.files)}/{analysed} analysed  {shared.severity:<8} ")
+                + Text(shared.title)
+            )
+    screen.print("\n[bold]First failure[/bold]")
+    screen.print(Text(f"  {batch.first_failure.note}"))
