@@ -81,6 +81,9 @@ class Finding(_Model):
     explanation: str | None = None
     suggestion: str | None = None
     signature: str | None = Field(default=None, description="Id of the known signature matched.")
+    sources: list[str] = Field(
+        default_factory=list, description="Pods or services it came from (merged streams)."
+    )
 
 
 class LLMFindingNote(_Model):

@@ -155,3 +155,16 @@ def test_ci_formats(bifrost: Run) -> None:
     junit = bifrost("analyze", path, "-n", "-f", "junit")
     assert "<failure" in junit.stdout
     assert junit.returncode == 1  # --fail-on gates the pipeline as with every format
+
+
+def test_merged_pod_streams_name_their_sources(bifrost: Run) -> None:
+    result = bifrost("analyze", str(LOGS / "merged-pods.log"), "-n", "-f", "json")
+    report = json.loads(result.stdout)
+    assert report["stats"]["format"] == "merged"
+    first, second = report["findings"][:2]
+    assert first["signature"] == "gpu.cuda_oom"
+    assert first["sources"] == ["trainer-3/main"]
+    assert second["signature"] == "gpu.nccl_timeout"
+    assert second["sources"] == ["trainer-0/main", "trainer-1/main", "trainer-2/main"]
+    shown = bifrost("analyze", str(LOGS / "merged-pods.log"), "-n", "--no-color").stdout
+    assert "from trainer-0/main, trainer-1/main, trainer-2/main" in shown

@@ -647,7 +647,38 @@ PYTHON = LogFormat("python", _parse_python)
 MAVEN = LogFormat("maven", _parse_maven)
 KUBECTL = LogFormat("kubectl", _parse_kubectl, marker=_K8S_MARKER)
 
+# Several sources merged into one stream, each line prefixed with where it came from:
+# `kubectl logs --prefix` (`[pod/trainer-0/main] …`) and `docker compose logs` (`api-1  | …`).
+_MERGED = re.compile(
+    r"\[pod/(?P<pod>[^/\]\s]+)/(?P<container>[^\]\s]+)\] "
+    r"|(?P<service>[a-zA-Z0-9][\w.-]*)\s+\| "
+)
+
+
+def merged_source(line: str) -> tuple[str, str] | None:
+    """`(source, rest)` for a line with a merged-stream prefix, else None."""
+    m = _MERGED.match(line)
+    if m is None:
+        return None
+    source = f"{m['pod']}/{m['container']}" if m["pod"] else m["service"]
+    return source, line[m.end() :]
+
+
+def _parse_merged(line: str) -> Record | None:
+    """The payload parsed on its own (each source may log in its own format); the source is
+    the pod/container or compose service."""
+    found = merged_source(line)
+    if found is None:
+        return None
+    source, rest = found
+    inner = parse_any(rest)
+    return Record(inner.message, inner.timestamp, inner.level, source)
+
+
+MERGED = LogFormat("merged", _parse_merged, marker=_MERGED)
+
 FORMATS: tuple[LogFormat, ...] = (
+    MERGED,
     JSON,
     LOGFMT,
     KLOG,

@@ -21,7 +21,7 @@ from itertools import compress
 
 from bifrost.engine import events
 from bifrost.engine.bursts import BUCKETS, bucket_shift, widen
-from bifrost.engine.formats import PLAIN, LogFormat, detect, parse_any
+from bifrost.engine.formats import MERGED, PLAIN, LogFormat, detect, merged_source, parse_any
 from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
@@ -36,6 +36,8 @@ _SAMPLE_LINES = 200
 _SAMPLE_BYTES = 1 << 20
 _MAX_EVENT_LINES = 400
 _OCCURRENCES = 3  # occurrences kept per troubled template, for evidence
+_MAX_SOURCES = 64  # sources kept per template of a merged stream
+_PREFIX_BYTES = 256  # enough of a line to hold its merged-stream prefix
 _NO_LEVEL = -1
 
 
@@ -64,6 +66,7 @@ class TemplateStats:
     last_text: str = ""
     occurrences: list[Occurrence] = field(default_factory=list)  # the first few, in order
     histogram: list[int] | None = None  # occurrences per stretch of lines (bursts.BUCKETS)
+    sources: set[str] = field(default_factory=set)  # pods/services of a merged stream
 
     @property
     def occurrence(self) -> Occurrence | None:
@@ -314,6 +317,8 @@ class Scanner:
         hit_keys = list(map(keys.__getitem__, hits))
         last = dict(zip(hit_keys, hits, strict=True))
         self._note_positions(hit_keys, hits, line_no + len(keys), line_no)
+        if self._format is MERGED:
+            self._note_sources(block, hits, hit_keys)
         starts = [s for s, _ in spans]
         earliest = dict(zip(reversed(hit_keys), reversed(hits), strict=True))
         for key in sorted(troubled, key=earliest.__getitem__):  # in input order: deterministic
@@ -326,6 +331,16 @@ class Scanner:
                 self._capture(
                     entry, key, earliest[key], last[key], block, spans, starts, file, line_no
                 )
+
+    def _note_sources(self, block: _Block, hits: list[int], hit_keys: list[bytes]) -> None:
+        """Which pods or services each troubled template came from (a bounded set)."""
+        stats, template = self._stats, self._template
+        for i, key in zip(hits, hit_keys, strict=True):
+            entry = stats[template[key]]
+            if len(entry.sources) < _MAX_SOURCES:
+                found = merged_source(decode(block.lines[i][:_PREFIX_BYTES]))
+                if found is not None:
+                    entry.sources.add(found[0])
 
     def _note_positions(
         self, hit_keys: list[bytes], hits: list[int], end: int, line_no: int
@@ -414,6 +429,7 @@ class Scanner:
                 into.last, into.last_text = entry.last, entry.last_text or into.last_text
             both = sorted(into.occurrences + entry.occurrences, key=lambda o: (o.file, o.line))
             into.occurrences = both[:_OCCURRENCES]
+            into.sources |= entry.sources
             if entry.histogram is not None:
                 mine = into.histogram or [0] * BUCKETS
                 into.histogram = [a + b for a, b in zip(mine, entry.histogram, strict=True)]

@@ -222,6 +222,7 @@ def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: 
         explanation=signature.explanation if signature else None,
         suggestion=signature.suggestion if signature else None,
         signature=signature.id if signature else None,
+        sources=sorted(set().union(*(c.stats.sources for c in group))),
     )
 
 

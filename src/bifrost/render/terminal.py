@@ -136,6 +136,9 @@ class _Out:
             self.console.print(self.fit(text), no_wrap=True, overflow="ignore", crop=False)
 
 
+_SOURCES_SHOWN = 6
+
+
 def render_terminal(report: Report, console: Console, *, top: int | None = None) -> None:
     """Print `report` to `console`: verdict, ranked findings with evidence, one stats line.
 
@@ -209,6 +212,10 @@ def _finding(out: _Out, rank: int, finding: Finding, multi_file: bool) -> None:
     if finding.category:
         where += f" · {printable(finding.category)}"
     _indented(out, Text(where, style="dim"))
+    if finding.sources:
+        shown = ", ".join(printable(s) for s in finding.sources[:_SOURCES_SHOWN])
+        more = len(finding.sources) - _SOURCES_SHOWN
+        _indented(out, Text(f"from {shown}" + (f" (+{more})" if more > 0 else ""), style="dim"))
 
     _evidence(out, finding, multi_file)
 
