@@ -8,6 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from bifrost.cli.diff import diff_command
+from tests.conftest import Run
 
 GOOD = """\
 2024-05-01T10:00:00.120Z INFO build 8812 started on runner-7f3a9c
@@ -81,3 +82,22 @@ def test_usage_and_input_errors(logs: tuple[str, str], tmp_path: Path) -> None:
     assert code == 2
     code, _ = invoke(good, str(tmp_path / "missing.log"))
     assert code == 2
+
+
+def test_baseline_from_the_history(bifrost: Run, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.log", tmp_path / "bad.log"
+    healthy = "".join(f"2024-05-01 10:00:{i:02d},000 INFO api: request {i} ok\n" for i in range(60))
+    good.write_text(healthy)
+    bad.write_text(healthy + "2024-05-01 10:01:00,000 ERROR api: disk full on /data\n")
+    bifrost("analyze", str(good), "-q", "--service", "api", "--store-input")
+    by_service = bifrost("diff", "--baseline", "api", str(bad), "-f", "json")
+    assert by_service.returncode == 1, by_service.stderr
+    report = json.loads(by_service.stdout)
+    assert report["diff"]["new"] >= 1
+    assert "disk full" in report["findings"][0]["template"]
+    by_id = bifrost("diff", "--baseline", "1", str(bad), "-f", "json")
+    assert json.loads(by_id.stdout)["diff"] == report["diff"]
+    missing = bifrost("diff", "--baseline", "payments", str(bad))
+    assert missing.returncode == 2
+    assert "--store-input" in missing.stderr
+    assert bifrost("diff", str(bad)).returncode == 2

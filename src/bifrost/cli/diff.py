@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gzip
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -12,7 +17,7 @@ from bifrost.analysis import build_report
 from bifrost.cli.analyze import ReportFormat, exit_code, print_report
 from bifrost.cli.options import NoColor, Verbose
 from bifrost.cli.output import run
-from bifrost.config import load_settings
+from bifrost.config import Settings, load_settings
 from bifrost.engine.diff import compare, rerank, section
 from bifrost.engine.read import open_sources
 from bifrost.engine.score import findings
@@ -20,8 +25,21 @@ from bifrost.errors import UsageError
 
 
 def diff_command(
-    baseline: Annotated[str, typer.Argument(help="A log of a good run (plain or gzip).")],
-    failing: Annotated[str, typer.Argument(help="The failing run's log; '-' reads stdin.")],
+    logs: Annotated[
+        list[str],
+        typer.Argument(
+            help="BASELINE FAILING: a good run's log, then the failing run's ('-' reads stdin); "
+            "with --baseline, only FAILING."
+        ),
+    ],
+    baseline_from: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="A stored analysis to compare with: its id, or a service (its latest good run); "
+            "it must have been stored with --store-input.",
+        ),
+    ] = None,
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.terminal,
@@ -52,6 +70,19 @@ def diff_command(
 
     def action() -> int:
         settings = load_settings(top=top, fail_on=fail_on)
+        wanted = 1 if baseline_from else 2
+        if len(logs) != wanted:
+            raise UsageError(
+                "pass the failing log only (the baseline comes from --baseline)"
+                if baseline_from
+                else "pass two logs: the baseline (a good run), then the failing run"
+            )
+        with _stored_baseline(baseline_from, settings) as stored:
+            if stored is None:
+                return _compare(logs[0], logs[-1], settings, None)
+            return _compare(stored[0], logs[-1], settings, stored[1])
+
+    def _compare(baseline: str, failing: str, settings: Settings, label: str | None) -> int:
         if baseline == "-":
             raise UsageError("the baseline must be a file; only the failing run can be stdin")
         started = time.perf_counter()
@@ -66,6 +97,10 @@ def diff_command(
         elapsed = time.perf_counter() - started
         report = build_report(comparison.failing, ranked, settings.top, elapsed=elapsed)
         changes = section(comparison)
+        if label is not None:  # a stored run: name it, not its temporary file
+            changes = changes.model_copy(
+                update={"baseline": changes.baseline.model_copy(update={"name": label})}
+            )
         summary = (
             f"{report.summary} Compared with {changes.baseline.name}: {changes.new} new, "
             f"{changes.gone} gone, {changes.changed} changed templates."
@@ -80,3 +115,48 @@ def diff_command(
         return exit_code(report, settings.fail_on)
 
     run(action, verbose=verbose)
+
+
+@contextlib.contextmanager
+def _stored_baseline(wanted: str | None, settings: Settings) -> Iterator[tuple[str, str] | None]:
+    """The raw input of a stored analysis (by id, or a service's latest good run) as a
+    temporary file, for as long as the comparison needs it."""
+    if wanted is None:
+        yield None
+        return
+    blob, label = asyncio.run(_find_baseline(wanted, settings))
+    with tempfile.NamedTemporaryFile(prefix="bifrost-baseline-", suffix=".log") as file:
+        file.write(gzip.decompress(blob))
+        file.flush()
+        yield file.name, label
+
+
+async def _find_baseline(wanted: str, settings: Settings) -> tuple[bytes, str]:
+    from bifrost.store import (  # noqa: PLC0415 — the store loads only when asked for
+        HistoryFilter,
+        get_analysis,
+        get_input_blob,
+        open_store,
+        search_analyses,
+    )
+
+    async with await open_store(settings) as store:
+        if wanted.isdigit():
+            stored = await get_analysis(store, int(wanted))
+            if stored is None:
+                raise UsageError(
+                    f"no stored analysis has id {wanted}; `bifrost history` lists them"
+                )
+            candidates = [(stored.id, stored.input_name)]
+        else:
+            good = HistoryFilter(service=wanted, verdict="ok")
+            found = await search_analyses(store, good, limit=50)
+            candidates = [(s.id, s.input_name) for s in found]
+        for analysis_id, name in candidates:
+            blob = await get_input_blob(store, analysis_id)
+            if blob is not None:
+                return blob, f"stored analysis {analysis_id} ({name})"
+    raise UsageError(
+        f"no stored baseline with its input for {wanted!r}: analyse a good run with "
+        "`bifrost analyze LOG --store-input` (and --service) first"
+    )
