@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from bifrost.watch import Watcher
+from tests.llm.servers import FakeServer, Reply
 
 GENERATOR = textwrap.dedent(
     """
@@ -77,3 +78,30 @@ def test_quiet_lines_and_look_alikes_say_nothing() -> None:
     (alert,) = watcher.feed(b"ERROR java.lang.OutOfMemoryError: Java heap space")
     assert alert.signature is not None
     assert alert.kind == "new"
+
+
+def test_each_new_kind_is_explained_once_by_the_llm(tmp_path: Path) -> None:
+    answer = (
+        '{"summary": "The database is down.", "root_cause": "Nothing listens on port 5432.", '
+        '"confidence": "medium", "findings": [], "fixes": [], "citations": []}'
+    )
+    lines = "".join(
+        f"2024-05-01 10:00:{i:02d},000 ERROR db: could not connect: Connection refused\n"
+        for i in range(30)
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "NO_COLOR": "1"}
+    with FakeServer() as server:
+        server.reply("/api/chat", Reply(text=answer))
+        args = ["--llm", "ollama", "-m", "test-model", "--base-url", server.url]
+        result = subprocess.run(
+            [sys.executable, "-m", "bifrost", "watch", *args],
+            input=lines.encode(),
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert len(server.bodies("/api/chat")) == 1
+    output = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert output.count("→ Nothing listens on port 5432.") == 1

@@ -23,6 +23,7 @@ from bifrost.engine.scan import parse
 from bifrost.engine.signatures import Signature, match
 from bifrost.engine.vocabulary import is_harmless, is_mild, looks_like_trouble
 from bifrost.levels import RANK
+from bifrost.report import Evidence, Finding, InputInfo, Position, Report, Stats
 
 _DIGITS = str.maketrans("", "", "0123456789")
 _SAMPLE_LINES = 20
@@ -39,6 +40,7 @@ class Alert:
     title: str
     signature: Signature | None
     count: int  # occurrences so far
+    template_index: int
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Watcher:
         self._announced[index] = now
         template = self.miner.templates[index].text
         title = seen.signature.title if seen.signature else template
-        return [Alert(kind, self.lines, text, template, title, seen.signature, count)]
+        return [Alert(kind, self.lines, text, template, title, seen.signature, count, index)]
 
     def summary(self) -> list[tuple[str, int]]:
         """The troubled templates seen, most frequent first, with their counts."""
@@ -114,6 +116,35 @@ class Watcher:
         seen = _Seen(self.miner.add(mask(message)), troubled, signature)
         self._shapes[text.translate(_DIGITS)] = seen
         return seen
+
+
+def alert_report(alert: Alert, watcher: Watcher) -> Report:
+    """A one-finding Report for an alert, so that an LLM can explain it like any analysis."""
+    signature = alert.signature
+    where = Position(line=alert.line)
+    finding = Finding(
+        id="F1",
+        title=alert.title,
+        severity=signature.severity if signature else "error",
+        category=signature.id if signature else "log.error",
+        score=1.0,
+        template_id=watcher.miner.templates[watcher.miner.find(alert.template_index)].id,
+        template=alert.template,
+        count=alert.count,
+        first_seen=where,
+        last_seen=where,
+        evidence=[Evidence(line=alert.line, end_line=alert.line, text=alert.text)],
+        explanation=signature.explanation if signature else None,
+        suggestion=signature.suggestion if signature else None,
+        signature=signature.id if signature else None,
+    )
+    return Report(
+        input=InputInfo(name="<watch>", lines=watcher.lines, bytes=0, sha256=""),
+        stats=Stats(lines=watcher.lines, events=watcher.lines, templates=1, levels={}, elapsed_s=0),
+        verdict="failure",
+        findings=[finding],
+        summary=alert.title,
+    )
 
 
 def watch(lines: Iterable[bytes], watcher: Watcher, on_alert: Callable[[Alert], None]) -> None:

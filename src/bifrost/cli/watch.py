@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Iterator
@@ -13,8 +14,9 @@ from rich.text import Text
 
 from bifrost.cli.options import NoColor, Verbose
 from bifrost.cli.output import console, run
-from bifrost.errors import InputError
-from bifrost.watch import Alert, Watcher, watch
+from bifrost.config import Settings, load_settings
+from bifrost.errors import BifrostError, InputError
+from bifrost.watch import Alert, Watcher, alert_report, watch
 
 _POLL_S = 0.25
 
@@ -30,6 +32,14 @@ def watch_command(
         int, typer.Option("--burst", min=2, help="Occurrences within --window that are a burst.")
     ] = 20,
     window: Annotated[float, typer.Option("--window", help="Burst window in seconds.")] = 10.0,
+    llm: Annotated[
+        str | None,
+        typer.Option("--llm", help="Explain each new kind of error with an LLM (once each)."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="The LLM's model.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The LLM provider's server.")
+    ] = None,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
@@ -41,6 +51,7 @@ def watch_command(
     def action() -> None:
         out = console(no_color=no_color)
         watcher = Watcher(burst_count=burst, burst_window_s=window)
+        settings = load_settings(llm=llm, model=model, base_url=base_url)
 
         def show(alert: Alert) -> None:
             style = "bold red" if alert.kind == "new" else "yellow"
@@ -49,6 +60,8 @@ def watch_command(
                 Text.assemble((f"[{label}] ", style), (f"line {alert.line}: ", "dim"), alert.title)
             )
             out.print(Text(f"    {alert.text}", style="dim"), overflow="fold")
+            if alert.kind == "new" and settings.llm:  # once per template: new fires once
+                out.print(Text(f"    {_explained(alert, watcher, settings)}"), overflow="fold")
             sys.stdout.flush()
 
         try:
@@ -63,6 +76,26 @@ def watch_command(
             out.print(Text(f"  ×{count:<6} {template}", style="dim"))
 
     run(action, verbose=verbose)
+
+
+def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
+    """The LLM's one-line diagnosis of a new alert; a failure is said, not raised."""
+    from bifrost.llm.explain import explain  # noqa: PLC0415
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+
+    async def ask() -> str:
+        provider = make_provider(settings)
+        try:
+            report = await explain(alert_report(alert, watcher), settings, provider)
+        finally:
+            await provider.aclose()
+        assert report.llm is not None
+        return f"→ {report.llm.root_cause or report.llm.summary}"
+
+    try:
+        return asyncio.run(ask())
+    except BifrostError as exc:
+        return f"(no LLM explanation: {exc.message})"
 
 
 def _lines(path: str | None, follow: bool) -> Iterator[bytes]:
