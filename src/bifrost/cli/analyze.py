@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from bifrost.analysis import Labels, Memory, analyze, analyze_and_store
-from bifrost.cli.options import NoColor, Paths, Verbose
+from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose
 from bifrost.cli.output import console, progress_bar, run
 from bifrost.config import FailOn, Settings, load_settings
 from bifrost.errors import UsageError
@@ -39,15 +39,8 @@ def analyze_command(
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.terminal,
-    top: Annotated[int | None, typer.Option("--top", min=1, help="Findings to report [5].")] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on",
-            help="Exit 1 when a finding is at or above this: warning, error, critical, never "
-            "[error].",
-        ),
-    ] = None,
+    top: Top = None,
+    fail_on: FailOnOption = None,
     llm: Annotated[
         str | None,
         typer.Option("--llm", help="Explain with an LLM: ollama, bedrock or openai [none]."),
@@ -93,9 +86,7 @@ def analyze_command(
         bool, typer.Option("--store-input", help="Also keep a compressed copy of the input.")
     ] = False,
     no_color: NoColor = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")
-    ] = False,
+    quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Find the lines that explain why a log failed, ranked, with what to do about them.

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bifrost.batch import Batch, FileResult, OnDone, expand, run_batch
-from bifrost.cli.options import NoColor, Verbose
+from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
 from bifrost.cli.output import console, run
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
@@ -59,21 +59,10 @@ def batch_command(
             "record per file).",
         ),
     ] = BatchFormat.table,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on",
-            help="Exit 1 when a file's verdict or finding is at or above this: warning, error, "
-            "critical, never [error].",
-        ),
-    ] = None,
-    top: Annotated[
-        int | None, typer.Option("--top", min=1, help="Findings kept per file [5].")
-    ] = None,
+    fail_on: FailOnOption = None,
+    top: Top = None,
     no_color: NoColor = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")
-    ] = False,
+    quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Analyse many logs in parallel: a verdict per file, the findings they share, and which

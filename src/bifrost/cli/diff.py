@@ -15,7 +15,7 @@ import typer
 
 from bifrost.analysis import build_report
 from bifrost.cli.analyze import ReportFormat, exit_code, print_report
-from bifrost.cli.options import NoColor, Verbose
+from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
 from bifrost.cli.output import run
 from bifrost.config import Settings, load_settings
 from bifrost.engine.diff import compare, rerank, section
@@ -43,22 +43,13 @@ def diff_command(
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.terminal,
-    top: Annotated[int | None, typer.Option("--top", min=1, help="Findings to report [5].")] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on",
-            help="Exit 1 when a finding is at or above this: warning, error, critical, never "
-            "[error].",
-        ),
-    ] = None,
+    top: Top = None,
+    fail_on: FailOnOption = None,
     no_store: Annotated[
         bool, typer.Option("--no-store", "-n", help="Keep nothing (diff stores nothing yet).")
     ] = False,
     no_color: NoColor = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")
-    ] = False,
+    quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """What is new, gone or changed in rate in a failing run, compared with a good one; the
