@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -196,26 +196,22 @@ class BedrockProvider:
         return self._client
 
     def _converse(self, request: ChatRequest) -> ConverseResponseTypeDef:
-        return self._get_client().converse(
-            modelId=self.model,
-            system=[{"text": request.system}],
-            messages=[{"role": "user", "content": [{"text": request.user}]}],
-            inferenceConfig={
-                "maxTokens": request.max_output_tokens,
-                "temperature": request.temperature,
-            },
-        )
+        return self._get_client().converse(**self._arguments(request))
 
     def _converse_stream(self, request: ChatRequest) -> ConverseStreamResponseTypeDef:
-        return self._get_client().converse_stream(
-            modelId=self.model,
-            system=[{"text": request.system}],
-            messages=[{"role": "user", "content": [{"text": request.user}]}],
-            inferenceConfig={
+        return self._get_client().converse_stream(**self._arguments(request))
+
+    def _arguments(self, request: ChatRequest) -> dict[str, Any]:
+        """The Converse request; `converse` and `converse_stream` take the same one."""
+        return {
+            "modelId": self.model,
+            "system": [{"text": request.system}],
+            "messages": [{"role": "user", "content": [{"text": request.user}]}],
+            "inferenceConfig": {
                 "maxTokens": request.max_output_tokens,
                 "temperature": request.temperature,
             },
-        )
+        }
 
     async def _call(self, operation: Callable[[], T]) -> T:
         async def attempt() -> T:
