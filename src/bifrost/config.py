@@ -52,6 +52,35 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = Field(default=120.0, gt=0, description="How long to wait for it.")
 
+    # The service (`bifrost serve`).
+    auth: bool | None = Field(
+        default=None,
+        description="Require API keys; unset: on when serving on a non-loopback address.",
+    )
+    max_request_bytes: int = Field(
+        default=50 << 20, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    max_analyses: int = Field(
+        default=2, ge=1, le=256, description="Analyses run at once per server process."
+    )
+    queue_timeout_s: float = Field(
+        default=10.0, ge=0, description="How long a request waits for a free slot before 503."
+    )
+    engine_processes: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Processes that run the engine for the server (0: a thread, in process).",
+    )
+    rate_limit: str = Field(
+        default="600/minute",
+        description="Requests allowed per API key (or per client address when auth is off), "
+        "as N/second|minute|hour|day; a key's own rate overrides it.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty: CORS off."
+    )
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (flags) on top."""
