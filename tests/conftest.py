@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 DATA = Path(__file__).parent / "data"
+
+ADMIN_URL = os.environ.get(
+    "BIFROST_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("BIFROST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -48,3 +58,64 @@ def bifrost(tmp_path_factory: pytest.TempPathFactory) -> Run:
         )
 
     return run
+
+
+class Postgres:
+    """Creates and drops throw-away databases on the test server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def create(self) -> str:
+        name = f"bifrost_test_{secrets.token_hex(6)}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
+        async def main() -> None:
+            engine = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+            try:
+                async with engine.connect() as connection:
+                    await connection.execute(text(statement))
+            finally:
+                await engine.dispose()
+
+        asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Postgres:
+    server = Postgres(ADMIN_URL)
+    try:
+        server.drop(server.create())
+    except Exception as exc:
+        reason = f"PostgreSQL at {make_url(ADMIN_URL)!r} is not usable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return server
+
+
+def _reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    if not _reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis at 127.0.0.1:6379 is not reachable (CI needs it)")
+        pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
+    from bifrost.redis_cache import RedisCache  # noqa: PLC0415
+
+    asyncio.run(RedisCache(REDIS_URL, 60).clear())
+    yield REDIS_URL
+    asyncio.run(RedisCache(REDIS_URL, 60).clear())

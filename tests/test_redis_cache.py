@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,27 +15,6 @@ from bifrost.config import load_settings
 from bifrost.errors import ServiceError
 from bifrost.redis_cache import RedisCache
 from tests.conftest import DATA, Run
-
-URL = os.environ.get("BIFROST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    if not _reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis at 127.0.0.1:6379 is not reachable (CI needs it)")
-        pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
-    asyncio.run(RedisCache(URL, 60).clear())
-    yield URL
-    asyncio.run(RedisCache(URL, 60).clear())
 
 
 def test_put_get_stats_and_clear(redis_url: str) -> None:
