@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bifrost.cache import Cache, cache_key, make_cache
 from bifrost.config import Settings
@@ -21,6 +22,9 @@ from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import findings
 from bifrost.errors import BifrostError, ServiceError
 from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
+
+if TYPE_CHECKING:
+    from bifrost.store import Store
 
 Progress = Callable[[int], None]
 """Told how many more bytes of input were read (a progress bar)."""
@@ -52,10 +56,18 @@ class Outcome:
     cached: bool = False
     problems: list[str] = field(default_factory=list)
     provider_failed: bool = False  # an LLM was asked for and failed: the built-in Report stands
+    cache_key: str | None = None
 
 
 OnText = Callable[[str], None]
 """Receives a streamed LLM answer as it is generated."""
+
+Engine = Callable[[list[Source], Settings, Progress | None], Awaitable[Report]]
+"""Runs the engine off the event loop: a thread by default, a process pool in the server."""
+
+
+async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
+    return await asyncio.to_thread(analyze_sources, sources, settings, progress)
 
 
 def analyze(paths: list[str], settings: Settings) -> Report:
@@ -79,67 +91,109 @@ async def analyze_and_store(
     progress: Progress | None = None,
     on_text: OnText | None = None,
 ) -> Outcome:
-    """Analyse with the cache in front and the history behind (see the module docstring)."""
-    sources = open_sources(paths)
-    if not (memory.store or memory.use_cache):
-        outcome = Outcome(await asyncio.to_thread(analyze_sources, sources, settings, progress))
-        await _explain(outcome, settings, on_text)
-        return outcome
+    """Analyse the named inputs with the cache in front and the history behind."""
+    return await analyze_and_remember(
+        open_sources(paths), settings, memory, progress=progress, on_text=on_text
+    )
+
+
+async def analyze_and_remember(
+    sources: list[Source],
+    settings: Settings,
+    memory: Memory,
+    *,
+    progress: Progress | None = None,
+    on_text: OnText | None = None,
+    store: Store | None = None,
+    cache: Cache | None = None,
+    engine: Engine = in_thread,
+) -> Outcome:
+    """Analyse opened inputs (see the module docstring); spooled inputs are removed at the end.
+
+    A server passes its long-lived `store` and `cache` and its process-pool `engine`; the CLI
+    lets this open the database for the one call.
+    """
     try:
+        if not (memory.store or memory.use_cache):
+            outcome = Outcome(await engine(sources, settings, progress))
+            await _explain(outcome, settings, on_text)
+            return outcome
         spool_stdin(sources)
-        return await _remembered(sources, settings, memory, progress, on_text)
+        if store is not None:
+            cache = cache or make_cache(settings, store)
+            return await _remembered(
+                store, cache, sources, settings, memory, progress, on_text, engine
+            )
+        from bifrost.store import open_store  # noqa: PLC0415 — only when remembering
+
+        try:
+            opened = await open_store(settings)
+        except ServiceError as exc:
+            outcome = Outcome(await engine(sources, settings, progress))
+            outcome.problems.append(f"not stored: {exc.message}")
+            await _explain(outcome, settings, on_text)
+            return outcome
+        async with opened:
+            cache = make_cache(settings, opened)
+            return await _remembered(
+                opened, cache, sources, settings, memory, progress, on_text, engine
+            )
     finally:
         discard_spools(sources)
 
 
 async def _remembered(
+    store: Store,
+    cache: Cache,
     sources: list[Source],
     settings: Settings,
     memory: Memory,
     progress: Progress | None,
     on_text: OnText | None,
+    engine: Engine,
 ) -> Outcome:
-    from bifrost.store import open_store, save_analysis  # noqa: PLC0415 — only when remembering
-
     llm = _llm_identity(settings)
     key = cache_key(await asyncio.to_thread(fingerprint, sources), settings, **llm)
-    try:
-        store = await open_store(settings)
-    except ServiceError as exc:
-        outcome = Outcome(await asyncio.to_thread(analyze_sources, sources, settings, progress))
-        outcome.problems.append(f"not stored: {exc.message}")
+    problems: list[str] = []
+    cached = await _cache_get(cache, key, problems) if memory.use_cache else None
+    if cached is not None:
+        outcome = Outcome(_relabel(cached, sources), cached=True, problems=problems)
+    else:
+        outcome = Outcome(await engine(sources, settings, progress), problems=problems)
         await _explain(outcome, settings, on_text)
-        return outcome
-    async with store:
-        problems: list[str] = []
-        cache: Cache = make_cache(settings, store)
-        cached = await _cache_get(cache, key, problems) if memory.use_cache else None
-        if cached is not None:
-            outcome = Outcome(_relabel(cached, sources), cached=True, problems=problems)
-        else:
-            report = await asyncio.to_thread(analyze_sources, sources, settings, progress)
-            outcome = Outcome(report, problems=problems)
-            await _explain(outcome, settings, on_text)
-        report = outcome.report
-        if memory.store and cached is None:  # a repeat is already in the history
-            blob = _compressed(sources) if memory.store_input else None
-            outcome.analysis_id = await save_analysis(
-                store,
-                report,
-                service=memory.labels.service,
-                environment=memory.labels.environment,
-                tags=list(memory.labels.tags),
-                provider=report.llm.provider if report.llm else None,
-                model=report.llm.model if report.llm else None,
-                prompt_version=report.llm.prompt_version if report.llm else None,
-                prompt_tokens=report.llm.prompt_tokens if report.llm else None,
-                completion_tokens=report.llm.completion_tokens if report.llm else None,
-                cache_key=key,
-                input_blob=blob,
-            )
-        if cached is None and memory.use_cache and not outcome.provider_failed:
-            await _cache_put(cache, key, report, outcome.analysis_id, problems)
-        return outcome
+    outcome.cache_key = key
+    if memory.store and cached is None:  # a repeat is already in the history
+        outcome.analysis_id = await _save(store, outcome, memory, sources, key)
+    if cached is None and memory.use_cache and not outcome.provider_failed:
+        await _cache_put(cache, key, outcome.report, outcome.analysis_id, problems)
+    return outcome
+
+
+async def _save(
+    store: Store, outcome: Outcome, memory: Memory, sources: list[Source], key: str
+) -> int | None:
+    """Store the analysis; a database that fails now costs a warning, not the answer."""
+    from bifrost.store import save_analysis  # noqa: PLC0415
+
+    report, llm = outcome.report, outcome.report.llm
+    try:
+        return await save_analysis(
+            store,
+            report,
+            service=memory.labels.service,
+            environment=memory.labels.environment,
+            tags=list(memory.labels.tags),
+            provider=llm.provider if llm else None,
+            model=llm.model if llm else None,
+            prompt_version=llm.prompt_version if llm else None,
+            prompt_tokens=llm.prompt_tokens if llm else None,
+            completion_tokens=llm.completion_tokens if llm else None,
+            cache_key=key,
+            input_blob=_compressed(sources) if memory.store_input else None,
+        )
+    except ServiceError as exc:
+        outcome.problems.append(f"not stored: {exc.message}")
+        return None
 
 
 def _llm_identity(settings: Settings) -> dict[str, str | None]:

@@ -59,6 +59,10 @@ class RedisCache:
         with self._errors():
             return [name async for name in self._client.scan_iter(match=_PREFIX + "*", count=500)]
 
+    async def ping(self) -> None:
+        """Raise ServiceError unless Redis answers (readiness)."""
+        await self._call("ping")
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -65,27 +63,11 @@ def export_command(
     run(action, verbose=verbose)
 
 
-async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -> int:
-    """Write every matching analysis to `out` as it is read; returns how many."""
-    from bifrost.store import iter_analyses, open_store  # noqa: PLC0415
-    from bifrost.store.records import SUMMARY_FIELDS  # noqa: PLC0415
+async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -> None:
+    """Write every matching analysis to `out` as it is read."""
+    from bifrost.store import open_store  # noqa: PLC0415
+    from bifrost.store.export import export_text  # noqa: PLC0415
 
-    written = 0
-    writer = csv.DictWriter(out, fieldnames=SUMMARY_FIELDS) if fmt is ExportFormat.csv else None
-    if writer is not None:
-        writer.writeheader()
-    elif fmt is ExportFormat.json:
-        out.write("[")
     async with await open_store(load_settings()) as store:
-        async for analysis in iter_analyses(store, filters):
-            row = analysis.to_row()
-            if writer is not None:
-                writer.writerow({**row, "tags": " ".join(analysis.tags)})
-            elif fmt is ExportFormat.json:
-                out.write(("," if written else "") + "\n" + json.dumps(row))
-            else:
-                out.write(json.dumps(row) + "\n")
-            written += 1
-    if fmt is ExportFormat.json:
-        out.write("\n]\n" if written else "]\n")
-    return written
+        async for piece in export_text(store, filters, fmt.value):
+            out.write(piece)

@@ -23,11 +23,11 @@ from bifrost.cli.options import (
     Until,
     Verbose,
     VerdictOption,
-    parse_when,
 )
 from bifrost.cli.output import console, run
 from bifrost.config import load_settings
 from bifrost.render.terminal import render_terminal
+from bifrost.times import parse_when
 
 if TYPE_CHECKING:
     from bifrost.store import AnalysisSummary, HistoryFilter, StoredAnalysis

@@ -174,6 +174,13 @@ async def open_store(settings: Settings) -> Store:
     return store
 
 
+async def check_ready(store: Store) -> None:
+    """Raise ServiceError unless the database answers and its schema is current (readiness)."""
+    async with store.read() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+    await _check_current(store)
+
+
 async def upgrade(url: str) -> str:
     """Apply every pending migration (`bifrost db upgrade`); returns the revision now current."""
     store = Store(create_engine(url))

@@ -1,0 +1,79 @@
+"""The FastAPI application: `create_app()` builds it, `bifrost serve` runs it under uvicorn.
+
+Settings come from the one settings object (`BIFROST_*`); `serve` passes its flags to the
+worker processes through that environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from bifrost import __version__
+from bifrost.api import errors
+from bifrost.api.logs import configure_logging
+from bifrost.api.middleware import RequestContext
+from bifrost.api.routes import analyses, keys, streaming, system
+from bifrost.api.services import start_services
+from bifrost.config import Settings, load_settings
+
+DESCRIPTION = """
+Bifrost finds the few lines that explain why a log failed, and says what they mean.
+
+Send a log to `POST /api/v1/analyses` (raw body, gzip, multipart or JSON) and get the Report:
+ranked findings with their evidence lines, a verdict, and an optional LLM explanation. Every
+analysis is stored and searchable.
+
+Authenticate with an API key in the `X-API-Key` header (`bifrost keys create NAME`). Errors
+always have the form `{"error": {"code": "…", "message": "…", "request_id": "…"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; `settings.auth` None means off (`serve` decides it from the address)."""
+    settings = settings or load_settings()
+    auth = bool(settings.auth)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await start_services(settings, auth=auth)
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+
+    app = FastAPI(
+        title="Bifrost",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_request_bytes,
+        openapi_tags=[
+            {"name": "analyses", "description": "Analyse logs; the stored history."},
+            {"name": "providers", "description": "LLM providers the server can use."},
+            {"name": "keys", "description": "API keys (admin scope)."},
+            {"name": "health", "description": "Liveness, readiness, metrics."},
+        ],
+    )
+    errors.install(app)
+    for router in (streaming.router, analyses.router, keys.router, system.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContext)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The factory uvicorn's workers call (`bifrost serve`): logs as JSON on stderr."""
+    configure_logging("json")
+    return create_app()

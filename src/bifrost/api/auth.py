@@ -1,0 +1,125 @@
+"""Who is calling, what they may do, and how often: API keys, scopes, rate limits.
+
+A key comes in `X-API-Key` or `Authorization: Bearer …`; only its SHA-256 is stored, so it is
+looked up by hash. With auth off (a server on loopback), every caller may do everything and is
+rate-limited by client address instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+from starlette.requests import HTTPConnection
+
+from bifrost.api import metrics
+from bifrost.api.errors import ApiError
+from bifrost.api.logs import log
+from bifrost.api.ratelimit import Decision, Rate
+from bifrost.api.services import Services
+from bifrost.errors import ServiceError
+
+Scope = Literal["analyze", "read", "admin"]
+ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin"})
+_TOUCH_EVERY_S = 60.0
+_touched: dict[int, float] = {}
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    scopes: frozenset[str]
+    rate: Rate
+    bucket: str  # what the rate limit counts against
+    key_id: int | None = None
+
+
+def services_of(connection: HTTPConnection) -> Services:
+    services: Services = connection.app.state.services
+    return services
+
+
+def require(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: the caller, who must hold `scope` and be within their rate limit."""
+
+    async def dependency(request: Request) -> Caller:
+        caller = await identify(request)
+        if scope not in caller.scopes:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this API key lacks the `{scope}` scope; ask an admin for a key that has it",
+            )
+        await spend(request, caller)
+        return caller
+
+    return dependency
+
+
+async def identify(connection: HTTPConnection) -> Caller:
+    """The caller behind the request's key (any scope); 401 when the key is missing or bad."""
+    services = services_of(connection)
+    if not services.auth:
+        client = connection.client.host if connection.client else "local"
+        return Caller("anonymous", ALL_SCOPES, services.default_rate, f"ip:{client}")
+    secret = _presented_key(connection)
+    if secret is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "an API key is required: send it in the X-API-Key header "
+            "(create one with `bifrost keys create NAME`)",
+            headers={"WWW-Authenticate": 'ApiKey realm="bifrost"'},
+        )
+    from bifrost.store.keys import find_key, touch_key  # noqa: PLC0415
+
+    key = await find_key(services.store, secret)
+    if key is None:
+        raise ApiError(401, "unauthorized", "this API key is not known; check it for typos")
+    if not key.active:
+        raise ApiError(401, "unauthorized", "this API key was revoked; ask an admin for a new one")
+    connection.scope["state"]["key_name"] = key.name
+    now = time.monotonic()
+    if now - _touched.get(key.id, -_TOUCH_EVERY_S) >= _TOUCH_EVERY_S:
+        _touched[key.id] = now
+        try:
+            await touch_key(services.store, key.id)
+        except ServiceError as exc:
+            log.warning("cannot record key use", key_id=key.id, problem=exc.message)
+    rate = Rate.parse(key.rate) if key.rate else services.default_rate
+    return Caller(key.name, frozenset(key.scopes), rate, f"key:{key.id}", key.id)
+
+
+async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
+    """Take one request from the caller's bucket; 429 with Retry-After when it is empty.
+
+    When Redis fails, the process's own buckets take over: limits stay on, per process.
+    """
+    services = services_of(connection)
+    try:
+        decision = await services.limiter.hit(caller.bucket, caller.rate)
+    except ServiceError as exc:
+        log.warning("rate limiter unavailable, limiting per process", problem=exc.message)
+        decision = await services.fallback_limiter.hit(caller.bucket, caller.rate)
+    connection.scope["state"]["rate_headers"] = decision.headers()
+    if not decision.allowed:
+        metrics.RATE_LIMITED.inc()
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {caller.rate} exceeded; retry in {decision.headers()['Retry-After']} s",
+        )
+    return decision
+
+
+def _presented_key(connection: HTTPConnection) -> str | None:
+    key = connection.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None

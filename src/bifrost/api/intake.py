@@ -1,0 +1,185 @@
+"""A log sent to the API, in any of its forms, saved to a temporary file the engine can read.
+
+Three forms: a raw body (any type but JSON and multipart; gzip welcome), a multipart upload
+(one or more `file` parts), or JSON `{"log": "…"}`. Options come as query parameters, and
+JSON and multipart bodies may repeat them as fields, which then win.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from bifrost.api.errors import ApiError, FieldProblem
+from bifrost.config import ProviderName
+from bifrost.engine.read import Source
+
+_PIECE = 1 << 16
+OutputFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+
+
+class AnalysisOptions(BaseModel):
+    """How to analyse and how to label the analysis in the history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str | None = Field(default=None, max_length=200, description="Service label.")
+    env: str | None = Field(default=None, max_length=200, description="Environment label.")
+    tag: list[str] = Field(
+        default_factory=list, max_length=20, description="Tags (repeat the parameter)."
+    )
+    top: int | None = Field(default=None, ge=1, le=100, description="Findings to report [5].")
+    llm: ProviderName | None = Field(
+        default=None, description="Ask this LLM provider for an explanation (server-configured)."
+    )
+    model: str | None = Field(default=None, max_length=300, description="The provider's model.")
+    store: bool = Field(default=True, description="Keep the analysis in the history.")
+    cache: bool = Field(default=True, description="Answer a repeat from the cache.")
+    store_input: bool = Field(default=False, description="Keep a gzip copy of the raw input.")
+    name: str | None = Field(
+        default=None, max_length=500, description="The input's name in the Report [upload]."
+    )
+    format: OutputFormat = Field(default="json", description="How to render the Report.")
+
+
+class AnalysisRequest(AnalysisOptions):
+    """The JSON form of a request: the log as text, with any options."""
+
+    log: str = Field(min_length=1, description="The log text.")
+
+
+REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"},
+            "example": "2024-05-01 12:00:00 ERROR worker crashed: CUDA out of memory\n",
+        },
+        "text/plain": {
+            "schema": {"type": "string"},
+            "example": "2024-05-01 12:00:00 ERROR worker crashed: CUDA out of memory\n",
+        },
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/AnalysisRequest"},
+            "example": {"log": "ERROR worker crashed: CUDA out of memory\n", "service": "trainer"},
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "One or more log files.",
+                    },
+                    "service": {"type": "string"},
+                    "env": {"type": "string"},
+                },
+                "required": ["file"],
+            }
+        },
+    },
+}
+"""The request body as OpenAPI documents it (FastAPI cannot infer a multi-type body)."""
+
+
+async def receive(
+    request: Request, options: AnalysisOptions
+) -> tuple[list[Source], AnalysisOptions]:
+    """The sources to analyse (temporary files, removed with `discard_spools`) and the options
+    after body fields are applied."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        return await _from_json(request, options)
+    if kind == "multipart/form-data":
+        return await _from_form(request, options)
+    source = spool_source(options.name or "upload")
+    assert source.path is not None
+    try:
+        with source.path.open("wb") as out:
+            async for piece in request.stream():
+                out.write(piece)
+    except BaseException:
+        source.path.unlink(missing_ok=True)
+        raise
+    return [source], options
+
+
+async def _from_json(
+    request: Request, options: AnalysisOptions
+) -> tuple[list[Source], AnalysisOptions]:
+    body = await request.body()
+    try:
+        data = json.loads(body)
+        parsed = AnalysisRequest.model_validate(data)
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, "validation_error", f"body: invalid JSON ({exc.msg})") from None
+    except ValidationError as exc:
+        raise _invalid(exc, "body") from None
+    merged = _merge(options, parsed.model_dump(exclude={"log"}, exclude_unset=True))
+    source = spool_source(merged.name or "upload")
+    assert source.path is not None
+    source.path.write_text(parsed.log, encoding="utf-8", errors="surrogatepass")
+    return [source], merged
+
+
+async def _from_form(
+    request: Request, options: AnalysisOptions
+) -> tuple[list[Source], AnalysisOptions]:
+    form: FormData = await request.form(max_files=100, max_fields=100)
+    try:
+        files = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
+        if not files:
+            raise ApiError(
+                422, "validation_error", "body.file: send the log as a `file` part of the form"
+            )
+        fields: dict[str, Any] = {}
+        for key in form:
+            if key == "file":
+                continue
+            values = [v for v in form.getlist(key) if isinstance(v, str)]
+            fields[key] = values if key == "tag" else values[-1] if values else None
+        merged = _merge(options, fields)
+        sources = []
+        for part in files:
+            source = spool_source(part.filename or merged.name or "upload")
+            assert source.path is not None
+            sources.append(source)
+            with source.path.open("wb") as out:
+                await _copy(part, out)
+        return sources, merged
+    finally:
+        await form.close()
+
+
+async def _copy(part: UploadFile, out: Any) -> None:
+    while piece := await part.read(_PIECE):
+        out.write(piece)
+
+
+def _merge(options: AnalysisOptions, fields: dict[str, Any]) -> AnalysisOptions:
+    try:
+        return AnalysisOptions.model_validate({**options.model_dump(exclude_unset=True), **fields})
+    except ValidationError as exc:
+        raise _invalid(exc, "body") from None
+
+
+def spool_source(name: str) -> Source:
+    """An empty temporary file for an input, removed by `discard_spools` after the analysis."""
+    with tempfile.NamedTemporaryFile(prefix="bifrost-upload-", delete=False) as spool:
+        return Source(name=name, path=Path(spool.name), spooled=True)
+
+
+def _invalid(exc: ValidationError, where: str) -> ApiError:
+    problems = [
+        FieldProblem(field=".".join([where, *map(str, e["loc"])]), message=e["msg"])
+        for e in exc.errors()
+    ]
+    first = problems[0]
+    return ApiError(422, "validation_error", f"{first.field}: {first.message}", fields=problems)

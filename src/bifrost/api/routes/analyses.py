@@ -1,0 +1,274 @@
+"""`/api/v1/analyses`: create, list and search, get, delete, export, feedback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from bifrost.api.auth import Caller, require, services_of
+from bifrost.api.errors import ERROR_RESPONSES, ApiError
+from bifrost.api.intake import REQUEST_BODY, AnalysisOptions, receive
+from bifrost.api.running import Answer, run_analysis
+from bifrost.errors import UsageError
+from bifrost.render.github import render_github
+from bifrost.render.junit import render_junit
+from bifrost.render.markdown import render_markdown
+from bifrost.render.sarif import render_sarif
+from bifrost.report import Report, Verdict
+from bifrost.store import (
+    HistoryFilter,
+    add_feedback,
+    delete_analysis,
+    get_analysis,
+    search_analyses,
+)
+from bifrost.store.export import MEDIA_TYPES, ExportFormat, export_text
+from bifrost.times import parse_when
+
+router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
+
+_RENDERERS = {
+    "markdown": (render_markdown, "text/markdown; charset=utf-8"),
+    "sarif": (render_sarif, "application/sarif+json"),
+    "junit": (render_junit, "application/xml"),
+    "github": (render_github, "text/plain; charset=utf-8"),
+}
+AnalysisId = Annotated[int, Path(ge=1, le=2**62, description="The analysis id.")]
+
+
+class AnalysisSummaryOut(BaseModel):
+    id: int
+    created_at: datetime
+    input_name: str
+    input_bytes: int
+    input_lines: int
+    content_hash: str
+    service: str | None
+    environment: str | None
+    tags: list[str]
+    verdict: str
+    status: str
+    elapsed_s: float
+    engine_version: str
+    provider: str | None
+    model: str | None
+    prompt_version: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    top_title: str | None
+    summary: str
+
+
+class FeedbackOut(BaseModel):
+    created_at: datetime
+    good: bool
+    note: str | None
+
+
+class AnalysisOut(AnalysisSummaryOut):
+    has_input: bool = Field(description="A copy of the raw input was kept (store_input).")
+    feedback: list[FeedbackOut]
+    report: Report
+
+
+class AnalysisPage(BaseModel):
+    items: list[AnalysisSummaryOut]
+    page: int
+    limit: int
+    next_page: int | None = Field(description="The next page's number; null on the last page.")
+
+
+class FeedbackIn(BaseModel):
+    good: bool = Field(description="Was the analysis right?")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class HistoryQuery(BaseModel):
+    """The filters of `bifrost history`."""
+
+    q: str | None = Field(default=None, max_length=500, description="Full-text search.")
+    service: str | None = Field(default=None, max_length=200)
+    env: str | None = Field(default=None, max_length=200)
+    tag: str | None = Field(default=None, max_length=100)
+    category: str | None = Field(
+        default=None, max_length=200, description="Finding category or prefix (`gpu`)."
+    )
+    verdict: Verdict | None = None
+    since: str | None = Field(default=None, max_length=40, description="`30m`, `7d`, or a date.")
+    until: str | None = Field(default=None, max_length=40, description="Same forms as since.")
+    provider: str | None = Field(default=None, max_length=40)
+
+    def to_filter(self) -> HistoryFilter:
+        now = datetime.now(UTC)
+        try:
+            since = parse_when(self.since, now) if self.since else None
+            until = parse_when(self.until, now) if self.until else None
+        except UsageError as exc:
+            raise ApiError(422, "validation_error", exc.message) from None
+        return HistoryFilter(
+            query=self.q,
+            service=self.service,
+            environment=self.env,
+            tag=self.tag,
+            category=self.category,
+            verdict=self.verdict,
+            since=since,
+            until=until,
+            provider=self.provider,
+        )
+
+
+@router.post(
+    "",
+    summary="Analyse a log",
+    status_code=201,
+    openapi_extra={"requestBody": REQUEST_BODY},
+    responses={
+        200: {"description": "Answered from the cache, or not stored.", "model": Report},
+        201: {"description": "Analysed and stored; Location names the stored analysis."},
+        413: ERROR_RESPONSES[422] | {"description": "The body is larger than allowed."},
+        **ERROR_RESPONSES,
+    },
+    response_model=Report,
+)
+async def create_analysis(
+    request: Request,
+    options: Annotated[AnalysisOptions, Query()],
+    _caller: Annotated[Caller, Depends(require("analyze"))],
+) -> Response:
+    """Send the log as the raw body (plain or gzip), as multipart `file` parts, or as JSON
+    `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering."""
+    sources, options = await receive(request, options)
+    answer = await run_analysis(services_of(request), sources, options)
+    return render(answer, options.format)
+
+
+def render(answer: Answer, fmt: str) -> Response:
+    """The Report in the asked format, with where it is stored and whether it was cached."""
+    headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss"}
+    if answer.analysis_id is not None:
+        headers["Location"] = f"/api/v1/analyses/{answer.analysis_id}"
+        headers["X-Bifrost-Analysis-Id"] = str(answer.analysis_id)
+    status = 201 if answer.analysis_id is not None and not answer.cached else 200
+    if fmt == "json":
+        return Response(
+            answer.report.to_json(indent=None), status, headers, media_type="application/json"
+        )
+    renderer, media_type = _RENDERERS[fmt]
+    return Response(renderer(answer.report), status, headers, media_type=media_type)
+
+
+@router.get(
+    "",
+    summary="List and search stored analyses",
+    response_model=AnalysisPage,
+    responses=ERROR_RESPONSES,
+)
+async def list_analyses(
+    request: Request,
+    query: Annotated[HistoryQuery, Query()],
+    _caller: Annotated[Caller, Depends(require("read"))],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> AnalysisPage:
+    """Newest first, with the same filters as `bifrost history`."""
+    rows = await search_analyses(
+        services_of(request).store, query.to_filter(), limit=limit + 1, offset=(page - 1) * limit
+    )
+    return AnalysisPage(
+        items=[
+            AnalysisSummaryOut.model_validate(row, from_attributes=True) for row in rows[:limit]
+        ],
+        page=page,
+        limit=limit,
+        next_page=page + 1 if len(rows) > limit else None,
+    )
+
+
+@router.get(
+    "/export",
+    summary="Export stored analyses",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Every matching analysis, streamed.",
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+        },
+        **ERROR_RESPONSES,
+    },
+)
+async def export_analyses(
+    request: Request,
+    query: Annotated[HistoryQuery, Query()],
+    _caller: Annotated[Caller, Depends(require("read"))],
+    format: Annotated[ExportFormat, Query(description="csv, json (one array) or jsonl.")] = "jsonl",
+) -> StreamingResponse:
+    """Streamed in constant memory, newest first; the same filters as the list."""
+    filters = query.to_filter()
+    extension = "json" if format == "json" else format
+    return StreamingResponse(
+        export_text(services_of(request).store, filters, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{extension}"'},
+    )
+
+
+@router.get(
+    "/{analysis_id}",
+    summary="Get one stored analysis",
+    response_model=AnalysisOut,
+    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+)
+async def get_one(
+    request: Request,
+    analysis_id: AnalysisId,
+    _caller: Annotated[Caller, Depends(require("read"))],
+) -> AnalysisOut:
+    stored = await get_analysis(services_of(request).store, analysis_id)
+    if stored is None:
+        raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
+    fields: dict[str, Any] = {
+        name: getattr(stored, name) for name in AnalysisOut.model_fields if name != "feedback"
+    }
+    fields["feedback"] = [
+        FeedbackOut(created_at=f.created_at, good=f.good, note=f.note) for f in stored.feedback
+    ]
+    return AnalysisOut(**fields)
+
+
+@router.delete(
+    "/{analysis_id}",
+    summary="Delete a stored analysis",
+    status_code=204,
+    response_class=Response,
+    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+)
+async def delete_one(
+    request: Request,
+    analysis_id: AnalysisId,
+    _caller: Annotated[Caller, Depends(require("admin"))],
+) -> Response:
+    """With its findings, feedback and stored input."""
+    await delete_analysis(services_of(request).store, analysis_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{analysis_id}/feedback",
+    summary="Say whether an analysis was right",
+    status_code=204,
+    response_class=Response,
+    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+)
+async def feedback(
+    request: Request,
+    analysis_id: AnalysisId,
+    body: FeedbackIn,
+    _caller: Annotated[Caller, Depends(require("analyze"))],
+) -> Response:
+    await add_feedback(services_of(request).store, analysis_id, body.good, body.note)
+    return Response(status_code=204)

@@ -1,0 +1,221 @@
+"""Streamed analyses: progress events, then the LLM's tokens, then the Report.
+
+Two transports, one sequence of events:
+- `POST /api/v1/analyses/stream` answers Server-Sent Events (`event: progress|token|report|error`).
+- `/api/v1/analyses/ws` is a WebSocket: send one JSON text message with the options and
+  `"log"`, or the options alone followed by binary frames of the log and `{"end": true}`;
+  receive `{"event": …}` JSON messages, the last being `report` or `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from bifrost.analysis import OnText
+from bifrost.api.auth import Caller, identify, require, services_of, spend
+from bifrost.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail
+from bifrost.api.intake import (
+    REQUEST_BODY,
+    AnalysisOptions,
+    AnalysisRequest,
+    receive,
+    spool_source,
+)
+from bifrost.api.logs import log
+from bifrost.api.running import Answer, OnStage, run_analysis
+from bifrost.engine.read import Source
+from bifrost.errors import BifrostError
+
+router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
+
+Event = tuple[str, dict[str, Any]]
+_HEARTBEAT_S = 15.0
+
+
+@router.post(
+    "/stream",
+    summary="Analyse a log, streaming progress and the explanation",
+    openapi_extra={"requestBody": REQUEST_BODY},
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `progress`, `token`, then `report` or `error`.",
+            "content": {"text/event-stream": {}},
+        },
+        413: ERROR_RESPONSES[422] | {"description": "The body is larger than allowed."},
+        **ERROR_RESPONSES,
+    },
+)
+async def stream_analysis(
+    request: Request,
+    options: Annotated[AnalysisOptions, Query()],
+    _caller: Annotated[Caller, Depends(require("analyze"))],
+) -> StreamingResponse:
+    """The same inputs as `POST /api/v1/analyses`; the Report arrives as the last event."""
+    sources, options = await receive(request, options)
+    services = services_of(request)
+
+    async def sse() -> AsyncIterator[str]:
+        async for name, data in events(
+            lambda stage, text: run_analysis(
+                services, sources, options, on_text=text, on_stage=stage
+            ),
+            request_id=request.state.request_id,
+        ):
+            yield f"event: {name}\ndata: {json.dumps(data)}\n\n" if name else ": keep-alive\n\n"
+
+    return StreamingResponse(
+        sse(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+@router.websocket("/ws")
+async def analysis_socket(websocket: WebSocket) -> None:
+    try:
+        caller = await identify(websocket)
+        if "analyze" not in caller.scopes:
+            raise ApiError(403, "forbidden", "this API key lacks the `analyze` scope")
+        await spend(websocket, caller)
+    except ApiError as exc:
+        await websocket.close(code=1008, reason=exc.message[:120])
+        return
+    await websocket.accept()
+    rid = websocket.scope["state"]["request_id"]
+    services = services_of(websocket)
+    try:
+        sources, options = await _receive_socket(websocket, services.settings.max_request_bytes)
+    except ApiError as exc:
+        await websocket.send_json({"event": "error", "error": _error(exc.code, exc.message, rid)})
+        await websocket.close(code=1009 if exc.status == 413 else 1008)
+        return
+    except WebSocketDisconnect:
+        return
+    try:
+        async for name, data in events(
+            lambda stage, text: run_analysis(
+                services, sources, options, on_text=text, on_stage=stage
+            ),
+            request_id=rid,
+        ):
+            if name:
+                await websocket.send_json({"event": name, **data})
+    except WebSocketDisconnect:
+        return
+    await websocket.close(code=1000)
+
+
+Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Answer]]
+
+
+async def events(start: Start, *, request_id: str) -> AsyncIterator[Event]:
+    """Run the analysis and yield its events as they happen; ("", {}) is a heartbeat.
+
+    `start(on_stage, on_text)` returns the analysis coroutine. If the client goes away, the
+    analysis is cancelled.
+    """
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def on_stage(name: str, data: dict[str, object]) -> None:
+        queue.put_nowait(("progress", {"stage": name, **data}))
+
+    def on_text(text: str) -> None:
+        queue.put_nowait(("token", {"text": text}))
+
+    task = asyncio.create_task(start(on_stage, on_text))
+    try:
+        while not task.done() or not queue.empty():
+            if not queue.empty():
+                yield queue.get_nowait()
+                continue
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait(
+                {getter, task}, timeout=_HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter in done:
+                yield getter.result()
+            else:
+                getter.cancel()
+                if not done:
+                    yield "", {}
+        yield _final(task, request_id)
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+def _final(task: asyncio.Task[Answer], request_id: str) -> Event:
+    try:
+        answer = task.result()
+    except ApiError as exc:
+        return "error", {"error": _error(exc.code, exc.message, request_id)}
+    except BifrostError as exc:
+        return "error", {"error": _error(exc.code, exc.message, request_id)}
+    except Exception:
+        log.exception("streamed analysis failed")
+        message = f"an internal error occurred; quote request id {request_id} when reporting it"
+        return "error", {"error": _error("internal_error", message, request_id)}
+    return "report", {
+        "analysis_id": answer.analysis_id,
+        "cached": answer.cached,
+        "report": json.loads(answer.report.to_json(indent=None)),
+    }
+
+
+def _error(code: str, message: str, request_id: str) -> dict[str, Any]:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, request_id=request_id))
+    return body.error.model_dump(exclude_none=True)
+
+
+async def _receive_socket(
+    websocket: WebSocket, max_bytes: int
+) -> tuple[list[Source], AnalysisOptions]:
+    """The first message: options (with `log`, or followed by binary frames and `end`)."""
+    try:
+        data = json.loads(await websocket.receive_text())
+        if not isinstance(data, dict):
+            raise ApiError(422, "validation_error", "the first message must be a JSON object")
+        text = data.pop("log", None)
+        options = AnalysisOptions.model_validate(data)
+        if text is not None:
+            text = AnalysisRequest.model_validate({"log": text}).log
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, "validation_error", f"invalid JSON ({exc.msg})") from None
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(map(str, problem["loc"]))
+        raise ApiError(422, "validation_error", f"{where}: {problem['msg']}") from None
+    source = spool_source(options.name or "upload")
+    assert source.path is not None
+    try:
+        with source.path.open("wb") as out:
+            if text is not None:
+                out.write(text.encode("utf-8", "surrogatepass"))
+            else:
+                await _receive_frames(websocket, out, max_bytes)
+    except BaseException:
+        source.path.unlink(missing_ok=True)
+        raise
+    return [source], options
+
+
+async def _receive_frames(websocket: WebSocket, out: BinaryIO, max_bytes: int) -> None:
+    """Binary frames into `out` until a text frame (`{"end": true}`) ends the log."""
+    size = 0
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        if message.get("bytes") is not None:
+            size += len(message["bytes"])
+            if size > max_bytes:
+                raise ApiError(413, "too_large", f"the log is larger than {max_bytes:,} bytes")
+            out.write(message["bytes"])
+        elif message.get("text") is not None:
+            return

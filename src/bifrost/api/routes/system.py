@@ -1,0 +1,156 @@
+"""Liveness, readiness, Prometheus metrics, and the LLM providers the server can use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from bifrost.api import metrics
+from bifrost.api.auth import Caller, require, services_of
+from bifrost.api.errors import ERROR_RESPONSES
+from bifrost.errors import BifrostError
+from bifrost.store.database import check_ready
+
+router = APIRouter()
+_PROBE_TIMEOUT_S = 3.0
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Check(BaseModel):
+    ok: bool
+    required: bool = Field(description="Whether readiness depends on it.")
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, Check]
+
+
+class ProviderOut(BaseModel):
+    name: str
+    target: str = Field(description="Base URL or region; never a secret.")
+    reachable: bool
+    configured: bool = Field(description="The provider the server uses by default.")
+    models: list[str]
+    problem: str | None
+
+
+@router.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
+async def healthz() -> Health:
+    """The process answers. Touches no dependency, so it stays fast under load."""
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    tags=["health"],
+    summary="Readiness",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A required dependency is not ready."}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers with a current schema; Redis answers when configured. The LLM
+    provider is reported, not required: the built-in analysis works without it."""
+    services = services_of(request)
+    checks = {"database": await _probe(check_ready(services.store), "current schema")}
+    if services.settings.redis_url:
+        checks["redis"] = await _probe(_ping_redis(services.settings.redis_url), "answers")
+    if services.settings.llm:
+        checks["llm"] = (await _probe(_llm_status(request), "reachable")).model_copy(
+            update={"required": False}
+        )
+    ready = all(check.ok for check in checks.values() if check.required)
+    body = Readiness(status="ready" if ready else "not ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    tags=["health"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **ERROR_RESPONSES},
+)
+async def prometheus_metrics(
+    request: Request, _caller: Annotated[Caller, Depends(require("read"))]
+) -> Response:
+    """In the Prometheus text format; needs the `read` scope when auth is on."""
+    pool = services_of(request).store.engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out) and callable(size):
+        metrics.DB_POOL_IN_USE.set(checked_out())
+        metrics.DB_POOL_SIZE.set(size())
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
+@router.get(
+    "/api/v1/providers",
+    tags=["providers"],
+    summary="LLM providers",
+    response_model=list[ProviderOut],
+    responses=ERROR_RESPONSES,
+)
+async def providers(
+    request: Request, _caller: Annotated[Caller, Depends(require("read"))]
+) -> list[ProviderOut]:
+    """Each provider: where it is, whether it answers, its models, and what to fix if not."""
+    from bifrost.llm.providers import statuses  # noqa: PLC0415
+
+    settings = services_of(request).settings
+    return [
+        ProviderOut(
+            name=s.name,
+            target=s.target,
+            reachable=s.reachable,
+            configured=s.name == settings.llm,
+            models=s.models,
+            problem=s.problem,
+        )
+        for s in await statuses(settings)
+    ]
+
+
+async def _probe(check: Awaitable[object], good: str) -> Check:
+    try:
+        async with asyncio.timeout(_PROBE_TIMEOUT_S):
+            detail = await check
+    except TimeoutError:
+        return Check(ok=False, required=True, detail=f"no answer in {_PROBE_TIMEOUT_S:g} s")
+    except BifrostError as exc:
+        return Check(ok=False, required=True, detail=exc.message)
+    return Check(ok=True, required=True, detail=detail if isinstance(detail, str) else good)
+
+
+async def _ping_redis(url: str) -> None:
+    from bifrost.redis_cache import RedisCache  # noqa: PLC0415
+
+    cache = RedisCache(url, ttl_s=0)
+    try:
+        await cache.ping()
+    finally:
+        await cache.aclose()
+
+
+async def _llm_status(request: Request) -> str:
+    from bifrost.errors import ServiceError  # noqa: PLC0415
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+
+    provider = make_provider(services_of(request).settings)
+    try:
+        status = await provider.status()
+    finally:
+        await provider.aclose()
+    if not status.reachable:
+        raise ServiceError(status.problem or f"{status.name} is not reachable")
+    return f"{status.name} at {status.target}"

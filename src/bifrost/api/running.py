@@ -1,0 +1,121 @@
+"""One analysis as the API runs it: a slot, per-request settings, the shared store, metrics.
+
+Used by the plain, streamed and WebSocket routes alike, so they answer the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bifrost.analysis import Labels, Memory, OnText, Outcome, Progress, analyze_and_remember
+from bifrost.api import metrics
+from bifrost.api.intake import AnalysisOptions
+from bifrost.api.services import Services
+from bifrost.config import Settings
+from bifrost.engine.read import Source, discard_spools
+from bifrost.errors import ServiceError
+from bifrost.report import Report
+from bifrost.store.repository import latest_with_cache_key
+
+OnStage = Callable[[str, dict[str, object]], None]
+"""Told of each stage: `queued`, `analyzing`, `analyzed` (with counts), `explaining`."""
+
+
+@dataclass
+class Answer:
+    report: Report
+    analysis_id: int | None
+    cached: bool
+
+
+async def run_analysis(
+    services: Services,
+    sources: list[Source],
+    options: AnalysisOptions,
+    *,
+    on_text: OnText | None = None,
+    on_stage: OnStage | None = None,
+) -> Answer:
+    """Analyse the received sources (removed afterwards) and return the Report to send."""
+    stage = on_stage or (lambda _name, _data: None)
+    try:
+        settings = request_settings(services.settings, options)
+        memory = Memory(
+            store=options.store,
+            use_cache=options.cache,
+            store_input=options.store_input,
+            labels=Labels(options.service, options.env, tuple(options.tag)),
+        )
+        stage("queued", {"files": len(sources)})
+        async with services.slots.hold():
+            started = time.perf_counter()
+
+            async def engine(
+                sources: list[Source], settings: Settings, progress: Progress | None
+            ) -> Report:
+                stage("analyzing", {})
+                report = await services.engine(sources, settings, progress)
+                stage(
+                    "analyzed",
+                    {"lines": report.stats.lines, "findings": len(report.findings)},
+                )
+                if settings.llm:
+                    stage("explaining", {"provider": settings.llm})
+                return report
+
+            outcome = await analyze_and_remember(
+                sources,
+                settings,
+                memory,
+                on_text=on_text,
+                store=services.store,
+                cache=services.cache,
+                engine=engine,
+            )
+        metrics.record_analysis(
+            outcome.report,
+            cached=outcome.cached,
+            cache_used=memory.use_cache and memory.store,
+            llm_provider=settings.llm,
+            llm_model=settings.model,
+            llm_failed=outcome.provider_failed,
+            elapsed_s=time.perf_counter() - started,
+        )
+        return await _answer(services, outcome)
+    finally:
+        discard_spools(sources)
+
+
+def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
+    """The server's settings with this request's choices on top (never a URL: the server
+    only talks to the providers its operator configured)."""
+    update: dict[str, object] = {}
+    if options.top is not None:
+        update["top"] = options.top
+    if options.llm is not None:
+        update["llm"] = options.llm
+    if options.model is not None:
+        update["model"] = options.model
+    return base.model_copy(update=update)
+
+
+async def _answer(services: Services, outcome: Outcome) -> Answer:
+    report = outcome.report
+    if outcome.problems:
+        report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})
+    analysis_id = outcome.analysis_id
+    if outcome.cached:
+        analysis_id = await _earlier(services, outcome)
+    return Answer(report, analysis_id, outcome.cached)
+
+
+async def _earlier(services: Services, outcome: Outcome) -> int | None:
+    """The stored analysis a cached answer came from, for its Location."""
+    if outcome.cache_key is None:
+        return None
+    try:
+        return await latest_with_cache_key(services.store, outcome.cache_key)
+    except ServiceError:
+        return None

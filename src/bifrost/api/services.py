@@ -1,0 +1,161 @@
+"""What a server process holds for its lifetime: the database, the cache, the rate limiter, the
+engine's process pool and the analysis slots. Built at start-up, closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from bifrost.analysis import Engine, Progress, analyze_sources, in_thread
+from bifrost.api import metrics
+from bifrost.api.errors import ApiError
+from bifrost.api.logs import log
+from bifrost.api.ratelimit import Limiter, MemoryLimiter, Rate, make_limiter
+from bifrost.cache import Cache, make_cache
+from bifrost.config import Settings
+from bifrost.engine.read import Source
+from bifrost.errors import ServiceError
+from bifrost.report import Report
+from bifrost.store import Store, database_url, open_store
+from bifrost.store.database import create_engine, safe_url
+
+
+class EnginePool:
+    """The engine in worker processes, so analyses never hold the event loop's GIL.
+
+    A process that dies (out of memory, killed) breaks the pool: it is replaced, and the one
+    request that was running gets a 503.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self._processes = processes
+        self._executor = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+
+    async def warm(self) -> None:
+        """Start the processes and load the knowledge base before the first request."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, _warm) for _ in range(self._processes))
+        )
+
+    async def __call__(
+        self, sources: list[Source], settings: Settings, progress: Progress | None
+    ) -> Report:
+        del progress  # byte counts do not cross processes; the stream reports stages instead
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, analyze_sources, sources, settings)
+        except BrokenProcessPool:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new()
+            raise ServiceError(
+                "the engine process stopped during the analysis (out of memory?); try again"
+            ) from None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm() -> int:
+    from bifrost.engine.signatures import load_signatures  # noqa: PLC0415
+
+    return len(load_signatures())
+
+
+class Slots:
+    """At most `size` analyses at once in this process; a request that cannot get a slot within
+    `timeout_s` is answered 503 with Retry-After instead of piling up."""
+
+    def __init__(self, size: int, timeout_s: float) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._timeout_s = timeout_s
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        metrics.ANALYSES_WAITING.inc()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            metrics.ANALYSES_REJECTED.inc()
+            raise ApiError(
+                503,
+                "busy",
+                "every analysis slot is taken; retry after the Retry-After delay",
+                headers={"Retry-After": str(max(1, round(self._timeout_s)))},
+            ) from None
+        finally:
+            metrics.ANALYSES_WAITING.dec()
+        metrics.ANALYSES_RUNNING.inc()
+        try:
+            yield
+        finally:
+            metrics.ANALYSES_RUNNING.dec()
+            self._semaphore.release()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    auth: bool
+    store: Store
+    cache: Cache
+    limiter: Limiter
+    default_rate: Rate
+    engine: Engine
+    slots: Slots
+    pool: EnginePool | None = None
+    fallback_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await asyncio.to_thread(self.pool.close)
+        with suppress(Exception):
+            await self.limiter.aclose()
+        closer = getattr(self.cache, "aclose", None)
+        if closer is not None:
+            with suppress(Exception):
+                await closer()
+        await self.store.close()
+
+
+async def start_services(settings: Settings, *, auth: bool) -> Services:
+    """Everything a server process needs; a database that is down now is reported by /readyz
+    and retried on every request, it does not stop the server from starting."""
+    default_rate = Rate.parse(settings.rate_limit)
+    try:
+        store = await open_store(settings)
+    except ServiceError as exc:
+        log.warning("database not ready", problem=exc.message)
+        store = Store(create_engine(database_url(settings)))
+    pool = EnginePool(settings.engine_processes) if settings.engine_processes else None
+    if pool is not None:
+        await pool.warm()
+    log.info(
+        "ready to serve",
+        database=safe_url(store.engine.url),
+        auth=auth,
+        engine_processes=settings.engine_processes,
+        max_analyses=settings.max_analyses,
+        pid=os.getpid(),
+    )
+    return Services(
+        settings=settings,
+        auth=auth,
+        store=store,
+        cache=make_cache(settings, store),
+        limiter=make_limiter(settings.redis_url),
+        default_rate=default_rate,
+        engine=pool or in_thread,
+        slots=Slots(settings.max_analyses, settings.queue_timeout_s),
+        pool=pool,
+    )

@@ -1,0 +1,58 @@
+"""Stored analyses as CSV, JSON or JSONL text, produced piece by piece in constant memory.
+
+The CLI writes the pieces to stdout; the API streams them as the response body.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from bifrost.store.database import Store
+from bifrost.store.records import SUMMARY_FIELDS
+from bifrost.store.repository import iter_analyses
+from bifrost.store.search import HistoryFilter
+
+ExportFormat = Literal["csv", "json", "jsonl"]
+
+MEDIA_TYPES: dict[ExportFormat, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+}
+
+
+async def export_text(
+    store: Store, filters: HistoryFilter, fmt: ExportFormat
+) -> AsyncIterator[str]:
+    """Every matching analysis (newest first), one piece of text per row, as it is read."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
+    if fmt == "csv":
+        writer.writeheader()
+        yield _drain(buffer)
+    elif fmt == "json":
+        yield "["
+    written = 0
+    async for analysis in iter_analyses(store, filters):
+        row = analysis.to_row()
+        if fmt == "csv":
+            writer.writerow({**row, "tags": " ".join(analysis.tags)})
+            yield _drain(buffer)
+        elif fmt == "json":
+            yield ("," if written else "") + "\n" + json.dumps(row)
+        else:
+            yield json.dumps(row) + "\n"
+        written += 1
+    if fmt == "json":
+        yield "\n]\n" if written else "]\n"
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
