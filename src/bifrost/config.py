@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         description="Requests allowed per API key (or per client address when auth is off), "
         "as N/second|minute|hour|day; a key's own rate overrides it.",
     )
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="The server's logs: JSON lines, or text for people."
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty: CORS off."
     )

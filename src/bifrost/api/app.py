@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def serve_app() -> FastAPI:
-    """The factory uvicorn's workers call (`bifrost serve`): logs as JSON on stderr."""
-    configure_logging("json")
-    return create_app()
+    """The factory uvicorn's workers call (`bifrost serve`); logs on stderr."""
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,117 @@
+"""`bifrost serve`: the HTTP API under uvicorn (the `server` extra)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+
+from bifrost.cli.options import Verbose
+from bifrost.cli.output import run
+from bifrost.config import load_settings
+from bifrost.errors import ServiceError, UsageError
+
+_GRACE_S = 30
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=64, help="Worker processes.")
+    ] = 1,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Require API keys [on for a non-loopback --host, or with BIFROST_AUTH=1].",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="json (default) or console.")
+    ] = "json",
+    verbose: Verbose = False,
+) -> None:
+    """Serve the API: POST a log to /api/v1/analyses, get the Report. Docs at /docs."""
+
+    def action() -> None:
+        try:
+            import uvicorn  # noqa: PLC0415 — the optional `server` extra
+        except ImportError:
+            raise UsageError(
+                "the server is not installed; pip install 'bifrost-logs[server]'"
+            ) from None
+        settings = load_settings(log_format=log_format)
+        require_keys = auth if auth is not None else settings.auth
+        if require_keys is None:
+            require_keys = not _is_loopback(host)
+        _check_port_free(host, port)
+        from bifrost.store import database_url  # noqa: PLC0415
+        from bifrost.store.database import safe_url  # noqa: PLC0415
+
+        os.environ["BIFROST_AUTH"] = "1" if require_keys else "0"
+        os.environ["BIFROST_LOG_FORMAT"] = log_format
+        where = f"http://{_url_host(host)}:{port}"
+        say = sys.stderr.write
+        say(f"Bifrost API on {where} ({workers} worker{'s' if workers > 1 else ''})\n")
+        say(f"  database: {safe_url(database_url(settings))}\n")
+        cache = f"redis {safe_url(settings.redis_url)}" if settings.redis_url else "database"
+        say(f"  cache: {cache}\n")
+        say(
+            "  auth: on (X-API-Key required; `bifrost keys create NAME`)\n"
+            if require_keys
+            else "  auth: off (loopback only; --auth to require API keys)\n"
+        )
+        say(f"  docs: {where}/docs   metrics: {where}/metrics\n")
+        metrics_dir = tempfile.mkdtemp(prefix="bifrost-metrics-") if workers > 1 else None
+        if metrics_dir:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            uvicorn.run(
+                "bifrost.api.app:serve_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=_GRACE_S,
+                server_header=False,
+            )
+        finally:
+            if metrics_dir:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    run(action, verbose=verbose)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A taken port is one clear line, not a uvicorn traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+            ) from None
