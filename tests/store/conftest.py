@@ -18,7 +18,7 @@ from bifrost.store import upgrade
 from tests.conftest import Postgres
 
 BACKENDS = ["sqlite", "postgresql"]
-TABLES = "analyses, findings, cache_entries, feedback"
+TABLES = "analyses, findings, cache_entries, feedback, api_keys"
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,32 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
-from bifrost.store import current, open_store, upgrade
+from bifrost.store import (
+    ApiKey,
+    Store,
+    StoredAnalysis,
+    create_key,
+    current,
+    get_analysis,
+    open_store,
+    save_analysis,
+    upgrade,
+)
 from bifrost.store.database import normalise_url
 from bifrost.store.migrate import downgrade_to, head_revision, include_object
 from bifrost.store.migrations import HEAD_REVISION
 from bifrost.store.models import Base
 
-TABLES = {"analyses", "findings", "cache_entries", "cache_counters", "feedback"}
+from .helpers import report, with_store
+
+TABLES = {"analyses", "findings", "cache_entries", "cache_counters", "feedback", "api_keys"}
 
 
 def test_upgrade_from_empty(empty_url: str) -> None:
     assert asyncio.run(current(empty_url)) is None
     assert asyncio.run(upgrade(empty_url)) == head_revision() == HEAD_REVISION
-    assert asyncio.run(current(empty_url)) == "0001"
-    assert asyncio.run(upgrade(empty_url)) == "0001"  # a second run changes nothing
+    assert asyncio.run(current(empty_url)) == HEAD_REVISION
+    assert asyncio.run(upgrade(empty_url)) == HEAD_REVISION  # a second run changes nothing
 
     def check(connection: Connection) -> None:
         assert set(inspect(connection).get_table_names()) >= TABLES
@@ -45,7 +57,7 @@ def test_downgrade_to_empty_and_up_again(empty_url: str) -> None:
     _on(empty_url, lambda connection: downgrade_to(connection, "base"))
     assert asyncio.run(current(empty_url)) is None
     _on(empty_url, _assert_no_tables)
-    assert asyncio.run(upgrade(empty_url)) == "0001"
+    assert asyncio.run(upgrade(empty_url)) == HEAD_REVISION
 
 
 def test_open_store_migrates_sqlite_but_only_checks_a_server(empty_url: str) -> None:
@@ -57,12 +69,35 @@ def test_open_store_migrates_sqlite_but_only_checks_a_server(empty_url: str) -> 
 
     if empty_url.startswith("sqlite"):
         asyncio.run(open_and_close())
-        assert asyncio.run(current(empty_url)) == "0001"
+        assert asyncio.run(current(empty_url)) == HEAD_REVISION
         return
     with pytest.raises(ServiceError, match=r"schema is behind .*run `bifrost db upgrade`"):
         asyncio.run(open_and_close())
     asyncio.run(upgrade(empty_url))
     asyncio.run(open_and_close())
+
+
+def test_a_history_at_0001_gains_api_keys_and_keeps_its_analyses(empty_url: str) -> None:
+    """The path every existing install takes: SQLite on its next open, a server by upgrade."""
+    asyncio.run(upgrade(empty_url))
+    analysis_id = with_store(empty_url, lambda store: save_analysis(store, report("crash")))
+    _on(empty_url, lambda connection: downgrade_to(connection, "0001"))
+    assert asyncio.run(current(empty_url)) == "0001"
+    _on(empty_url, _assert_no_api_keys)
+
+    async def analysis_and_new_key(store: Store) -> tuple[StoredAnalysis | None, ApiKey]:
+        key, _ = await create_key(store, "ci-bot", ["analyze"])
+        return await get_analysis(store, analysis_id), key
+
+    if not empty_url.startswith("sqlite"):
+        with pytest.raises(ServiceError, match=r"at 0001, this bifrost needs 0002"):
+            asyncio.run(open_store(load_settings(database_url=empty_url)))
+        asyncio.run(upgrade(empty_url))
+    stored, key = with_store(empty_url, analysis_and_new_key)
+    assert asyncio.run(current(empty_url)) == HEAD_REVISION
+    assert stored is not None
+    assert stored.report == report("crash")
+    assert key.id == 1
 
 
 def test_a_newer_schema_is_refused(empty_url: str) -> None:
@@ -88,3 +123,8 @@ def _on(url: str, work: Callable[[Connection], object]) -> None:
 
 def _assert_no_tables(connection: Connection) -> None:
     assert not TABLES & set(inspect(connection).get_table_names())
+
+
+def _assert_no_api_keys(connection: Connection) -> None:
+    assert set(inspect(connection).get_table_names()) >= TABLES - {"api_keys"}
+    assert "api_keys" not in inspect(connection).get_table_names()

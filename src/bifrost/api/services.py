@@ -36,16 +36,22 @@ class EnginePool:
     def __init__(self, processes: int) -> None:
         self._processes = processes
         self._executor = self._new()
+        self._warming: asyncio.Task[None] | None = None
 
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
 
-    async def warm(self) -> None:
-        """Start the processes and load the knowledge base before the first request."""
+    def warm(self) -> None:
+        """Start the processes and load the knowledge base in the background, so the server
+        answers at once and the first analysis does not pay for it."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _warm) for _ in range(self._processes))
-        )
+
+        async def warming() -> None:
+            await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _warm) for _ in range(self._processes))
+            )
+
+        self._warming = asyncio.create_task(warming())
 
     async def __call__(
         self, sources: list[Source], settings: Settings, progress: Progress | None
@@ -62,6 +68,8 @@ class EnginePool:
             ) from None
 
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -139,7 +147,7 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         store = Store(create_engine(database_url(settings)))
     pool = EnginePool(settings.engine_processes) if settings.engine_processes else None
     if pool is not None:
-        await pool.warm()
+        pool.warm()
     log.info(
         "ready to serve",
         database=safe_url(store.engine.url),

@@ -13,8 +13,10 @@ from bifrost.cli import (
     diff,
     export,
     history,
+    keys,
     maintenance,
     providers,
+    serve,
     templates,
     watch,
 )
@@ -37,8 +39,10 @@ app.command("export")(export.export_command)
 app.command("feedback")(maintenance.feedback_command)
 app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
+app.add_typer(keys.app, name="keys")
 app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
+app.command("serve")(serve.serve_command)
 
 
 def _version(value: bool) -> None:

@@ -2,7 +2,23 @@
 
 from bifrost.store.cache import cache_clear, cache_get, cache_put, cache_stats
 from bifrost.store.database import Store, current, database_url, open_store, upgrade
-from bifrost.store.records import AnalysisSummary, FeedbackEntry, NotFound, StoredAnalysis
+from bifrost.store.keys import (
+    SCOPES,
+    create_key,
+    find_key,
+    hash_secret,
+    list_keys,
+    new_secret,
+    revoke_key,
+    touch_key,
+)
+from bifrost.store.records import (
+    AnalysisSummary,
+    ApiKey,
+    FeedbackEntry,
+    NotFound,
+    StoredAnalysis,
+)
 from bifrost.store.repository import (
     add_feedback,
     delete_analysis,
@@ -15,7 +31,9 @@ from bifrost.store.repository import (
 from bifrost.store.search import HistoryFilter
 
 __all__ = [
+    "SCOPES",
     "AnalysisSummary",
+    "ApiKey",
     "FeedbackEntry",
     "HistoryFilter",
     "NotFound",
@@ -26,14 +44,21 @@ __all__ = [
     "cache_get",
     "cache_put",
     "cache_stats",
+    "create_key",
     "current",
     "database_url",
     "delete_analysis",
+    "find_key",
     "get_analysis",
     "get_input_blob",
+    "hash_secret",
     "iter_analyses",
+    "list_keys",
+    "new_secret",
     "open_store",
+    "revoke_key",
     "save_analysis",
     "search_analyses",
+    "touch_key",
     "upgrade",
 ]

@@ -162,3 +162,22 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verdict: Mapped[str] = mapped_column(String(8))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKeyRow(Base):
+    """A key to the HTTP API. Only the SHA-256 of its secret is kept, so a leaked database
+    leaks no usable key; the prefix lets people tell their keys apart in `bifrost keys list`.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_key_hash", "key_hash", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(Tags)  # a JSON list of strings, as tags are
+    rate: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from bifrost.report import Report
 
 
 class NotFound(BifrostError):
-    """No stored analysis has the id the user gave."""
+    """Nothing stored (analysis or API key) has the id the user gave."""
 
     code = "not_found"
 
@@ -65,3 +65,40 @@ class StoredAnalysis(AnalysisSummary):
 
 
 SUMMARY_FIELDS = tuple(f.name for f in fields(AnalysisSummary))
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as the CLI and the API see it: never its secret, never the secret's hash."""
+
+    id: int
+    name: str
+    prefix: str  # the secret's first characters ("bfk_AbCdEfGh"), for people to recognise it
+    scopes: tuple[str, ...]  # a subset of `bifrost.store.keys.SCOPES`, in that order
+    rate: str | None  # canonical, like "600/hour"; None means the server's default
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the key still opens the API: a revoked key is kept, to say so when used."""
+        return self.revoked_at is None
+
+    def to_row(self) -> dict[str, object]:
+        """JSON-ready: times as ISO 8601 UTC (or None), scopes as a list, and `active`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "scopes": list(self.scopes),
+            "rate": self.rate,
+            "created_at": self.created_at.isoformat(),
+            "last_used_at": _iso(self.last_used_at),
+            "revoked_at": _iso(self.revoked_at),
+            "active": self.active,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -1,0 +1,169 @@
+"""`bifrost keys`: the keys to the HTTP API — create one, list them, revoke one.
+
+A secret is printed once, alone on stdout (so `KEY=$(bifrost keys create ci-bot)` works),
+while what it is and the warning to keep it go to stderr. Nothing here ever prints a hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from bifrost.cli.options import NoColor, Verbose
+from bifrost.cli.output import console, run
+from bifrost.config import load_settings
+
+if TYPE_CHECKING:
+    from bifrost.store import ApiKey
+
+app = typer.Typer(help="Keys to the HTTP API: create, list, revoke.", no_args_is_help=True)
+
+DEFAULT_SCOPES = ("analyze", "read")
+PREFIX_WIDTH = 13  # the 12 characters a key is recognised by, and an ellipsis
+DATE_WIDTH = 10  # a narrow terminal wraps the time under the date rather than cutting it
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead.")]
+
+
+@app.command("create")
+def create_command(
+    name: Annotated[str, typer.Argument(help="Who or what will use the key, like ci-bot.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="What the key may do: analyze, read or admin; repeat for several "
+            "(default: analyze and read).",
+        ),
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate", help="Its request limit, like 600/hour (default: the server's limit)."
+        ),
+    ] = None,
+    json_output: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Create a key and print its secret, once: only a hash of it is kept."""
+    scopes: Sequence[str] = DEFAULT_SCOPES
+    if scope:  # `--scope analyze --scope read` or `--scope analyze,read`
+        scopes = [s.strip() for given in scope for s in given.split(",")]
+
+    def action() -> None:
+        from bifrost.store import create_key, open_store  # noqa: PLC0415
+
+        async def create() -> tuple[ApiKey, str]:
+            async with await open_store(load_settings()) as store:
+                return await create_key(store, name, scopes, rate)
+
+        key, secret = asyncio.run(create())
+        if json_output:
+            row = key.to_row()
+            created = {field: row[field] for field in _CREATED_FIELDS}
+            sys.stdout.write(json.dumps({**created, "key": secret}) + "\n")
+        else:
+            sys.stdout.write(secret + "\n")
+        sys.stdout.flush()
+        print(
+            f"created key {key.id} {_quoted(key.name)} "
+            f"({', '.join(key.scopes)}; {key.rate or 'default rate'}): "
+            "store it now, it is not shown again",
+            file=sys.stderr,
+        )
+
+    run(action, verbose=verbose)
+
+
+@app.command("list")
+def list_command(
+    show_all: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    json_output: Json = False,
+    no_color: NoColor = False,
+    verbose: Verbose = False,
+) -> None:
+    """The keys, oldest first: name, prefix, scopes, rate, when made and last used."""
+
+    def action() -> None:
+        from bifrost.store import list_keys, open_store  # noqa: PLC0415
+
+        async def fetch() -> list[ApiKey]:
+            async with await open_store(load_settings()) as store:
+                return await list_keys(store, include_revoked=show_all)
+
+        keys = asyncio.run(fetch())
+        if json_output:
+            sys.stdout.write(json.dumps([key.to_row() for key in keys]) + "\n")
+        else:
+            _print_keys(keys, no_color=no_color, show_all=show_all)
+
+    run(action, verbose=verbose)
+
+
+@app.command("revoke")
+def revoke_command(
+    key_id: Annotated[int, typer.Argument(help="The id `bifrost keys list` shows.")],
+    verbose: Verbose = False,
+) -> None:
+    """Revoke a key for good: the API refuses it from now on (it stays listed with --all)."""
+
+    def action() -> None:
+        from bifrost.store import open_store, revoke_key  # noqa: PLC0415
+
+        async def revoke() -> ApiKey:
+            async with await open_store(load_settings()) as store:
+                return await revoke_key(store, key_id)
+
+        key = asyncio.run(revoke())
+        print(f"revoked key {key.id} {_quoted(key.name)}")
+
+    run(action, verbose=verbose)
+
+
+_CREATED_FIELDS = ("id", "name", "prefix", "scopes", "rate", "created_at")
+
+
+def _quoted(name: str) -> str:
+    """The name in double quotes, with any quote or control character in it escaped."""
+    return json.dumps(name, ensure_ascii=False)
+
+
+def _print_keys(keys: list[ApiKey], *, no_color: bool, show_all: bool) -> None:
+    out = console(no_color=no_color)
+    if not keys:
+        hint = "" if show_all else " (--all shows revoked ones too)"
+        out.print(f"No API keys{hint}; `bifrost keys create NAME` makes one.", style="dim")
+        return
+    table = Table(box=None, pad_edge=False, collapse_padding=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("name")
+    table.add_column("prefix", no_wrap=True, min_width=PREFIX_WIDTH)  # never cut short
+    table.add_column("scopes")
+    table.add_column("rate")
+    table.add_column("created (UTC)", min_width=DATE_WIDTH)
+    table.add_column("last used", min_width=DATE_WIDTH)
+    table.add_column("status", no_wrap=True, min_width=len("revoked"))
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            Text(key.name),
+            Text(key.prefix + "…"),
+            Text(", ".join(key.scopes)),
+            Text(key.rate or "default"),
+            _when(key.created_at),
+            _when(key.last_used_at) if key.last_used_at else "never",
+            Text("active", style="green") if key.active else Text("revoked", style="red"),
+        )
+    out.print(table)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
