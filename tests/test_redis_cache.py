@@ -11,6 +11,7 @@ import json
 import pytest
 
 from bifrost.analysis import analyze
+from bifrost.cache import Cached
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
 from bifrost.redis_cache import RedisCache
@@ -24,7 +25,7 @@ def test_put_get_stats_and_clear(redis_url: str) -> None:
         cache = RedisCache(redis_url, ttl_s=60)
         try:
             missing = await cache.get("k" * 64)
-            await cache.put("k" * 64, report, analysis_id=None)
+            await cache.put("k" * 64, report, analysis_id=42)
             found = await cache.get("k" * 64)
             stats = await cache.stats()
             removed = await cache.clear()
@@ -35,7 +36,7 @@ def test_put_get_stats_and_clear(redis_url: str) -> None:
 
     missing, found, stats, removed, after = asyncio.run(scenario())
     assert missing is None
-    assert found == report
+    assert found == Cached(report, 42)  # the Report and the analysis it came from
     assert (stats.entries, stats.hits, stats.misses) == (1, 1, 1)  # type: ignore[attr-defined]
     assert removed == 1
     assert (after.entries, after.hits, after.misses) == (0, 0, 0)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bifrost.cache import Cache, cache_key, make_cache
+from bifrost.cache import Cache, Cached, cache_key, make_cache
 from bifrost.config import Settings
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
@@ -52,11 +52,10 @@ class Memory:
 @dataclass
 class Outcome:
     report: Report
-    analysis_id: int | None = None
+    analysis_id: int | None = None  # stored now, or (cached) the analysis the answer came from
     cached: bool = False
     problems: list[str] = field(default_factory=list)
     provider_failed: bool = False  # an LLM was asked for and failed: the built-in Report stands
-    cache_key: str | None = None
 
 
 OnText = Callable[[str], None]
@@ -157,11 +156,15 @@ async def _remembered(
     problems: list[str] = []
     cached = await _cache_get(cache, key, problems) if memory.use_cache else None
     if cached is not None:
-        outcome = Outcome(_relabel(cached, sources), cached=True, problems=problems)
+        outcome = Outcome(
+            _relabel(cached.report, sources),
+            analysis_id=cached.analysis_id,
+            cached=True,
+            problems=problems,
+        )
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
         await _explain(outcome, settings, on_text)
-    outcome.cache_key = key
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(store, outcome, memory, sources, key)
     if cached is None and memory.use_cache and not outcome.provider_failed:
@@ -228,7 +231,7 @@ async def _explain(outcome: Outcome, settings: Settings, on_text: OnText | None)
         outcome.problems.append(f"no LLM explanation: {exc.message}")
 
 
-async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Report | None:
+async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Cached | None:
     try:
         return await cache.get(key)
     except ServiceError as exc:

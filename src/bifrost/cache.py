@@ -32,10 +32,18 @@ class CacheStats:
     newest: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Cached:
+    """A cached Report and the stored analysis it came from (None: it was not stored)."""
+
+    report: Report
+    analysis_id: int | None
+
+
 class Cache(Protocol):
     """Where cached Reports live."""
 
-    async def get(self, key: str) -> Report | None: ...
+    async def get(self, key: str) -> Cached | None: ...
 
     async def put(self, key: str, report: Report, analysis_id: int | None) -> None: ...
 
@@ -74,7 +82,7 @@ class DatabaseCache:
         self._store = store
         self._ttl_s = ttl_s
 
-    async def get(self, key: str) -> Report | None:
+    async def get(self, key: str) -> Cached | None:
         from bifrost.store import cache_get  # noqa: PLC0415 — the store loads only when used
 
         return await cache_get(self._store, key)

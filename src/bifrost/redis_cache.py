@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from bifrost.cache import CacheStats
+from bifrost.cache import Cached, CacheStats
 from bifrost.errors import ServiceError
 from bifrost.report import Report
 from bifrost.store.database import safe_url
@@ -34,15 +34,19 @@ class RedisCache:
         self._url = url
         self._ttl_s = ttl_s
 
-    async def get(self, key: str) -> Report | None:
+    async def get(self, key: str) -> Cached | None:
         data = await self._call("get", _PREFIX + key)
         await self._call("incr", _HITS if data is not None else _MISSES)
-        return None if data is None else Report.model_validate_json(data)
+        if data is None:
+            return None
+        stored_id, _, report = bytes(data).partition(b"\n")
+        return Cached(Report.model_validate_json(report), int(stored_id) if stored_id else None)
 
     async def put(self, key: str, report: Report, analysis_id: int | None) -> None:
-        del analysis_id  # Redis holds the Report itself; the database holds the history
+        """Stored as `<analysis id>\n<Report JSON>`: the id of the analysis in the history."""
         if self._ttl_s > 0:
-            await self._call("set", _PREFIX + key, report.to_json(indent=None), ex=self._ttl_s)
+            value = f"{analysis_id or ''}\n{report.to_json(indent=None)}"
+            await self._call("set", _PREFIX + key, value, ex=self._ttl_s)
 
     async def clear(self) -> int:
         names = await self._keys()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bifrost.cache import CacheStats
+from bifrost.cache import Cached, CacheStats
 from bifrost.store import (
     Store,
     cache_clear,
@@ -32,8 +32,9 @@ def test_put_get_hits_and_misses(store_url: str) -> None:
         assert await cache_get(store, KEY, T0) is None
         analysis_id = await save_analysis(store, trainer)
         await cache_put(store, KEY, trainer, analysis_id, ttl_s=3600, now=T0)
-        assert await cache_get(store, KEY, T0 + timedelta(minutes=59)) == trainer
-        assert await cache_get(store, KEY, T0 + timedelta(minutes=30)) == trainer
+        hit = Cached(trainer, analysis_id)  # the Report and the analysis it came from
+        assert await cache_get(store, KEY, T0 + timedelta(minutes=59)) == hit
+        assert await cache_get(store, KEY, T0 + timedelta(minutes=30)) == hit
         assert await cache_get(store, OTHER, T0) is None
         stats = await cache_stats(store, T0)
         assert stats == CacheStats(entries=1, hits=2, misses=2, oldest=T0, newest=T0)
@@ -54,7 +55,7 @@ def test_expired_entries_are_misses_and_are_purged(store_url: str) -> None:
         assert (await cache_stats(store, T0)).entries == 1  # still stored until the next put
         await cache_put(store, OTHER, crash, None, ttl_s=60, now=T0 + timedelta(minutes=5))
         assert (await cache_stats(store, T0)).entries == 1  # KEY purged, OTHER live
-        assert await cache_get(store, OTHER, T0 + timedelta(minutes=5)) == crash
+        assert await cache_get(store, OTHER, T0 + timedelta(minutes=5)) == Cached(crash, None)
 
     with_store(store_url, body)
 
@@ -63,7 +64,8 @@ def test_put_replaces_and_zero_ttl_caches_nothing(store_url: str) -> None:
     async def body(store: Store) -> None:
         await cache_put(store, KEY, report("crash"), None, ttl_s=60, now=T0)
         await cache_put(store, KEY, report("maven"), None, ttl_s=60, now=T0 + timedelta(seconds=1))
-        assert await cache_get(store, KEY, T0 + timedelta(seconds=2)) == report("maven")
+        latest = await cache_get(store, KEY, T0 + timedelta(seconds=2))
+        assert latest == Cached(report("maven"), None)
         await cache_put(store, OTHER, report("crash"), None, ttl_s=0, now=T0)
         assert await cache_get(store, OTHER, T0) is None
         stats = await cache_stats(store, T0 + timedelta(seconds=2))

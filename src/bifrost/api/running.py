@@ -15,9 +15,7 @@ from bifrost.api.intake import AnalysisOptions
 from bifrost.api.services import Services
 from bifrost.config import Settings
 from bifrost.engine.read import Source, discard_spools
-from bifrost.errors import ServiceError
 from bifrost.report import Report
-from bifrost.store.repository import latest_with_cache_key
 
 OnStage = Callable[[str, dict[str, object]], None]
 """Told of each stage: `queued`, `analyzing`, `analyzed` (with counts), `explaining`."""
@@ -49,31 +47,28 @@ async def run_analysis(
             labels=Labels(options.service, options.env, tuple(options.tag)),
         )
         stage("queued", {"files": len(sources)})
-        async with services.slots.hold():
-            started = time.perf_counter()
+        started = time.perf_counter()
 
-            async def engine(
-                sources: list[Source], settings: Settings, progress: Progress | None
-            ) -> Report:
+        async def engine(
+            sources: list[Source], settings: Settings, progress: Progress | None
+        ) -> Report:
+            async with services.slots.hold():  # only the engine: cache hits never wait
                 stage("analyzing", {})
                 report = await services.engine(sources, settings, progress)
-                stage(
-                    "analyzed",
-                    {"lines": report.stats.lines, "findings": len(report.findings)},
-                )
-                if settings.llm:
-                    stage("explaining", {"provider": settings.llm})
-                return report
+            stage("analyzed", {"lines": report.stats.lines, "findings": len(report.findings)})
+            if settings.llm:
+                stage("explaining", {"provider": settings.llm})
+            return report
 
-            outcome = await analyze_and_remember(
-                sources,
-                settings,
-                memory,
-                on_text=on_text,
-                store=services.store,
-                cache=services.cache,
-                engine=engine,
-            )
+        outcome = await analyze_and_remember(
+            sources,
+            settings,
+            memory,
+            on_text=on_text,
+            store=services.store,
+            cache=services.cache,
+            engine=engine,
+        )
         metrics.record_analysis(
             outcome.report,
             cached=outcome.cached,
@@ -83,7 +78,7 @@ async def run_analysis(
             llm_failed=outcome.provider_failed,
             elapsed_s=time.perf_counter() - started,
         )
-        return await _answer(services, outcome)
+        return _answer(outcome)
     finally:
         discard_spools(sources)
 
@@ -101,21 +96,8 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
     return base.model_copy(update=update)
 
 
-async def _answer(services: Services, outcome: Outcome) -> Answer:
+def _answer(outcome: Outcome) -> Answer:
     report = outcome.report
     if outcome.problems:
         report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})
-    analysis_id = outcome.analysis_id
-    if outcome.cached:
-        analysis_id = await _earlier(services, outcome)
-    return Answer(report, analysis_id, outcome.cached)
-
-
-async def _earlier(services: Services, outcome: Outcome) -> int | None:
-    """The stored analysis a cached answer came from, for its Location."""
-    if outcome.cache_key is None:
-        return None
-    try:
-        return await latest_with_cache_key(services.store, outcome.cache_key)
-    except ServiceError:
-        return None
+    return Answer(report, outcome.analysis_id, outcome.cached)

@@ -80,8 +80,8 @@ def _warm() -> int:
 
 
 class Slots:
-    """At most `size` analyses at once in this process; a request that cannot get a slot within
-    `timeout_s` is answered 503 with Retry-After instead of piling up."""
+    """At most `size` engine runs at once in this process; a request that cannot get a slot
+    within `timeout_s` is answered 503 with Retry-After instead of piling up."""
 
     def __init__(self, size: int, timeout_s: float) -> None:
         self._semaphore = asyncio.Semaphore(size)

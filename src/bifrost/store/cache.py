@@ -13,16 +13,18 @@ from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bifrost.cache import CacheStats
+from bifrost.cache import Cached, CacheStats
 from bifrost.report import Report
 from bifrost.store.database import Store
 from bifrost.store.models import CacheCounter, CacheEntry, utcnow
 
 
-async def cache_get(store: Store, key: str, now: datetime | None = None) -> Report | None:
+async def cache_get(store: Store, key: str, now: datetime | None = None) -> Cached | None:
     """The cached Report for the key if it has not expired; counts a hit or a miss."""
     now = now or utcnow()
-    found = select(CacheEntry.report).where(CacheEntry.key == key, CacheEntry.expires_at > now)
+    found = select(CacheEntry.report, CacheEntry.analysis_id).where(
+        CacheEntry.key == key, CacheEntry.expires_at > now
+    )
     async with store.write() as connection:
         row = (await connection.execute(found)).first()
         report = _parse(row.report) if row is not None else None
@@ -33,7 +35,7 @@ async def cache_get(store: Store, key: str, now: datetime | None = None) -> Repo
                 update(CacheEntry).where(CacheEntry.key == key).values(hits=CacheEntry.hits + 1)
             )
         await _count(connection, "hits" if report is not None else "misses")
-    return report
+    return Cached(report, row.analysis_id) if report is not None and row is not None else None
 
 
 async def cache_put(

@@ -135,18 +135,6 @@ async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
     return found[0]
 
 
-async def latest_with_cache_key(store: Store, cache_key: str) -> int | None:
-    """The newest analysis stored under this cache key: where a cached answer came from."""
-    query = (
-        select(Analysis.id)
-        .where(Analysis.cache_key == cache_key)
-        .order_by(Analysis.id.desc())
-        .limit(1)
-    )
-    async with store.read() as connection:
-        return (await connection.execute(query)).scalar()
-
-
 async def search_analyses(
     store: Store, filters: HistoryFilter = NO_FILTER, *, limit: int = 20, offset: int = 0
 ) -> list[AnalysisSummary]:
