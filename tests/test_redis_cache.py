@@ -79,3 +79,24 @@ def test_the_command_uses_redis_when_configured(bifrost: Run, redis_url: str) ->
     stats = bifrost("cache", "stats", env=env).stdout
     assert "entries: 1" in stats
     assert "hits: 1" in stats
+
+
+def test_discard_forgets_an_entry_and_old_entries_still_read(redis_url: str) -> None:
+    report = analyze([str(DATA / "logs" / "healthy.log")], load_settings())
+
+    async def scenario() -> tuple[object, object]:
+        cache = RedisCache(redis_url, ttl_s=60)
+        try:
+            await cache.put("d" * 64, report, analysis_id=7)
+            await cache.discard("d" * 64)
+            gone = await cache.get("d" * 64)
+            # An entry written before entries named their analysis: the Report alone.
+            await cache._client.set("bifrost:cache:" + "o" * 64, report.to_json(indent=None))
+            old = await cache.get("o" * 64)
+            return gone, old
+        finally:
+            await cache.aclose()
+
+    gone, old = asyncio.run(scenario())
+    assert gone is None
+    assert old == Cached(report, None)

@@ -167,7 +167,10 @@ async def _remembered(
         await _explain(outcome, settings, on_text)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(store, outcome, memory, sources, key)
-    if cached is None and memory.use_cache and not outcome.provider_failed:
+    # Cache only what the history holds: a hit names its stored analysis, and an answer that
+    # was not stored (`store=false`) or that the LLM failed on never stands in for a full one.
+    stored = outcome.analysis_id is not None
+    if cached is None and memory.use_cache and stored and not outcome.provider_failed:
         await _cache_put(cache, key, outcome.report, outcome.analysis_id, problems)
     return outcome
 

@@ -46,6 +46,8 @@ class Cache(Protocol):
     async def get(self, key: str) -> Cached | None: ...
 
     async def put(self, key: str, report: Report, analysis_id: int | None) -> None: ...
+    async def discard(self, key: str) -> None:
+        """Forget the entry (its analysis was deleted)."""
 
     async def clear(self) -> int: ...
 
@@ -91,6 +93,9 @@ class DatabaseCache:
         from bifrost.store import cache_put  # noqa: PLC0415
 
         await cache_put(self._store, key, report, analysis_id, self._ttl_s)
+
+    async def discard(self, key: str) -> None:
+        del key  # the entry goes with its analysis (ON DELETE CASCADE)
 
     async def clear(self) -> int:
         from bifrost.store import cache_clear  # noqa: PLC0415

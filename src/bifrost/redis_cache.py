@@ -39,8 +39,13 @@ class RedisCache:
         await self._call("incr", _HITS if data is not None else _MISSES)
         if data is None:
             return None
-        stored_id, _, report = bytes(data).partition(b"\n")
+        stored_id, newline, report = bytes(data).partition(b"\n")
+        if not newline:  # written before entries named their analysis
+            return Cached(Report.model_validate_json(stored_id), None)
         return Cached(Report.model_validate_json(report), int(stored_id) if stored_id else None)
+
+    async def discard(self, key: str) -> None:
+        await self._call("delete", _PREFIX + key)
 
     async def put(self, key: str, report: Report, analysis_id: int | None) -> None:
         """Stored as `<analysis id>\n<Report JSON>`: the id of the analysis in the history."""

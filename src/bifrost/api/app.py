@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from bifrost import __version__
 from bifrost.api import errors
 from bifrost.api.logs import configure_logging
-from bifrost.api.middleware import RequestContext
+from bifrost.api.middleware import BodyLimit, RequestContext
 from bifrost.api.routes import analyses, keys, streaming, system
 from bifrost.api.services import start_services
 from bifrost.config import Settings, load_settings
@@ -50,7 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_request_bytes,
         openapi_tags=[
             {"name": "analyses", "description": "Analyse logs; the stored history."},
             {"name": "providers", "description": "LLM providers the server can use."},
@@ -61,13 +60,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in (streaming.router, analyses.router, keys.router, system.router):
         app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
-            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+            expose_headers=[
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "X-Bifrost-Analysis-Id",
+                "X-Bifrost-Cache",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
         )
     app.add_middleware(RequestContext)
     return app

@@ -25,6 +25,7 @@ from bifrost.errors import ServiceError
 Scope = Literal["analyze", "read", "admin"]
 ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin"})
 _TOUCH_EVERY_S = 60.0
+_CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="bifrost"'}
 _touched: dict[int, float] = {}
 
 
@@ -72,15 +73,19 @@ async def identify(connection: HTTPConnection) -> Caller:
             "unauthorized",
             "an API key is required: send it in the X-API-Key header "
             "(create one with `bifrost keys create NAME`)",
-            headers={"WWW-Authenticate": 'ApiKey realm="bifrost"'},
+            headers=_CHALLENGE,
         )
     from bifrost.store.keys import find_key, touch_key  # noqa: PLC0415
 
     key = await find_key(services.store, secret)
     if key is None:
-        raise ApiError(401, "unauthorized", "this API key is not known; check it for typos")
+        raise ApiError(
+            401, "unauthorized", "this API key is not known; check it for typos", _CHALLENGE
+        )
     if not key.active:
-        raise ApiError(401, "unauthorized", "this API key was revoked; ask an admin for a new one")
+        raise ApiError(
+            401, "unauthorized", "this API key was revoked; ask an admin for a new one", _CHALLENGE
+        )
     connection.scope["state"]["key_name"] = key.name
     now = time.monotonic()
     if now - _touched.get(key.id, -_TOUCH_EVERY_S) >= _TOUCH_EVERY_S:

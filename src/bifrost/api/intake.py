@@ -36,7 +36,8 @@ class AnalysisOptions(BaseModel):
     )
     top: int | None = Field(default=None, ge=1, le=100, description="Findings to report [5].")
     llm: ProviderName | None = Field(
-        default=None, description="Ask this LLM provider for an explanation (server-configured)."
+        default=None,
+        description="Explain with the LLM: only the provider the server is configured with.",
     )
     model: str | None = Field(default=None, max_length=300, description="The provider's model.")
     store: bool = Field(default=True, description="Keep the analysis in the history.")
@@ -117,11 +118,13 @@ async def _from_json(
     body = await request.body()
     try:
         data = json.loads(body)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ApiError(422, "validation_error", f"body: invalid JSON ({reason})") from None
+    try:
         parsed = AnalysisRequest.model_validate(data)
-    except json.JSONDecodeError as exc:
-        raise ApiError(422, "validation_error", f"body: invalid JSON ({exc.msg})") from None
     except ValidationError as exc:
-        raise _invalid(exc, "body") from None
+        raise invalid(exc, "body") from None
     merged = _merge(options, parsed.model_dump(exclude={"log"}, exclude_unset=True))
     source = spool_source(merged.name or "upload")
     assert source.path is not None
@@ -167,7 +170,7 @@ def _merge(options: AnalysisOptions, fields: dict[str, Any]) -> AnalysisOptions:
     try:
         return AnalysisOptions.model_validate({**options.model_dump(exclude_unset=True), **fields})
     except ValidationError as exc:
-        raise _invalid(exc, "body") from None
+        raise invalid(exc, "body") from None
 
 
 def spool_source(name: str) -> Source:
@@ -176,7 +179,8 @@ def spool_source(name: str) -> Source:
         return Source(name=name, path=Path(spool.name), spooled=True)
 
 
-def _invalid(exc: ValidationError, where: str) -> ApiError:
+def invalid(exc: ValidationError, where: str) -> ApiError:
+    """A 422 naming every wrong field, as FastAPI's own validation errors do."""
     problems = [
         FieldProblem(field=".".join([where, *map(str, e["loc"])]), message=e["msg"])
         for e in exc.errors()

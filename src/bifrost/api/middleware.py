@@ -1,7 +1,7 @@
-"""What wraps every request: its id, security headers, metrics and the access log.
+"""What wraps every request: its id, security headers, metrics, the access log, the size limit.
 
 Plain ASGI middleware (not `BaseHTTPMiddleware`), so streamed responses pass through untouched
-and nothing is buffered. (The body size limit is FastAPI's own `max_body_size`.)
+and nothing is buffered.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bifrost.api import metrics
-from bifrost.api.errors import error_response
+from bifrost.api.errors import ApiError, error_response
 from bifrost.api.logs import log
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -107,6 +107,45 @@ class RequestContext:
                 client=(scope.get("client") or ("-",))[0],
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413: at once when Content-Length says so,
+    else as soon as the streamed body passes the limit. Inside `RequestContext`, so the 413
+    has the one error format and the request id."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            rid = scope.get("state", {}).get("request_id")
+            await error_response(413, "too_large", self.message, rid)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise ApiError(413, "too_large", self.message)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"the request body is larger than {self.max_bytes:,} bytes; send a smaller log "
+            "(gzip it) or raise BIFROST_MAX_REQUEST_BYTES on the server"
+        )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bifrost.analysis import Labels, Memory, OnText, Outcome, Progress, analyze_and_remember
 from bifrost.api import metrics
+from bifrost.api.errors import ApiError
 from bifrost.api.intake import AnalysisOptions
 from bifrost.api.services import Services
 from bifrost.config import Settings
@@ -72,7 +73,7 @@ async def run_analysis(
         metrics.record_analysis(
             outcome.report,
             cached=outcome.cached,
-            cache_used=memory.use_cache and memory.store,
+            cache_used=memory.use_cache,
             llm_provider=settings.llm,
             llm_model=settings.model,
             llm_failed=outcome.provider_failed,
@@ -89,8 +90,11 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
     update: dict[str, object] = {}
     if options.top is not None:
         update["top"] = options.top
-    if options.llm is not None:
-        update["llm"] = options.llm
+    if options.llm is not None and options.llm != base.llm:
+        configured = f"explains with {base.llm} only" if base.llm else "has no LLM configured"
+        raise ApiError(
+            422, "validation_error", f"query.llm: this server {configured} (BIFROST_LLM)"
+        )
     if options.model is not None:
         update["model"] = options.model
     return base.model_copy(update=update)

@@ -160,12 +160,18 @@ async def iter_analyses(
             yield AnalysisSummary(**row)
 
 
-async def delete_analysis(store: Store, analysis_id: int) -> None:
-    """Delete the analysis with its findings, feedback and cache entry."""
+async def delete_analysis(store: Store, analysis_id: int) -> str | None:
+    """Delete the analysis with its findings, feedback and database cache entry; returns its
+    cache key, for a cache kept elsewhere (Redis) to forget it too."""
     async with store.write() as connection:
-        result = await connection.execute(delete(Analysis).where(Analysis.id == analysis_id))
-        if result.rowcount == 0:
-            raise _not_found(analysis_id)
+        result = await connection.execute(
+            delete(Analysis).where(Analysis.id == analysis_id).returning(Analysis.cache_key)
+        )
+        found = result.first()
+    if found is None:
+        raise _not_found(analysis_id)
+    key: str | None = found[0]
+    return key
 
 
 async def add_feedback(store: Store, analysis_id: int, good: bool, note: str | None = None) -> None:

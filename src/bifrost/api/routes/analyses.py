@@ -252,8 +252,11 @@ async def delete_one(
     analysis_id: AnalysisId,
     _caller: Annotated[Caller, Depends(require("admin"))],
 ) -> Response:
-    """With its findings, feedback and stored input."""
-    await delete_analysis(services_of(request).store, analysis_id)
+    """With its findings, feedback, stored input and cache entry."""
+    services = services_of(request)
+    key = await delete_analysis(services.store, analysis_id)
+    if key is not None:
+        await services.cache.discard(key)
     return Response(status_code=204)
 
 

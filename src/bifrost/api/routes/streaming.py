@@ -25,6 +25,7 @@ from bifrost.api.intake import (
     REQUEST_BODY,
     AnalysisOptions,
     AnalysisRequest,
+    invalid,
     receive,
     spool_source,
 )
@@ -188,9 +189,9 @@ async def _receive_socket(
     except json.JSONDecodeError as exc:
         raise ApiError(422, "validation_error", f"invalid JSON ({exc.msg})") from None
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(map(str, problem["loc"]))
-        raise ApiError(422, "validation_error", f"{where}: {problem['msg']}") from None
+        raise invalid(exc, "message") from None
+    if text is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ApiError(413, "too_large", f"the log is larger than {max_bytes:,} bytes")
     source = spool_source(options.name or "upload")
     assert source.path is not None
     try:
