@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -72,6 +74,7 @@ def serve_command(
         metrics_dir = tempfile.mkdtemp(prefix="bifrost-metrics-") if workers > 1 else None
         if metrics_dir:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        previous = signal.signal(signal.SIGTERM, _stopped)
         try:
             uvicorn.run(
                 "bifrost.api.app:serve_app",
@@ -84,11 +87,22 @@ def serve_command(
                 timeout_graceful_shutdown=_GRACE_S,
                 server_header=False,
             )
+        except _Stopped:
+            sys.stderr.write("Bifrost API stopped (SIGTERM); requests in flight were answered\n")
         finally:
+            signal.signal(signal.SIGTERM, previous)
             if metrics_dir:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
 
     run(action, verbose=verbose)
+
+
+class _Stopped(Exception):
+    """SIGTERM: uvicorn re-raises it once the requests in flight are answered."""
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _is_loopback(host: str) -> bool:
