@@ -347,6 +347,19 @@ def test_a_caller_cannot_pick_a_provider_the_operator_did_not_configure(
     sqlite_api.run(scenario, llm=configured)
 
 
+def test_a_nul_byte_in_a_label_or_filter_is_422_on_every_database(api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        created = await client.post(ANALYSES, params={"service": "a\x00b"}, content=TRAINER)
+        assert assert_error(created, 422, "validation_error")["fields"][0]["field"] == (
+            "query.service"
+        )
+        listed = await client.get(ANALYSES, params={"q": "a\x00b"})
+        assert_error(listed, 422, "validation_error")
+        assert (await client.get(ANALYSES)).json()["items"] == []
+
+    api.run(scenario)
+
+
 def test_invalid_json_is_422_and_says_so(sqlite_api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         response = await client.post(ANALYSES, content=b'{"log": ', headers=JSON)

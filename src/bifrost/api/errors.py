@@ -140,6 +140,13 @@ def install(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400:  # a body FastAPI or Starlette could not parse
+            return error_response(
+                422,
+                "validation_error",
+                f"body: cannot be read ({exc.detail}); check it and its Content-Type",
+                request_id(request),
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,6 +21,8 @@ from bifrost.config import ProviderName
 from bifrost.engine.read import Source
 
 _PIECE = 1 << 16
+NO_NUL = r"^[^\x00]*$"
+"""Labels and queries are text: a NUL byte is refused (PostgreSQL cannot store it)."""
 OutputFormat = Literal["json", "markdown", "sarif", "junit", "github"]
 
 
@@ -29,9 +31,13 @@ class AnalysisOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: str | None = Field(default=None, max_length=200, description="Service label.")
-    env: str | None = Field(default=None, max_length=200, description="Environment label.")
-    tag: list[str] = Field(
+    service: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL, description="Service label."
+    )
+    env: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL, description="Environment label."
+    )
+    tag: list[Annotated[str, Field(max_length=100, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=20, description="Tags (repeat the parameter)."
     )
     top: int | None = Field(default=None, ge=1, le=100, description="Findings to report [5].")
@@ -39,12 +45,17 @@ class AnalysisOptions(BaseModel):
         default=None,
         description="Explain with the LLM: only the provider the server is configured with.",
     )
-    model: str | None = Field(default=None, max_length=300, description="The provider's model.")
+    model: str | None = Field(
+        default=None, max_length=300, pattern=NO_NUL, description="The provider's model."
+    )
     store: bool = Field(default=True, description="Keep the analysis in the history.")
     cache: bool = Field(default=True, description="Answer a repeat from the cache.")
     store_input: bool = Field(default=False, description="Keep a gzip copy of the raw input.")
     name: str | None = Field(
-        default=None, max_length=500, description="The input's name in the Report [upload]."
+        default=None,
+        max_length=500,
+        pattern=NO_NUL,
+        description="The input's name in the Report [upload].",
     )
     format: OutputFormat = Field(default="json", description="How to render the Report.")
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError
-from bifrost.api.intake import REQUEST_BODY, AnalysisOptions, receive
+from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.running import Answer, run_analysis
 from bifrost.errors import UsageError
 from bifrost.render.github import render_github
@@ -37,6 +37,8 @@ _RENDERERS = {
     "junit": (render_junit, "application/xml"),
     "github": (render_github, "text/plain; charset=utf-8"),
 }
+RENDERED: dict[str, Any] = {media.split(";")[0]: {} for _, media in _RENDERERS.values()}
+"""The media types of the rendered formats, beside JSON, for the OpenAPI document."""
 AnalysisId = Annotated[int, Path(ge=1, le=2**62, description="The analysis id.")]
 
 
@@ -84,23 +86,32 @@ class AnalysisPage(BaseModel):
 
 class FeedbackIn(BaseModel):
     good: bool = Field(description="Was the analysis right?")
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class HistoryQuery(BaseModel):
     """The filters of `bifrost history`."""
 
-    q: str | None = Field(default=None, max_length=500, description="Full-text search.")
-    service: str | None = Field(default=None, max_length=200)
-    env: str | None = Field(default=None, max_length=200)
-    tag: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(
+        default=None, max_length=500, pattern=NO_NUL, description="Full-text search."
+    )
+    service: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    env: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    tag: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
     category: str | None = Field(
-        default=None, max_length=200, description="Finding category or prefix (`gpu`)."
+        default=None,
+        max_length=200,
+        pattern=NO_NUL,
+        description="Finding category or prefix (`gpu`).",
     )
     verdict: Verdict | None = None
-    since: str | None = Field(default=None, max_length=40, description="`30m`, `7d`, or a date.")
-    until: str | None = Field(default=None, max_length=40, description="Same forms as since.")
-    provider: str | None = Field(default=None, max_length=40)
+    since: str | None = Field(
+        default=None, max_length=40, pattern=NO_NUL, description="`30m`, `7d`, or a date."
+    )
+    until: str | None = Field(
+        default=None, max_length=40, pattern=NO_NUL, description="Same forms as since."
+    )
+    provider: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
 
     def to_filter(self) -> HistoryFilter:
         now = datetime.now(UTC)
@@ -128,8 +139,15 @@ class HistoryQuery(BaseModel):
     status_code=201,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={
-        200: {"description": "Answered from the cache, or not stored.", "model": Report},
-        201: {"description": "Analysed and stored; Location names the stored analysis."},
+        200: {
+            "description": "Answered from the cache, or not stored.",
+            "model": Report,
+            "content": RENDERED,
+        },
+        201: {
+            "description": "Analysed and stored; Location names the stored analysis.",
+            "content": RENDERED,
+        },
         413: ERROR_RESPONSES[422] | {"description": "The body is larger than allowed."},
         **ERROR_RESPONSES,
     },

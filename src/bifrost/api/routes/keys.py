@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES
+from bifrost.api.intake import NO_NUL
 from bifrost.store.records import ApiKey
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -18,10 +19,14 @@ ScopeName = Literal["analyze", "read", "admin"]
 
 
 class KeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["ci-bot"])
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL, examples=["ci-bot"])
     scopes: list[ScopeName] = Field(default=["analyze", "read"], min_length=1)
     rate: str | None = Field(
-        default=None, max_length=40, description="N/second|minute|hour|day.", examples=["600/hour"]
+        default=None,
+        max_length=40,
+        pattern=NO_NUL,
+        description="N/second|minute|hour|day.",
+        examples=["600/hour"],
     )
 
 
