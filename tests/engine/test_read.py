@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bifrost.analysis import analyze
+from bifrost.config import load_settings
 from bifrost.engine.read import Source, blocks, decode, open_sources
 from bifrost.errors import InputError
 
@@ -46,6 +48,33 @@ def test_truncated_gzip_keeps_what_was_read_and_warns(tmp_path: Path) -> None:
     assert lines[:2] == [b"line 0", b"line 1"]
     assert len(lines) > 1000
     assert any("truncated" in w for w in source.warnings)
+
+
+def test_a_small_truncated_gzip_loses_none_of_the_lines_it_holds(tmp_path: Path) -> None:
+    text = b"".join(
+        f"2024-05-01 12:00:{i % 60:02} ERROR step {i} failed\n".encode() for i in range(40)
+    )
+    payload = gzip.compress(text)
+    log = tmp_path / "cut.gz"
+    log.write_bytes(payload[: len(payload) - 20])  # the end marker and the last bytes lost
+    source = open_sources([str(log)])[0]
+    lines = b"".join(blocks(source, 1 << 20, 1 << 16)).splitlines()
+    assert len(lines) >= 35  # everything but what the lost bytes held
+    assert text.startswith(b"\n".join(lines[:-1]))
+    assert any("truncated" in w for w in source.warnings)
+
+
+def test_every_member_of_a_concatenated_gzip_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "two.gz"
+    log.write_bytes(gzip.compress(b"alpha\n") + gzip.compress(b"beta\n") + b"\0" * 8)
+    assert read_all(log) == [b"alpha", b"beta"]
+
+
+def test_gzip_with_nothing_readable_says_it_is_corrupt(tmp_path: Path) -> None:
+    log = tmp_path / "bad.gz"
+    log.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate at all" * 4)
+    with pytest.raises(InputError, match=r"bad\.gz: the gzip data is corrupt"):
+        analyze([str(log)], load_settings())
 
 
 def test_long_lines_are_cut_not_held_in_memory(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ counts them. Decoding happens later, and only for the few lines that need it.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import os
@@ -29,6 +28,7 @@ from bifrost.errors import InputError
 STDIN = "-"
 _PIECE = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_PIECE = 1 << 18
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 # Colour codes whose escape byte was lost on the way (`[1;31mERROR[m]` in saved CI logs).
 _BARE_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m")
@@ -84,7 +84,7 @@ def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[by
     with _open(source) as raw:
         stream: BinaryIO = raw
         if raw.peek(2)[:2] == _GZIP_MAGIC:
-            stream = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+            stream = cast(BinaryIO, Gunzip(raw))
         yield from _split_blocks(source, stream, block_bytes, max_line_bytes)
 
 
@@ -122,8 +122,7 @@ def _split_blocks(
 def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
     """Up to `size` bytes; a corrupt or truncated gzip ends the input with what was read.
 
-    Reads in pieces of at most 1 MiB so that a truncated stream loses at most the piece it
-    broke in, not a whole block.
+    `Gunzip` hands over every byte it could decompress before it reports the break.
     """
     if source.truncated:
         return b""
@@ -132,7 +131,7 @@ def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
     while wanted > 0:
         try:
             piece = stream.read(min(wanted, _PIECE))
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error) as exc:
             source.truncated = True
             source.warnings.append(
                 f"{source.name}: the gzip data is truncated or corrupt ({exc}); "
@@ -144,6 +143,53 @@ def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
         pieces.append(piece)
         wanted -= len(piece)
     return b"".join(pieces)
+
+
+class Gunzip:
+    """Decompresses gzip (every member) piece by piece, keeping every byte before a break.
+
+    `gzip.GzipFile.read` drops the piece it was decoding when the data ends early or is
+    corrupt; here the bytes decoded so far are returned first, and the error is raised by the
+    next read.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._member = zlib.decompressobj(wbits=31)
+        self._pending = b""  # compressed bytes of the next member
+        self._error: Exception | None = None
+
+    def read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        have = 0
+        while have < size and self._error is None:
+            piece = self._decompress(size - have)
+            if piece is None:
+                break
+            parts.append(piece)
+            have += len(piece)
+        if not parts and self._error is not None:
+            raise self._error
+        return b"".join(parts)
+
+    def _decompress(self, limit: int) -> bytes | None:
+        """At most `limit` more bytes (maybe none yet); None at the end or at a break."""
+        data = self._member.unconsumed_tail or self._pending or self._raw.read(_GZIP_PIECE)
+        self._pending = b""
+        if not data:
+            if not self._member.eof:
+                self._error = EOFError("compressed file ended before the end-of-stream marker")
+            return None
+        try:
+            piece = self._member.decompress(data, limit)
+        except zlib.error as exc:
+            self._error = exc
+            return None
+        if self._member.eof:
+            rest = self._member.unused_data
+            if rest.strip(b"\0"):  # another member follows (trailing NUL padding is ignored)
+                self._member, self._pending = zlib.decompressobj(wbits=31), rest
+        return piece
 
 
 def _first_break(data: bytes) -> int:
@@ -217,8 +263,8 @@ def fingerprint(sources: list[Source]) -> str:
         with _open(source) as raw:
             stream: BinaryIO = raw
             if raw.peek(2)[:2] == _GZIP_MAGIC:
-                stream = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
-            with contextlib.suppress(EOFError, zlib.error, gzip.BadGzipFile):
+                stream = cast(BinaryIO, Gunzip(raw))
+            with contextlib.suppress(EOFError, zlib.error):
                 while piece := stream.read(_PIECE):
                     digest.update(piece)
                     size += len(piece)

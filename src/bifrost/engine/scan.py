@@ -184,9 +184,10 @@ class Scanner:
     def _check_not_empty(self, source: Source, inputs: int) -> None:
         if source.bytes_read:
             return
+        what = "the gzip data is corrupt" if source.truncated else "empty input"
         if inputs == 1:
-            raise InputError(f"{source.name}: empty input, nothing to analyse")
-        source.warnings.append(f"{source.name}: empty, skipped")
+            raise InputError(f"{source.name}: {what}, nothing to analyse")
+        source.warnings.append(f"{source.name}: {what}, skipped")
 
     def _feed(
         self, data: bytes, file: int, line_no: int, *, final: bool = False
