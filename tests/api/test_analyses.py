@@ -278,7 +278,7 @@ def test_when_every_slot_is_taken_the_next_request_is_told_to_retry(sqlite_api: 
     the slot, then gets 503 with Retry-After."""
 
     async def scenario(client: httpx.AsyncClient) -> None:
-        holder = asyncio.create_task(client.post(ANALYSES, content=varied_log(8000)))
+        holder = asyncio.create_task(client.post(ANALYSES, content=varied_log(60_000)))
         while not REGISTRY.get_sample_value("bifrost_analyses_running"):
             await asyncio.sleep(0.005)  # until the first analysis holds the slot
         response = await client.post(ANALYSES, content=MAVEN)
@@ -287,7 +287,7 @@ def test_when_every_slot_is_taken_the_next_request_is_told_to_retry(sqlite_api: 
         assert response.headers["retry-after"] == "1"
         assert (await holder).status_code == 201
 
-    sqlite_api.run(scenario, max_analyses=1, queue_timeout_s=0.1)
+    sqlite_api.run(scenario, max_analyses=1, queue_timeout_s=0.05)
 
 
 # Refused requests ---------------------------------------------------------------------------
