@@ -91,7 +91,7 @@ def test_discard_forgets_an_entry_and_old_entries_still_read(redis_url: str) -> 
             await cache.discard("d" * 64)
             gone = await cache.get("d" * 64)
             # An entry written before entries named their analysis: the Report alone.
-            await cache._client.set("bifrost:cache:" + "o" * 64, report.to_json(indent=None))
+            await cache._redis.client.set("bifrost:cache:" + "o" * 64, report.to_json(indent=None))
             old = await cache.get("o" * 64)
             return gone, old
         finally:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from bifrost.cache import Cached, CacheStats
-from bifrost.errors import ServiceError
+from bifrost.redis_connection import RedisConnection
 from bifrost.report import Report
-from bifrost.store.database import safe_url
 
 _PREFIX = "bifrost:cache:"
 _HITS = "bifrost:cache-counter:hits"
@@ -20,18 +17,7 @@ class RedisCache:
     """Reports stored as JSON under `bifrost:cache:<key>`, expiring after the TTL."""
 
     def __init__(self, url: str, ttl_s: int) -> None:
-        try:
-            import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
-            import redis.exceptions as redis_errors  # noqa: PLC0415
-        except ImportError:
-            raise ServiceError(
-                "BIFROST_REDIS_URL is set but the redis client is not installed; "
-                "pip install 'bifrost-logs[redis]'"
-            ) from None
-        self._client: Any = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
-        self._unreachable = (OSError, redis_errors.ConnectionError, redis_errors.TimeoutError)
-        self._failed = redis_errors.RedisError
-        self._url = url
+        self._redis = RedisConnection(url, purpose="the cache")
         self._ttl_s = ttl_s
 
     async def get(self, key: str) -> Cached | None:
@@ -65,28 +51,16 @@ class RedisCache:
         return CacheStats(entries=entries, hits=int(hits or 0), misses=int(misses or 0))
 
     async def _keys(self) -> list[bytes]:
-        with self._errors():
-            return [name async for name in self._client.scan_iter(match=_PREFIX + "*", count=500)]
+        with self._redis.errors():
+            client = self._redis.client
+            return [name async for name in client.scan_iter(match=_PREFIX + "*", count=500)]
 
     async def ping(self) -> None:
         """Raise ServiceError unless Redis answers (readiness)."""
         await self._call("ping")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._redis.aclose()
 
     async def _call(self, method: str, *args: object, **kwargs: object) -> Any:
-        with self._errors():
-            return await getattr(self._client, method)(*args, **kwargs)
-
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Redis failures as one ServiceError line, the password masked."""
-        try:
-            yield
-        except self._unreachable as exc:
-            raise ServiceError(
-                f"cannot reach Redis at {safe_url(self._url)} ({exc}); check BIFROST_REDIS_URL"
-            ) from None
-        except self._failed as exc:
-            raise ServiceError(f"Redis at {safe_url(self._url)} failed: {exc}") from None
+        return await self._redis.call(method, *args, **kwargs)

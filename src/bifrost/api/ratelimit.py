@@ -12,17 +12,16 @@ process draws from the same bucket. `make_limiter` picks one from the configurat
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bifrost.errors import ConfigError, ServiceError, UsageError
-from bifrost.store.database import safe_url
+from bifrost.errors import UsageError
+from bifrost.redis_connection import RedisConnection
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
@@ -220,56 +219,22 @@ class RedisLimiter:
     """
 
     def __init__(self, url: str, prefix: str = "bifrost:rate:") -> None:
-        try:
-            import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
-            import redis.exceptions as redis_errors  # noqa: PLC0415
-            from redis.asyncio.retry import Retry  # noqa: PLC0415
-            from redis.backoff import NoBackoff  # noqa: PLC0415
-        except ImportError:
-            raise ServiceError(
-                "BIFROST_REDIS_URL is set but the redis client is not installed; "
-                "pip install 'bifrost-logs[redis]'"
-            ) from None
-        try:
-            self._client: Any = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=1,
-                socket_timeout=2,
-                retry=Retry(NoBackoff(), 1, (redis_errors.ConnectionError,)),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"cannot use the Redis URL {safe_url(url)}: {exc}") from None
-        self._script: Any = self._client.register_script(_TAKE)
-        self._unreachable = (OSError, redis_errors.ConnectionError, redis_errors.TimeoutError)
-        self._failed = redis_errors.RedisError
-        self._url = url
+        self._redis = RedisConnection(
+            url, purpose="rate limits", connect_timeout_s=1, timeout_s=2, retry_refused=True
+        )
+        self._script: Any = self._redis.client.register_script(_TAKE)
         self._prefix = prefix
 
     async def hit(self, key: str, rate: Rate) -> Decision:
         _check(rate)
-        with self._errors():
+        with self._redis.errors():
             taken, tokens = await self._script(
                 keys=[self._prefix + key], args=[rate.limit, rate.period_s]
             )
         return _decision(rate, float(tokens), allowed=bool(taken))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
-
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Redis failures as one ServiceError line, the password masked."""
-        try:
-            yield
-        except self._unreachable as exc:
-            raise ServiceError(
-                f"cannot reach Redis at {safe_url(self._url)} for rate limits ({exc}); "
-                "check BIFROST_REDIS_URL"
-            ) from None
-        except self._failed as exc:
-            raise ServiceError(
-                f"Redis at {safe_url(self._url)} failed a rate-limit check: {exc}"
-            ) from None
+        await self._redis.aclose()
 
 
 def make_limiter(redis_url: str | None) -> Limiter:

@@ -20,7 +20,9 @@ from bifrost.render.markdown import render_markdown
 from bifrost.render.sarif import render_sarif
 from bifrost.report import Report, Verdict
 from bifrost.store import (
+    AnalysisSummary,
     HistoryFilter,
+    StoredAnalysis,
     add_feedback,
     delete_analysis,
     get_analysis,
@@ -42,43 +44,8 @@ RENDERED: dict[str, Any] = {media.split(";")[0]: {} for _, media in _RENDERERS.v
 AnalysisId = Annotated[int, Path(ge=1, le=2**62, description="The analysis id.")]
 
 
-class AnalysisSummaryOut(BaseModel):
-    id: int
-    created_at: datetime
-    input_name: str
-    input_bytes: int
-    input_lines: int
-    content_hash: str
-    service: str | None
-    environment: str | None
-    tags: list[str]
-    verdict: str
-    status: str
-    elapsed_s: float
-    engine_version: str
-    provider: str | None
-    model: str | None
-    prompt_version: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    top_title: str | None
-    summary: str
-
-
-class FeedbackOut(BaseModel):
-    created_at: datetime
-    good: bool
-    note: str | None
-
-
-class AnalysisOut(AnalysisSummaryOut):
-    has_input: bool = Field(description="A copy of the raw input was kept (store_input).")
-    feedback: list[FeedbackOut]
-    report: Report
-
-
 class AnalysisPage(BaseModel):
-    items: list[AnalysisSummaryOut]
+    items: list[AnalysisSummary]
     page: int
     limit: int
     next_page: int | None = Field(description="The next page's number; null on the last page.")
@@ -198,9 +165,7 @@ async def list_analyses(
         services_of(request).store, query.to_filter(), limit=limit + 1, offset=(page - 1) * limit
     )
     return AnalysisPage(
-        items=[
-            AnalysisSummaryOut.model_validate(row, from_attributes=True) for row in rows[:limit]
-        ],
+        items=rows[:limit],
         page=page,
         limit=limit,
         next_page=page + 1 if len(rows) > limit else None,
@@ -238,24 +203,19 @@ async def export_analyses(
 @router.get(
     "/{analysis_id}",
     summary="Get one stored analysis",
-    response_model=AnalysisOut,
+    response_model=StoredAnalysis,
     responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
 )
 async def get_one(
     request: Request,
     analysis_id: AnalysisId,
     _caller: Annotated[Caller, Depends(require("read"))],
-) -> AnalysisOut:
+) -> StoredAnalysis:
+    """The analysis's columns, its Report, and what users said about it."""
     stored = await get_analysis(services_of(request).store, analysis_id)
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
-    fields: dict[str, Any] = {
-        name: getattr(stored, name) for name in AnalysisOut.model_fields if name != "feedback"
-    }
-    fields["feedback"] = [
-        FeedbackOut(created_at=f.created_at, good=f.good, note=f.note) for f in stored.feedback
-    ]
-    return AnalysisOut(**fields)
+    return stored
 
 
 @router.delete(

@@ -1,0 +1,74 @@
+"""One Redis connection for Bifrost's uses of it (the shared cache, the rate limits).
+
+The `redis` client is the optional `redis` extra, imported only here; every failure becomes
+one `ServiceError` line that names the URL with its password masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from bifrost.errors import ConfigError, ServiceError
+from bifrost.store.database import safe_url
+
+
+class RedisConnection:
+    """A pooled client for `url`; `purpose` says in errors what Redis was needed for."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        purpose: str,
+        connect_timeout_s: float = 3,
+        timeout_s: float = 5,
+        retry_refused: bool = True,
+    ) -> None:
+        try:
+            import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
+            import redis.exceptions as redis_errors  # noqa: PLC0415
+            from redis.asyncio.retry import Retry  # noqa: PLC0415
+            from redis.backoff import NoBackoff  # noqa: PLC0415
+        except ImportError:
+            raise ServiceError(
+                "BIFROST_REDIS_URL is set but the redis client is not installed; "
+                "pip install 'bifrost-logs[redis]'"
+            ) from None
+        retries = 1 if retry_refused else 0
+        try:
+            self.client: Any = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=connect_timeout_s,
+                socket_timeout=timeout_s,
+                retry=Retry(NoBackoff(), retries, (redis_errors.ConnectionError,)),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"cannot use the Redis URL {safe_url(url)}: {exc}") from None
+        self._unreachable = (OSError, redis_errors.ConnectionError, redis_errors.TimeoutError)
+        self._failed = redis_errors.RedisError
+        self._url = url
+        self._purpose = purpose
+
+    async def call(self, method: str, *args: object, **kwargs: object) -> Any:
+        with self.errors():
+            return await getattr(self.client, method)(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Redis failures as one ServiceError line, the password masked."""
+        try:
+            yield
+        except self._unreachable as exc:
+            raise ServiceError(
+                f"cannot reach Redis at {safe_url(self._url)} for {self._purpose} ({exc}); "
+                "check BIFROST_REDIS_URL"
+            ) from None
+        except self._failed as exc:
+            raise ServiceError(
+                f"Redis at {safe_url(self._url)} failed ({self._purpose}): {exc}"
+            ) from None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
