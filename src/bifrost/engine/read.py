@@ -246,9 +246,11 @@ def spool_stdin(sources: list[Source]) -> None:
 
 
 def discard_spools(sources: list[Source]) -> None:
+    """Remove the temporary files of spooled inputs (once: a second call does nothing)."""
     for source in sources:
         if source.spooled and source.path is not None:
             source.path.unlink(missing_ok=True)
+            source.spooled = False
 
 
 def fingerprint(sources: list[Source]) -> str:
