@@ -43,7 +43,9 @@ def analyze_command(
     fail_on: FailOnOption = None,
     llm: Annotated[
         str | None,
-        typer.Option("--llm", help="Explain with an LLM: ollama, bedrock or openai [none]."),
+        typer.Option(
+            "--llm", help="Explain with an LLM: ollama, bedrock or openai (default: none)."
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="The provider's model (id or ARN).")
@@ -52,7 +54,8 @@ def analyze_command(
         str | None, typer.Option("--base-url", help="The provider's server (Ollama, OpenAI-API).")
     ] = None,
     max_input_tokens: Annotated[
-        int | None, typer.Option("--max-input-tokens", help="Budget of what is sent [3000].")
+        int | None,
+        typer.Option("--max-input-tokens", help="Budget of what is sent (default: 3000)."),
     ] = None,
     dry_run: Annotated[
         bool,

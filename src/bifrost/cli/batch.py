@@ -48,7 +48,9 @@ def batch_command(
     ] = "*",
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Files analysed at once [the number of cores]."),
+        typer.Option(
+            "--jobs", "-j", min=1, help="Files analysed at once (default: the number of cores)."
+        ),
     ] = None,
     format: Annotated[
         BatchFormat,

@@ -13,12 +13,13 @@ Paths = Annotated[
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")]
-Top = Annotated[int | None, typer.Option("--top", min=1, help="Findings to report [5].")]
+Top = Annotated[int | None, typer.Option("--top", min=1, help="Findings to report (default: 5).")]
 FailOnOption = Annotated[
     str | None,
     typer.Option(
         "--fail-on",
-        help="Exit 1 when a finding is at or above this: warning, error, critical, never [error].",
+        help="Exit 1 when a finding is at or above this: warning, error, critical, never "
+        "(default: error).",
     ),
 ]
 

@@ -32,11 +32,11 @@ def serve_command(
         bool | None,
         typer.Option(
             "--auth/--no-auth",
-            help="Require API keys [on for a non-loopback --host, or with BIFROST_AUTH=1].",
+            help="Require API keys (default: on for a non-loopback --host, or BIFROST_AUTH=1).",
         ),
     ] = None,
     log_format: Annotated[
-        str, typer.Option("--log-format", help="json (default) or console.")
+        str, typer.Option("--log-format", help="Server logs: json lines or console text.")
     ] = "json",
     verbose: Verbose = False,
 ) -> None:
