@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=50 << 20, ge=1024, description="Largest request body accepted (413 beyond)."
     )
+    max_input_bytes: int = Field(
+        default=1 << 30,
+        ge=1024,
+        description="Largest log the server analyses once decompressed (a gzip-bomb guard).",
+    )
     max_analyses: int = Field(
         default=2, ge=1, le=256, description="Analyses run at once per server process."
     )

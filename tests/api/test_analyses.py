@@ -87,6 +87,23 @@ def test_a_gzip_body_is_read_as_the_log_it_holds(api: Api) -> None:
     api.run(scenario)
 
 
+def test_a_gzip_body_that_expands_past_the_limit_is_refused(sqlite_api: Api) -> None:
+    bomb = gzip.compress(b"ERROR the same line again\n" * 100_000)  # 2.6 MB in 10 kB
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for route in (ANALYSES, ANALYSES + "/stream"):
+            response = await client.post(route, content=bomb)
+            if route == ANALYSES:
+                error = assert_error(response, 422, "input_error")
+                assert "more than 1,000,000 bytes once decompressed" in error["message"]
+            else:  # the stream has begun: the refusal is its last event
+                assert "event: error" in response.text
+                assert "more than 1,000,000 bytes once decompressed" in response.text
+        assert (await client.get(ANALYSES)).json()["items"] == []
+
+    sqlite_api.run(scenario, max_input_bytes=1_000_000)
+
+
 def test_a_json_body_carries_the_log_and_options(api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         response = await client.post(ANALYSES, json={"log": TRAINER.decode(), "service": "gpu"})

@@ -7,7 +7,7 @@ import pytest
 
 from bifrost.analysis import analyze
 from bifrost.config import load_settings
-from bifrost.engine.read import Source, blocks, decode, open_sources
+from bifrost.engine.read import Source, blocks, decode, fingerprint, open_sources
 from bifrost.errors import InputError
 
 
@@ -75,6 +75,20 @@ def test_gzip_with_nothing_readable_says_it_is_corrupt(tmp_path: Path) -> None:
     log.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate at all" * 4)
     with pytest.raises(InputError, match=r"bad\.gz: the gzip data is corrupt"):
         analyze([str(log)], load_settings())
+
+
+def test_a_limit_refuses_what_a_small_gzip_expands_to(tmp_path: Path) -> None:
+    log = tmp_path / "bomb.gz"
+    log.write_bytes(gzip.compress(b"ERROR the same line again\n" * 100_000))  # 2.6 MB, 10 kB
+    assert log.stat().st_size < 20_000
+    source = open_sources([str(log)])[0]
+    source.limit = 1_000_000
+    with pytest.raises(InputError, match=r"more than 1,000,000 bytes once decompressed"):
+        fingerprint([source])
+    with pytest.raises(InputError, match=r"more than 1,000,000 bytes once decompressed"):
+        list(blocks(source, 1 << 16, 1 << 16))
+    source = open_sources([str(log)])[0]  # no limit (the CLI): read in full
+    assert sum(block.count(b"\n") for block in blocks(source, 1 << 16, 1 << 16)) == 100_000
 
 
 def test_long_lines_are_cut_not_held_in_memory(tmp_path: Path) -> None:

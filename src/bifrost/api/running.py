@@ -39,6 +39,8 @@ async def run_analysis(
 ) -> Answer:
     """Analyse the received sources (removed afterwards) and return the Report to send."""
     stage = on_stage or (lambda _name, _data: None)
+    for source in sources:
+        source.limit = services.settings.max_input_bytes
     try:
         settings = request_settings(services.settings, options)
         memory = Memory(

@@ -46,6 +46,7 @@ class Source:
     bytes_read: int = 0
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
+    limit: int | None = None  # bytes allowed once decompressed (the server's gzip-bomb guard)
 
 
 def open_sources(paths: list[str]) -> list[Source]:
@@ -98,6 +99,7 @@ def _split_blocks(
             _reject_binary(source, carry + data)
             first = False
         source.bytes_read += len(data)
+        _check_limit(source, source.bytes_read)
         if not data:
             if carry:
                 yield carry
@@ -192,6 +194,14 @@ class Gunzip:
         return piece
 
 
+def _check_limit(source: Source, size: int) -> None:
+    if source.limit is not None and size > source.limit:
+        raise InputError(
+            f"{source.name}: more than {source.limit:,} bytes once decompressed; send a smaller "
+            "log (or raise BIFROST_MAX_INPUT_BYTES on the server)"
+        )
+
+
 def _first_break(data: bytes) -> int:
     """Index of the first line-break byte, or -1."""
     found = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
@@ -270,6 +280,7 @@ def fingerprint(sources: list[Source]) -> str:
                 while piece := stream.read(_PIECE):
                     digest.update(piece)
                     size += len(piece)
+                    _check_limit(source, size)
         digest.update(f"\0{size}\0".encode())  # where one input ends and the next begins
     return digest.hexdigest()
 
