@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bifrost.store import upgrade
+
 DATA = Path(__file__).parent / "data"
 
 ADMIN_URL = os.environ.get(
@@ -119,3 +121,30 @@ def redis_url() -> Iterator[str]:
     asyncio.run(RedisCache(REDIS_URL, 60).clear())
     yield REDIS_URL
     asyncio.run(RedisCache(REDIS_URL, 60).clear())
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url(postgres: Postgres) -> Iterator[str]:
+    """A migrated database shared by the session's tests (emptied before each of them)."""
+    url = postgres.create()
+    asyncio.run(upgrade(url))
+    yield url
+    postgres.drop(url)
+
+
+async def empty_database(url: str) -> None:
+    """Every table emptied and its ids restarted (the schema version and counters kept)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            found = await connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename NOT IN ('alembic_version', 'cache_counters')"
+                )
+            )
+            tables = ", ".join(f'"{name}"' for (name,) in found)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await connection.execute(text("UPDATE cache_counters SET value = 0"))
+    finally:
+        await engine.dispose()

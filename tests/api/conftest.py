@@ -30,13 +30,11 @@ import httpx
 import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bifrost.api.app import create_app
 from bifrost.config import Settings
 from bifrost.store import ApiKey, create_key, open_store, upgrade
-from tests.conftest import Postgres
+from tests.conftest import empty_database
 
 ROOT = Path(__file__).parents[2]
 LOGS = ROOT / "tests/data/logs"
@@ -159,15 +157,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_api_url(postgres: Postgres) -> Iterator[str]:
-    """A migrated PostgreSQL database for the session's API tests, dropped at its end."""
-    url = postgres.create()
-    asyncio.run(upgrade(url))
-    yield url
-    postgres.drop(url)
-
-
 @pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """An empty, migrated SQLite history database of this test's own."""
@@ -182,8 +171,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         url: str = request.getfixturevalue("sqlite_url")
         return url
-    url = request.getfixturevalue("postgres_api_url")
-    asyncio.run(_empty(url))
+    url = request.getfixturevalue("postgres_session_url")
+    asyncio.run(empty_database(url))
     return url
 
 
@@ -195,21 +184,3 @@ def api(database_url: str) -> Api:
 @pytest.fixture
 def sqlite_api(sqlite_url: str) -> Api:
     return Api(sqlite_url)
-
-
-async def _empty(url: str) -> None:
-    """Every table emptied and its ids restarted (the schema version and counters kept)."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            found = await connection.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                    "AND tablename NOT IN ('alembic_version', 'cache_counters')"
-                )
-            )
-            tables = ", ".join(f'"{name}"' for (name,) in found)
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            await connection.execute(text("UPDATE cache_counters SET value = 0"))
-    finally:
-        await engine.dispose()

@@ -11,23 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bifrost.store import upgrade
-from tests.conftest import Postgres
+from tests.conftest import Postgres, empty_database
 
 BACKENDS = ["sqlite", "postgresql"]
-TABLES = "analyses, findings, cache_entries, feedback, api_keys"
-
-
-@pytest.fixture(scope="session")
-def postgres_session_url(postgres: Postgres) -> Iterator[str]:
-    """A migrated database shared by the session's tests (emptied before each of them)."""
-    url = postgres.create()
-    asyncio.run(upgrade(url))
-    yield url
-    postgres.drop(url)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -48,15 +35,5 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"
     url: str = request.getfixturevalue("postgres_session_url")
-    asyncio.run(_empty(url))
+    asyncio.run(empty_database(url))
     return url
-
-
-async def _empty(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-            await connection.execute(text("UPDATE cache_counters SET value = 0"))
-    finally:
-        await engine.dispose()
