@@ -615,16 +615,8 @@ def test_with_redis_a_repeat_of_a_deleted_analysis_is_not_located_at_it(
     sqlite_api.run(scenario, redis_url=redis_url)
 
 
-def test_an_analysis_id_is_never_given_again(api: Api, request: pytest.FixtureRequest) -> None:
+def test_an_analysis_id_is_never_given_again(api: Api) -> None:
     """A Location handed out once must not later name another analysis."""
-    if api.database_url.startswith("sqlite"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG store/models.py: the analyses table lacks sqlite_autoincrement, so "
-                "SQLite gives a deleted newest analysis's id to the next one",
-            )
-        )
 
     async def scenario(client: httpx.AsyncClient) -> None:
         first = await client.post(ANALYSES, content=TRAINER)

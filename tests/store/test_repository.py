@@ -281,3 +281,17 @@ def test_delete_cascades_to_findings_feedback_and_cache(store_url: str) -> None:
             await get_input_blob(store, gone)
 
     with_store(store_url, body)
+
+
+def test_the_id_of_a_deleted_analysis_is_never_given_again(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        first = await save_analysis(store, report("crash"))
+        newest = await save_analysis(store, report("trainer"))
+        assert await delete_analysis(store, newest) is None  # no cache key was stored
+        later = await save_analysis(store, report("maven"))
+        assert later > newest > first
+        assert await get_analysis(store, newest) is None
+        found = await search_analyses(store, HistoryFilter(query="maven"))
+        assert [s.id for s in found] == [later]  # the full-text index follows the new id
+
+    with_store(store_url, body)

@@ -9,12 +9,12 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from bifrost import __version__
 from bifrost.report import Report
 from bifrost.store.database import Store
-from bifrost.store.models import Analysis, Feedback, FindingRow, utcnow
+from bifrost.store.models import Analysis, Feedback, FindingRow, IdHighWater, utcnow
 from bifrost.store.records import (
     SUMMARY_FIELDS,
     AnalysisSummary,
@@ -25,6 +25,15 @@ from bifrost.store.records import (
 from bifrost.store.search import HistoryFilter, summaries
 
 EXPORT_BATCH = 1000
+_NEXT_SQLITE_ID = select(
+    func.max(
+        func.coalesce(select(func.max(Analysis.id)).scalar_subquery(), 0),
+        func.coalesce(
+            select(IdHighWater.value).where(IdHighWater.name == "analyses").scalar_subquery(), 0
+        ),
+    )
+    + 1
+)
 NO_FILTER = HistoryFilter()
 
 
@@ -76,6 +85,8 @@ async def save_analysis(
         "input_blob": input_blob,
     }
     async with store.write() as connection:
+        if store.dialect == "sqlite":  # above every id ever deleted (migration 0003)
+            values["id"] = await connection.scalar(_NEXT_SQLITE_ID)
         result = await connection.execute(insert(Analysis).values(values).returning(Analysis.id))
         analysis_id: int = result.scalar_one()
         if report.findings:
