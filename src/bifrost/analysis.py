@@ -114,9 +114,7 @@ async def analyze_and_remember(
     """
     try:
         if not (memory.store or memory.use_cache):
-            outcome = Outcome(await engine(sources, settings, progress))
-            await _explain(outcome, settings, on_text)
-            return outcome
+            return await _unremembered(sources, settings, progress, on_text, engine)
         spool_stdin(sources)
         if store is not None:
             cache = cache or make_cache(settings, store)
@@ -128,10 +126,8 @@ async def analyze_and_remember(
         try:
             opened = await open_store(settings)
         except ServiceError as exc:
-            outcome = Outcome(await engine(sources, settings, progress))
-            outcome.problems.append(f"not stored: {exc.message}")
-            await _explain(outcome, settings, on_text)
-            return outcome
+            problem = f"not stored: {exc.message}"
+            return await _unremembered(sources, settings, progress, on_text, engine, problem)
         async with opened:
             cache = make_cache(settings, opened)
             return await _remembered(
@@ -139,6 +135,22 @@ async def analyze_and_remember(
             )
     finally:
         discard_spools(sources)
+
+
+async def _unremembered(
+    sources: list[Source],
+    settings: Settings,
+    progress: Progress | None,
+    on_text: OnText | None,
+    engine: Engine,
+    problem: str | None = None,
+) -> Outcome:
+    """The analysis alone, explained: nothing read from or written to the history."""
+    outcome = Outcome(await engine(sources, settings, progress))
+    if problem is not None:
+        outcome.problems.append(problem)
+    await _explain(outcome, settings, on_text)
+    return outcome
 
 
 async def _remembered(

@@ -55,10 +55,6 @@ class RedisCache:
             client = self._redis.client
             return [name async for name in client.scan_iter(match=_PREFIX + "*", count=500)]
 
-    async def ping(self) -> None:
-        """Raise ServiceError unless Redis answers (readiness)."""
-        await self._call("ping")
-
     async def aclose(self) -> None:
         await self._redis.aclose()
 

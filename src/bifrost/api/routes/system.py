@@ -133,13 +133,13 @@ async def _probe(check: Awaitable[object], good: str) -> Check:
 
 
 async def _ping_redis(url: str) -> None:
-    from bifrost.redis_cache import RedisCache  # noqa: PLC0415
+    from bifrost.redis_connection import RedisConnection  # noqa: PLC0415 — the `redis` extra
 
-    cache = RedisCache(url, ttl_s=0)
+    redis = RedisConnection(url, purpose="readiness", connect_timeout_s=1, timeout_s=2)
     try:
-        await cache.ping()
+        await redis.call("ping")
     finally:
-        await cache.aclose()
+        await redis.aclose()
 
 
 async def _llm_status(request: Request) -> str:
