@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress
 
-from bifrost.engine import events
+from bifrost.engine import events, steps
 from bifrost.engine.bursts import BUCKETS, bucket_shift, widen
 from bifrost.engine.formats import MERGED, PLAIN, LogFormat, detect, merged_source, parse_any
 from bifrost.engine.mask import mask
@@ -39,6 +39,11 @@ _OCCURRENCES = 3  # occurrences kept per troubled template, for evidence
 _MAX_SOURCES = 64  # sources kept per template of a merged stream
 _PREFIX_BYTES = 256  # enough of a line to hold its merged-stream prefix
 _NO_LEVEL = -1
+WINDOW_LINES = 200  # lines kept before a failing step's exit line, and at the end of an input
+_WINDOW_LINE_CHARS = 4096  # a window keeps at most this much of each line
+_MAX_WINDOWS = 8  # failing steps whose windows are kept (the first ones: later steps often
+# only report the first failure again)
+_MAX_WRAPPERS = 1000
 
 
 @dataclass
@@ -50,6 +55,23 @@ class Occurrence:
     start: int  # 1-based first line of `lines`
     lines: list[str]
     context: list[str]  # the lines just before `start`
+
+
+@dataclass
+class Window:
+    """The last lines of a failing step (before its exit line), or of an input.
+
+    The cause of a failure is usually printed there, often without any error word, so these
+    lines are kept whatever they say; the scorer decides which of them matter.
+    """
+
+    file: int
+    start: int  # 1-based line of `lines[0]`
+    lines: list[str]
+    templates: list[int]  # the template of each line (as numbered by the miner then)
+    classes: bytes  # the event class of each line (see `events`)
+    end: int | None  # 1-based line of the exit line; None at the end of an input
+    step_start: int  # 1-based first line of the step (1 when no step start was seen)
 
 
 @dataclass
@@ -67,6 +89,7 @@ class TemplateStats:
     occurrences: list[Occurrence] = field(default_factory=list)  # the first few, in order
     histogram: list[int] | None = None  # occurrences per stretch of lines (bursts.BUCKETS)
     sources: set[str] = field(default_factory=set)  # pods/services of a merged stream
+    masked: str = ""  # the masked message of the template's first line shape
 
     @property
     def occurrence(self) -> Occurrence | None:
@@ -89,6 +112,9 @@ class Scan:
     line_templates: array[int] | None = None  # per input line, when asked for
     line_files: list[int] = field(default_factory=list)  # lines per file
     histogram_shift: int = 4  # histogram buckets are 2**shift lines wide
+    failed_steps: list[Window] = field(default_factory=list)  # in input order
+    ends: list[Window] = field(default_factory=list)  # the last lines of each input
+    wrappers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
 
     def template_text(self, index: int) -> str:
         return self.miner.templates[self.miner.find(index)].text
@@ -136,6 +162,14 @@ class Scanner:
         self._events = 0
         self._line_templates = array("l") if keep_line_templates else None
         self._format: LogFormat | None = None
+        self._role: dict[bytes, int] = {}
+        self._has_role: dict[bytes, bool] = {}
+        self._role_keys: set[bytes] = set()
+        self._recent: list[bytes] = []  # the last lines counted, at most WINDOW_LINES
+        self._step_start = 1
+        self._failed_steps: list[Window] = []
+        self._ends: list[Window] = []
+        self._wrappers: list[tuple[int, int]] = []
 
     def scan(
         self,
@@ -152,6 +186,8 @@ class Scanner:
         with _Digest() as digest:
             for file_index, source in enumerate(sources):
                 self._format = None
+                self._recent = []
+                self._step_start = 1
                 before = self._lines
                 line_no = 0
                 pending = b""
@@ -164,6 +200,8 @@ class Scanner:
                     self._feed(pending, file_index, line_no, final=True)
                 formats.append(self._format)
                 line_files.append(self._lines - before)
+                if self._lines > before:
+                    self._ends.append(self._window(file_index, self._lines - before + 1, []))
                 self._check_not_empty(source, len(sources))
         if self._lines == 0:
             raise InputError("empty input, nothing to analyse")
@@ -179,6 +217,9 @@ class Scanner:
             line_templates=self._line_templates,
             line_files=line_files,
             histogram_shift=self._shift,
+            failed_steps=self._failed_steps,
+            ends=self._ends,
+            wrappers=self._wrappers,
         )
 
     def _check_not_empty(self, source: Source, inputs: int) -> None:
@@ -239,14 +280,20 @@ class Scanner:
             cls = events.classify(text, parsed)
             record = parsed or PLAIN.parse(text) or Record(message=text)
             message = record.message.strip()
-            index = self.miner.add(mask(message))
+            masked = mask(message)
+            index = self.miner.add(masked)
             known[key] = index
             self._class[key] = cls
             level = RANK[record.level] if record.level else _NO_LEVEL
             self._level[key] = level
             stats = self._stats.get(index)
             if stats is None:
-                stats = self._stats[index] = TemplateStats(index=index)
+                stats = self._stats[index] = TemplateStats(index=index, masked=masked)
+            role = steps.role(message)
+            self._has_role[key] = role != steps.NONE
+            if role != steps.NONE:
+                self._role[key] = role
+                self._role_keys.add(key)
             stats.level = max(stats.level, level)
             if events.is_headline(cls):
                 stats.headline = True
@@ -299,6 +346,9 @@ class Scanner:
         self._events += len(keys) - classes.count(events.BLANK) - sum(e - s for s, e in spans)
         if self._line_templates is not None:
             self._line_templates.extend(map(template.__getitem__, keys))
+        if not self._role_keys.isdisjoint(counts):
+            self._note_steps(block, file, line_no)
+        self._remember_recent(block)
         unplaced = self._unplaced.intersection(counts)
         if unplaced:  # shapes counted for the first time: their template may be new too
             first = first or block.first_indices()
@@ -332,6 +382,55 @@ class Scanner:
                 self._capture(
                     entry, key, earliest[key], last[key], block, spans, starts, file, line_no
                 )
+
+    def _note_steps(self, block: _Block, file: int, line_no: int) -> None:
+        """Follow the steps of a build log; keep the window before each failing step's end."""
+        keys = block.keys
+        for i in compress(range(len(keys)), map(self._has_role.__getitem__, keys)):
+            role, line = self._role[keys[i]], line_no + i + 1
+            if role == steps.STEP_START:
+                self._step_start = line
+            elif role == steps.WRAPPER:
+                if len(self._wrappers) < _MAX_WRAPPERS:
+                    self._wrappers.append((file, line))
+            elif role == steps.STEP_END:
+                failed = steps.failed(self._text(block.lines[i]))
+                if failed and len(self._failed_steps) < _MAX_WINDOWS:
+                    before = block.lines[max(0, i - WINDOW_LINES) : i]
+                    self._failed_steps.append(self._window(file, line, before, end=line))
+                if failed and len(self._wrappers) < _MAX_WRAPPERS:
+                    self._wrappers.append((file, line))
+                self._step_start = line + 1
+
+    def _window(
+        self, file: int, stop: int, before: list[bytes], *, end: int | None = None
+    ) -> Window:
+        """The lines of the current step before line `stop` (1-based), at most WINDOW_LINES:
+        `before` (from the current block) after the lines remembered from earlier blocks."""
+        lines = before
+        if len(lines) < WINDOW_LINES:
+            lines = self._recent[max(0, len(self._recent) - WINDOW_LINES + len(lines)) :] + lines
+        start = stop - len(lines)
+        if self._step_start > start:
+            lines = lines[self._step_start - start :]
+            start = self._step_start
+        keys = [line.translate(None, _DIGITS) for line in lines]
+        return Window(
+            file=file,
+            start=start,
+            lines=[self._text(line[:_WINDOW_LINE_CHARS]) for line in lines],
+            templates=[self._template[key] for key in keys],
+            classes=bytes(self._class[key] for key in keys),
+            end=end,
+            step_start=self._step_start,
+        )
+
+    def _remember_recent(self, block: _Block) -> None:
+        lines = block.lines[: len(block.keys)]
+        if len(lines) >= WINDOW_LINES:
+            self._recent = lines[-WINDOW_LINES:]
+        else:
+            self._recent = (self._recent + lines)[-WINDOW_LINES:]
 
     def _note_sources(self, block: _Block, hits: list[int], hit_keys: list[bytes]) -> None:
         """Which pods or services each troubled template came from (a bounded set)."""

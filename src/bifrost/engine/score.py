@@ -1,51 +1,64 @@
-"""Scoring: turn the scan's troubled templates into ranked findings.
+"""Scoring: turn the scan's candidates into ranked findings.
 
-A template's score mixes what it says (level, trouble words, a known failure signature), how
-rare it is, and where it sits relative to the failure: the lines just before the first fatal
-line, and near the end of a failed run, explain more than noise long before or after it.
-Deprecations and retries that later succeed are kept down.
+Candidates are the troubled templates (an error level, trouble words, a known signature) and
+every line of the windows the scan kept before each failing step's exit line and at the end
+of each input, where causes without error words are printed. Each candidate is measured
+(`features`) and scored by the learned ranker (`ranker`); candidates that are one problem
+are grouped, and groups are ranked by their best member.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from dataclasses import dataclass
 
-from bifrost.engine import evidence
-from bifrost.engine.bursts import burst
-from bifrost.engine.scan import Occurrence, Scan, TemplateStats
+from bifrost.engine import evidence, events
+from bifrost.engine import normal as normal_model
+from bifrost.engine import ranker as ranker_model
+from bifrost.engine.features import Context, vector
+from bifrost.engine.normal import Normal
+from bifrost.engine.ranker import Ranker
+from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
 from bifrost.engine.signatures import Signature, match
 from bifrost.engine.vocabulary import is_mild, trouble_words
 from bifrost.levels import LEVELS, RANK
 from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
 
-_SEVERITY_WEIGHT: dict[str, float] = {"info": 0.1, "warning": 0.35, "error": 0.7, "critical": 1.0}
 _MAX_FINDINGS = 50
 _GAP = 3  # lines between two troubled events that still make them one block
 _SHORT_EVENT = 4  # an event this short is shown whole even when it is not the lead's
+_SUSPICIOUS = 0.2  # a line without trouble of its own is reported from this probability on
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
 @dataclass
 class Candidate:
     stats: TemplateStats
+    lead: Occurrence | None  # the occurrence measured and shown first
     signature: Signature | None
     severity: Severity
-    score: float
+    features: tuple[float, ...] = ()
+    score: float = 0.0  # the ranker's probability that this explains the failure
 
 
-def findings(scan: Scan, *, evidence_lines: int = 15) -> list[Finding]:
-    """The troubled templates of a scan as findings, most important first."""
-    candidates = [_candidate(scan, s) for s in scan.stats.values() if s.trouble and s.count]
-    if not candidates:
+def findings(
+    scan: Scan,
+    *,
+    evidence_lines: int = 15,
+    ranker: Ranker | None = None,
+    normal: Normal | None = None,
+) -> list[Finding]:
+    """The candidates of a scan as findings, most important first."""
+    ranker = ranker or ranker_model.packaged()
+    scored = candidates(scan, normal or normal_model.packaged())
+    for candidate in scored:
+        candidate.score = ranker.probability(candidate.features)
+    kept = [c for c in scored if c.stats.trouble or c.score >= _SUSPICIOUS]
+    if not kept:
         return []
-    failure_line = _first_failure(candidates)
-    for candidate in candidates:
-        candidate.score *= _place_weight(scan, candidate.stats, failure_line)
-    groups = _group(candidates)
-    groups.sort(key=lambda g: (-g[0].score, g[0].stats.first or (0, 0)))
+    groups = _group(kept)
+    groups.sort(key=lambda g: (-g[0].score, _where(g[0])))
     top = groups[:_MAX_FINDINGS]
     best = top[0][0].score
     return [
@@ -53,12 +66,110 @@ def findings(scan: Scan, *, evidence_lines: int = 15) -> list[Finding]:
     ]
 
 
+def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
+    """Every candidate of a scan with its features, in no particular order."""
+    context = Context.of(scan, normal)
+    in_windows = _window_occurrences(scan)
+    chosen = [
+        _candidate(scan, stats, in_windows.get(index))
+        for index, stats in scan.stats.items()
+        if stats.count and (stats.trouble or index in in_windows)
+    ]
+    first_errors = _first_errors(context, chosen)
+    for candidate in chosen:
+        candidate.features = vector(
+            context,
+            candidate.stats,
+            scan.template_text(candidate.stats.index),
+            candidate.lead,
+            candidate.signature,
+            first_error=id(candidate) in first_errors,
+        )
+    return chosen
+
+
+def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
+    """The first occurrence of each template in the windows, failing steps first."""
+    found: dict[int, Occurrence] = {}
+    for window in [*scan.failed_steps, *scan.ends]:
+        for offset, (first, last) in _window_events(window):
+            index = scan.miner.find(window.templates[offset])
+            if index not in found:
+                found[index] = Occurrence(
+                    file=window.file,
+                    line=window.start + offset,
+                    start=window.start + first,
+                    lines=window.lines[first : last + 1],
+                    context=[],
+                )
+    return found
+
+
+def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
+    """(offset of a line worth measuring, the event it belongs to) for a window's lines: every
+    line that stands alone, and the headline lines of multi-line events."""
+    spans = events.spans(window.classes)
+    inside: dict[int, tuple[int, int]] = {}
+    for first, last in spans:
+        for offset in range(first, last + 1):
+            inside[offset] = (first, last)
+    chosen = []
+    for offset, cls in enumerate(window.classes):
+        if cls == events.BLANK:
+            continue
+        span = inside.get(offset)
+        if span is None:
+            chosen.append((offset, (offset, offset)))
+        elif events.is_headline(cls):
+            chosen.append((offset, span))
+    return chosen
+
+
+def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -> Candidate:
+    lead = in_window or stats.occurrence
+    text = scan.template_text(stats.index)
+    signature = _best_signature(lead.lines[:50] if lead else [stats.last_text])
+    words = trouble_words(text)
+    vocab_severity: Severity = "error" if words else "info"
+    if words and 0 <= stats.level <= RANK["notice"]:
+        vocab_severity = "warning"  # the program itself said this was information
+    if not stats.trouble:
+        vocab_severity = "info"
+    severity = max(
+        (_level_severity(stats.level), vocab_severity, signature.severity if signature else "info"),
+        key=SEVERITY_RANK.__getitem__,
+    )
+    if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
+        severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
+    return Candidate(stats=stats, lead=lead, signature=signature, severity=severity)
+
+
+def _first_errors(context: Context, chosen: list[Candidate]) -> set[int]:
+    """The ids of the candidates that are the first error-level line of a failing step."""
+    first: dict[int, Candidate] = {}
+    for candidate in chosen:
+        lead = candidate.lead
+        if lead is None or SEVERITY_RANK[candidate.severity] < SEVERITY_RANK["error"]:
+            continue
+        if not context.in_failed_step(lead):
+            continue
+        best = first.get(lead.file)
+        if best is None or (best.lead is not None and lead.line < best.lead.line):
+            first[lead.file] = candidate
+    return {id(c) for c in first.values()}
+
+
+def _where(candidate: Candidate) -> tuple[int, int]:
+    lead = candidate.lead
+    return (lead.file, lead.line) if lead else candidate.stats.first or (0, 0)
+
+
 def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
     """Candidates that are one problem, best first in each group.
 
-    Two templates are one problem when they were first seen in the same event (an error line
-    and the exception under it) or match the same known signature (the same failure worded
-    differently, or seen on many ranks).
+    Two templates are one problem when their lead occurrences are one event (an error line
+    and the exception under it) or they match the same known signature (the same failure
+    worded differently, or seen on many ranks).
     """
     owner: dict[tuple[object, ...], int] = {}
     parent = list(range(len(candidates)))
@@ -87,14 +198,13 @@ def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
 
 
 def _neighbours(candidates: list[Candidate]) -> list[tuple[int, int]]:
-    """Pairs of errors whose first events touch (at most `_GAP` lines apart): one block of error
+    """Pairs of errors whose lead events touch (at most `_GAP` lines apart): one block of error
     output, such as Gradle's `FAILED` / `What went wrong` / exception lines. Warnings next to
     an error (a deprecation, a retry) stay apart: they are not the error."""
     placed = sorted(
-        (o.file, o.start, o.start + len(o.lines) - 1, i)
+        (c.lead.file, c.lead.start, c.lead.start + len(c.lead.lines) - 1, i)
         for i, c in enumerate(candidates)
-        for o in c.stats.occurrences[:1]
-        if SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]
+        if c.lead is not None and SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]
     )
     pairs = []
     for (file_a, _, end_a, a), (file_b, start_b, _, b) in itertools.pairwise(placed):
@@ -107,48 +217,10 @@ def _group_keys(candidate: Candidate) -> list[tuple[object, ...]]:
     keys: list[tuple[object, ...]] = []
     if candidate.signature is not None:
         keys.append(("signature", candidate.signature.id))
-    occurrence = candidate.stats.occurrence
-    if occurrence is not None and len(occurrence.lines) > 1:
-        keys.append(("event", occurrence.file, occurrence.start))
+    lead = candidate.lead
+    if lead is not None and len(lead.lines) > 1:
+        keys.append(("event", lead.file, lead.start))
     return keys
-
-
-def _candidate(scan: Scan, stats: TemplateStats) -> Candidate:
-    occurrence = stats.occurrence
-    text = scan.template_text(stats.index)
-    example = _example_lines(stats)
-    signature = _best_signature(example)
-    level_severity = _level_severity(stats.level)
-    words = trouble_words(text)
-    vocab_severity: Severity = "error" if words else "info"
-    if words and 0 <= stats.level <= RANK["notice"]:
-        vocab_severity = "warning"  # the program itself said this was information
-    severity = max(
-        (level_severity, vocab_severity, signature.severity if signature else "info"),
-        key=SEVERITY_RANK.__getitem__,
-    )
-    score = _SEVERITY_WEIGHT[severity]
-    score += 0.05 * min(words, 3)
-    if signature is not None:
-        # A negative priority marks a generic wrapper (`exit code 1`, `BUILD FAILURE`): it
-        # ranks below the cause. A positive one only chooses between signatures of a line.
-        score += 0.35 + 0.05 * max(-4, min(signature.priority, 0))
-    score *= 0.5 + 0.5 / (1.0 + math.log10(stats.count))  # rarity
-    if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
-        score *= 0.3
-        severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
-    if occurrence is not None and len(occurrence.lines) > 1:
-        score += 0.05  # a whole stack trace or wrapped message
-    if stats.histogram is not None:
-        score += 0.15 * burst(stats.histogram, scan.histogram_shift, scan.lines)
-    return Candidate(stats=stats, signature=signature, severity=severity, score=score)
-
-
-def _example_lines(stats: TemplateStats) -> list[str]:
-    occurrence = stats.occurrence
-    if occurrence is None:
-        return [stats.last_text] if stats.last_text else []
-    return occurrence.lines[:50]
 
 
 def _best_signature(lines: list[str]) -> Signature | None:
@@ -164,31 +236,6 @@ def _level_severity(level: int) -> Severity:
     if level >= RANK["error"]:
         return "error"
     return "warning" if level >= RANK["warning"] else "info"
-
-
-def _first_failure(candidates: list[Candidate]) -> tuple[int, int] | None:
-    """Where the run first went fatally wrong: the first critical (or else error) finding."""
-    for wanted in ("critical", "error"):
-        firsts = [c.stats.first for c in candidates if c.severity == wanted and c.stats.first]
-        if firsts:
-            return min(firsts)
-    return None
-
-
-def _place_weight(scan: Scan, stats: TemplateStats, failure: tuple[int, int] | None) -> float:
-    """Lines at or just before the failure weigh most; the end of a run more than its start."""
-    if stats.first is None:
-        return 1.0
-    file, line = stats.first
-    total = scan.line_files[file] if file < len(scan.line_files) else scan.lines
-    weight = 0.8 + 0.4 * (line / max(total, 1))  # later in the run: closer to the failure
-    if failure is not None and failure[0] == file:
-        distance = failure[1] - line
-        if 0 <= distance <= max(50, total // 50):
-            weight += 0.25
-        elif distance < -max(50, total // 20):
-            weight -= 0.15  # aftermath: far after the first failure
-    return weight
 
 
 def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: int) -> Finding:
@@ -266,12 +313,13 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
     chosen: list[tuple[Occurrence, list[tuple[int, int]]]] = []
     budget = limit
     seen: set[tuple[int, int]] = set()
-    for occurrence in lead.stats.occurrences[:1]:
+    if lead.lead is not None:
+        occurrence = lead.lead
         runs = evidence.select(occurrence.lines, limit=limit * 2 // 3)
         chosen.append((occurrence, runs))
         budget -= sum(b - a + 1 for a, b in runs)
         seen.add((occurrence.file, occurrence.line))
-    singles = [c.stats.occurrences[:1] for c in others] + [c.stats.occurrences[1:] for c in group]
+    singles = [[c.lead] for c in others if c.lead] + [c.stats.occurrences for c in group]
     for occurrence in (o for batch in singles for o in batch):
         if budget <= 0:
             break

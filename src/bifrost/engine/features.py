@@ -1,0 +1,148 @@
+"""Features of a candidate finding: what the ranker weighs to decide what explains a failure.
+
+Each feature is a number in [0, 1] computed from what the scan already knows: what the line
+says (level, trouble words, a known signature, a wrapper), how common it is (in this log and
+across the corpus of public logs behind `normal`), and where it sits in the structure of the
+log (inside the failing step, how far before its exit line, right before a wrapper).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+from bifrost.engine import steps
+from bifrost.engine.bursts import burst
+from bifrost.engine.normal import Normal
+from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
+from bifrost.engine.signatures import Signature
+from bifrost.engine.vocabulary import is_mild, trouble_words
+from bifrost.levels import RANK
+
+FEATURES: tuple[str, ...] = (
+    "level_error",  # its own level is error or above
+    "level_warning",  # its own level is warning
+    "level_quiet",  # the program said it was information (info, debug, notice)
+    "trouble_words",  # distinct trouble words, up to 3
+    "signature",  # a known failure signature (not a wrapper)
+    "wrapper",  # a summary that something failed, not what (see `steps`)
+    "mild",  # a deprecation or a retry
+    "count",  # how often the log prints it (log scale)
+    "common",  # share of corpus projects whose logs print it
+    "position",  # how far into its input
+    "after_failure",  # after the first failing step's exit line
+    "distance",  # lines before the failing step's exit line, or the input's end (log scale)
+    "in_failed_step",  # inside the first failing step
+    "before_wrapper",  # a wrapper or exit line follows within a few lines
+    "event_lines",  # lines in its event: a stack trace, an error with its details (log scale)
+    "burst",  # concentrated in one stretch of the log
+    "indented",  # the line is indented: usually a detail of the line above
+    "first_error",  # the first error-level candidate of the failing step
+    "no_failed_step",  # the input shows no failing step: positions count from its end
+)
+
+_NEAR_WRAPPER = 3  # lines after an event within which a wrapper makes it the wrapped cause
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every candidate of one scan is measured against."""
+
+    lines: list[int]  # lines per input
+    failed: dict[int, Window]  # per input, its first failing step
+    wrappers: dict[int, list[int]]  # per input, sorted lines of wrappers and failing exits
+    normal: Normal
+    histogram_shift: int
+    total_lines: int
+
+    @classmethod
+    def of(cls, scan: Scan, normal: Normal) -> Context:
+        failed: dict[int, Window] = {}
+        for window in scan.failed_steps:
+            failed.setdefault(window.file, window)
+        wrappers: dict[int, list[int]] = {}
+        for file, line in scan.wrappers:
+            wrappers.setdefault(file, []).append(line)
+        for lines in wrappers.values():
+            lines.sort()
+        return cls(
+            lines=scan.line_files or [scan.lines],
+            failed=failed,
+            wrappers=wrappers,
+            normal=normal,
+            histogram_shift=scan.histogram_shift,
+            total_lines=scan.lines,
+        )
+
+    def in_failed_step(self, occurrence: Occurrence) -> bool:
+        window = self.failed.get(occurrence.file)
+        return window is not None and window.step_start <= occurrence.line < (window.end or 0)
+
+
+def vector(
+    context: Context,
+    stats: TemplateStats,
+    text: str,
+    lead: Occurrence | None,
+    signature: Signature | None,
+    *,
+    first_error: bool,
+) -> tuple[float, ...]:
+    """The features of one candidate, in the order of `FEATURES`."""
+    level = stats.level
+    wrapper = steps.is_wrapper(lead.lines[lead.line - lead.start] if lead else text) or (
+        signature is not None and signature.priority < 0
+    )
+    values: dict[str, float] = {
+        "level_error": float(level >= RANK["error"]),
+        "level_warning": float(level == RANK["warning"]),
+        "level_quiet": float(0 <= level <= RANK["notice"]),
+        "trouble_words": min(trouble_words(text), 3) / 3,
+        "signature": float(signature is not None and signature.priority >= 0),
+        "wrapper": float(wrapper),
+        "mild": float(is_mild(text)),
+        "count": min(1.0, math.log1p(stats.count) / math.log1p(1000)),
+        "common": context.normal.commonness(stats.masked),
+        "burst": burst(stats.histogram, context.histogram_shift, context.total_lines)
+        if stats.histogram is not None
+        else 0.0,
+        "first_error": float(first_error),
+    }
+    values.update(_placement(context, lead))
+    return tuple(values[name] for name in FEATURES)
+
+
+def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
+    """Where the occurrence sits relative to the structure of its input."""
+    if lead is None:
+        return {
+            "position": 0.0,
+            "after_failure": 0.0,
+            "distance": 1.0,
+            "in_failed_step": 0.0,
+            "before_wrapper": 0.0,
+            "event_lines": 0.0,
+            "indented": 0.0,
+            "no_failed_step": float(not context.failed),
+        }
+    file = lead.file
+    total = context.lines[file] if file < len(context.lines) else context.total_lines
+    window = context.failed.get(file)
+    anchor = window.end if window is not None and window.end is not None else total + 1
+    before = anchor - lead.line
+    end = lead.start + len(lead.lines) - 1
+    wrappers = context.wrappers.get(file, [])
+    k = bisect.bisect_right(wrappers, end)
+    near = k < len(wrappers) and wrappers[k] - end <= _NEAR_WRAPPER
+    own = lead.lines[lead.line - lead.start] if lead.lines else ""
+    return {
+        "position": lead.line / max(total, 1),
+        "after_failure": float(before <= 0),
+        "distance": min(1.0, math.log1p(max(before, 0)) / math.log1p(10_000)),
+        "in_failed_step": float(context.in_failed_step(lead)),
+        "before_wrapper": float(near),
+        "event_lines": min(1.0, math.log1p(len(lead.lines) - 1) / math.log1p(100)),
+        "indented": float(own[:1].isspace()),
+        "no_failed_step": float(window is None),
+    }
