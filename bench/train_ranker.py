@@ -18,26 +18,29 @@ from __future__ import annotations
 
 import argparse
 import collections
+import math
 import statistics
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import common
 import labelled
 import numpy as np
 from build_normal import normal_of
-from sklearn.linear_model import LogisticRegression
+from scipy import optimize, sparse
+from sklearn.ensemble import GradientBoostingClassifier
 
 from bifrost.engine.features import FEATURES
 from bifrost.engine.normal import Normal
-from bifrost.engine.ranker import Ranker
+from bifrost.engine.ranker import Ranker, Tree
 from bifrost.engine.scan import Scan
 from bifrost.engine.score import Candidate, candidates, findings
+from bifrost.report import Finding
 
 DATA_OUT = labelled.ENGINE_DIR / "data"
 _COMMON = FEATURES.index("common")
-_NEGATIVES_PER_LOG = 60  # negatives paired with each positive (the hardest, by prior score)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Rows:
     features: np.ndarray  # (candidates, features); the `common` column is set per fold
     labels: np.ndarray  # 1 where the candidate's lead event overlaps a labelled span
     masked: list[str]  # each candidate's masked line, for the `common` feature
+    words: list[frozenset[str]]  # each candidate's words
 
 
 def rows(case: labelled.Case, scan: Scan) -> Rows:
@@ -57,7 +61,29 @@ def rows(case: labelled.Case, scan: Scan) -> Rows:
         features=np.array([c.features for c in found], dtype=float).reshape(-1, len(FEATURES)),
         labels=np.array([_label(case, c) for c in found], dtype=int),
         masked=[c.stats.masked for c in found],
+        words=[c.words for c in found],
     )
+
+
+def vocabulary(training: Sequence[Rows], min_projects: int) -> list[str]:
+    """Words of candidate lines in the logs of at least `min_projects` projects: a word of
+    one project's wording never gets a weight."""
+    seen: dict[str, set[str]] = collections.defaultdict(set)
+    for data in training:
+        for found in data.words:
+            for word in found:
+                seen[word].add(data.case.project)
+    return sorted(word for word, where in seen.items() if len(where) >= min_projects)
+
+
+def matrix(data: Rows, normal: Normal, index: dict[str, int]) -> sparse.csr_matrix:
+    """The candidates' features followed by their word indicators, one row each."""
+    dense = sparse.csr_matrix(with_common(data, normal))
+    cols = [index[w] for found in data.words for w in found if w in index]
+    ptr = np.cumsum([0] + [sum(w in index for w in found) for found in data.words])
+    ones = np.ones(len(cols))
+    words = sparse.csr_matrix((ones, cols, ptr), shape=(len(data.words), len(index)))
+    return sparse.hstack([dense, words], format="csr")
 
 
 def _label(case: labelled.Case, candidate: Candidate) -> int:
@@ -74,42 +100,90 @@ def with_common(data: Rows, normal: Normal) -> np.ndarray:
     return features
 
 
-def fit(training: Sequence[Rows], normal: Normal, c: float) -> Ranker:
-    """Pairwise logistic regression: each labelled candidate against the other candidates of
-    its own log, so that what is learned is the order within a log, which is what a reader
-    sees. Every log weighs the same."""
-    differences, targets, weights = [], [], []
-    for data in training:
-        positives = data.labels == 1
-        if not positives.any() or positives.all():
-            continue
-        features = with_common(data, normal)
-        good, bad = features[positives], features[~positives]
-        if len(bad) > _NEGATIVES_PER_LOG:
-            pick = np.random.default_rng(len(bad)).choice(len(bad), _NEGATIVES_PER_LOG, False)
-            bad = bad[pick]
-        pairs = (good[:, None, :] - bad[None, :, :]).reshape(-1, len(FEATURES))
-        weight = 1.0 / len(pairs)
-        differences += [pairs, -pairs]
-        targets += [np.ones(len(pairs)), np.zeros(len(pairs))]
-        weights += [np.full(len(pairs), weight)] * 2
-    model = LogisticRegression(C=c, fit_intercept=False, max_iter=2000)
-    model.fit(np.vstack(differences), np.concatenate(targets), np.concatenate(weights))
-    pairwise = model.coef_[0]
-    return Ranker(bias=_calibrate(training, normal, pairwise), weights=tuple(map(float, pairwise)))
+def fit_words(
+    training: Sequence[Rows], normal: Normal, c: float, min_projects: int
+) -> dict[str, float]:
+    """Word weights. Listwise: maximise, for every log, the probability that a softmax over
+    its candidates' scores (features and words together, linearly) puts a labelled candidate
+    first. Every log weighs the same; L2 regularisation of strength 1/c. Only the words'
+    weights are kept: the trees use the features better."""
+    vocab = vocabulary(training, min_projects)
+    index = {word: i for i, word in enumerate(vocab)}
+    usable = [d for d in training if d.labels.any() and not d.labels.all()]
+    x = sparse.vstack([matrix(d, normal, index) for d in usable], format="csr")
+    group = np.repeat(np.arange(len(usable)), [len(d.labels) for d in usable])
+    positive = np.concatenate([d.labels for d in usable]).astype(bool)
+    logs = len(usable)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        top = np.full(logs, -np.inf)
+        np.maximum.at(top, group, s)
+        e = np.exp(s - top[group])
+        z_all = np.bincount(group, e, logs)
+        z_pos = np.bincount(group, e * positive, logs)
+        value = float(np.sum(np.log(z_all) - np.log(z_pos))) / logs
+        value += float(w @ w) / (2 * c * logs)
+        gradient_s = (e / z_all[group] - positive * e / z_pos[group]) / logs
+        return value, x.T @ gradient_s + w / (c * logs)
+
+    result = optimize.minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+    return {word: float(w) for word, w in zip(vocab, result.x[len(FEATURES) :], strict=True)}
 
 
-def _calibrate(training: Sequence[Rows], normal: Normal, weights: np.ndarray) -> float:
-    """The bias that makes the scores probabilities: a pairwise fit only fixes the order, so
-    one intercept is fitted on the candidates' scores (a one-feature logistic regression)."""
-    scores = np.concatenate([with_common(d, normal) @ weights for d in training])
-    labels = np.concatenate([d.labels for d in training])
-    model = LogisticRegression(C=1e6, max_iter=1000)
-    model.fit(np.column_stack([scores]), labels)
-    slope = float(model.coef_[0][0])
-    if abs(slope - 1.0) > 0.5:  # keep the order; only shift
-        print(f"note: calibration slope {slope:.2f}", file=sys.stderr)
-    return float(model.intercept_[0])
+def word_scores(data: Rows, words: dict[str, float]) -> np.ndarray:
+    return np.array([sum(words.get(w, 0.0) for w in found) for found in data.words])
+
+
+def fit(
+    training: Sequence[Rows], normal: Normal, c: float, min_projects: int, inner_folds: int = 4
+) -> Ranker:
+    """Word weights, then trees over the features and the word score.
+
+    The trees must learn from word scores like those of logs the word weights never saw, so
+    each training log's word score comes from weights fitted without its project (stacking,
+    `inner_folds` folds of projects)."""
+    names = sorted({d.case.project for d in training})
+    fold = {name: i % inner_folds for i, name in enumerate(names)}
+    scores: dict[str, np.ndarray] = {}
+    for k in range(inner_folds):
+        words = fit_words([d for d in training if fold[d.case.project] != k], normal, c, min_projects)
+        for d in training:
+            if fold[d.case.project] == k:
+                scores[d.case.id] = word_scores(d, words)
+    x = np.vstack([np.column_stack([with_common(d, normal), scores[d.case.id]]) for d in training])
+    y = np.concatenate([d.labels for d in training])
+    weight = np.concatenate(
+        [np.where(d.labels == 1, 1 / max(1, d.labels.sum()), 1 / max(1, (1 - d.labels).sum()))
+         for d in training]
+    )
+    model = GradientBoostingClassifier(
+        max_depth=3, n_estimators=150, learning_rate=0.1, subsample=0.8, random_state=0
+    )
+    model.fit(x, y, sample_weight=weight)
+    prior = float(model.init_.class_prior_[1])
+    ranker = Ranker(
+        base=math.log(prior / (1 - prior)),
+        trees=tuple(_tree(e.tree_, model.learning_rate) for e in model.estimators_[:, 0]),
+        words=fit_words(training, normal, c, min_projects),
+    )
+    check = x[: min(len(x), 200)]
+    expected = model.decision_function(check)
+    found = np.array([ranker.base + sum(t(row) for t in ranker.trees) for row in check])
+    if not np.allclose(expected, found, atol=1e-4):
+        raise AssertionError("the exported trees disagree with scikit-learn")
+    return ranker
+
+
+def _tree(tree: Any, scale: float) -> Tree:
+    leaf = tree.children_left == -1
+    return Tree(
+        feature=tuple(int(f) if not is_leaf else -1 for f, is_leaf in zip(tree.feature, leaf)),
+        threshold=tuple(float(t) for t in tree.threshold),
+        left=tuple(int(i) for i in tree.children_left),
+        right=tuple(int(i) for i in tree.children_right),
+        value=tuple(float(v) * scale for v in tree.value[:, 0, 0]),
+    )
 
 
 def projects(cases: Iterable[labelled.Case]) -> list[str]:
@@ -117,19 +191,42 @@ def projects(cases: Iterable[labelled.Case]) -> list[str]:
 
 
 def cross_validate(
-    cases: list[labelled.Case], scans: dict[str, Scan], data: dict[str, Rows], c: float
+    cases: list[labelled.Case],
+    scans: dict[str, Scan],
+    data: dict[str, Rows],
+    args: argparse.Namespace,
 ) -> dict[str, labelled.Hits]:
-    """Leave one project out at a time; every log is scored by a model that never saw it."""
+    """Hold out a fold of projects at a time; every log is scored by models that never saw
+    its project. `args.folds` 0: one project at a time."""
+    names = projects(cases)
+    folds = args.folds or len(names)
     results: dict[str, labelled.Hits] = {}
-    for project in projects(cases):
-        train = [case for case in cases if case.project != project]
+    for k in range(folds):
+        held = {name for i, name in enumerate(names) if i % folds == k}
+        train = [case for case in cases if case.project not in held]
         normal = normal_of((case.project, scans[case.id]) for case in train)
-        ranker = fit([data[case.id] for case in train], normal, c)
+        ranker = fit([data[case.id] for case in train], normal, args.c, args.min_projects)
         for case in cases:
-            if case.project == project:
+            if case.project in held:
                 ranked = findings(scans[case.id], ranker=ranker, normal=normal)
                 results[case.id] = labelled.hits(case, ranked)
+                if args.details and not results[case.id].hit1:
+                    _explain_miss(case, ranked, data[case.id])
     return results
+
+
+def _explain_miss(case: labelled.Case, ranked: list[Finding], data: Rows) -> None:
+    """What came first instead of the labelled lines, and whether any candidate had them."""
+    where = next(
+        (i for i, f in enumerate(ranked, 1) if labelled.hits(case, [f]).hit1), None
+    )
+    print(
+        f"MISS {case.id} spans={case.spans} candidates={len(data.labels)} "
+        f"positive={int(data.labels.sum())} found_at={where}"
+    )
+    for finding in ranked[:3]:
+        spans = ",".join(f"{e.line}-{e.end_line}" for e in finding.evidence)
+        print(f"   {finding.id} {finding.score:.2f} [{spans}] {common.shorten(finding.title, 90)}")
 
 
 def report(cases: list[labelled.Case], results: dict[str, labelled.Hits]) -> None:
@@ -154,28 +251,32 @@ def report(cases: list[labelled.Case], results: dict[str, labelled.Hits]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser, bifrost=False)
-    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--c", type=float, default=0.3, help="inverse regularisation strength")
     parser.add_argument("--write", action="store_true", help="write the fitted data files")
-    parser.add_argument("--only", help="cross-validate only the logs of this set (logchunks)")
+    parser.add_argument(
+        "--min-projects", type=int, default=3, help="projects a word must appear in to count"
+    )
+    parser.add_argument(
+        "--folds", type=int, default=0, help="folds of projects (default 0: one per project)"
+    )
+    parser.add_argument("--details", action="store_true", help="print each missed log")
     args = parser.parse_args(argv)
 
     sets = {"logchunks": labelled.logchunks(args.data), "cidiff": labelled.cidiff(args.data)}
     cases = [case for group in sets.values() for case in group]
     scans = labelled.scans(cases)
     data = {case.id: rows(case, scans[case.id]) for case in cases}
-    results = cross_validate(cases, scans, data, args.c)
+    results = cross_validate(cases, scans, data, args)
     for name, group in sets.items():
         print(f"\n{name}: leave-projects-out ({len(projects(group))} projects, {len(group)} logs)")
         report(group, results)
     if args.write:
         normal = normal_of((case.project, scans[case.id]) for case in cases)
-        ranker = fit([data[case.id] for case in cases], normal, args.c)
+        ranker = fit([data[case.id] for case in cases], normal, args.c, args.min_projects)
         (DATA_OUT / "normal.json").write_text(normal.to_json(), encoding="utf-8")
         trained = f"{len(cases)} logs of {len(projects(cases))} projects"
         (DATA_OUT / "ranker.json").write_text(ranker.to_json(trained_on=trained), encoding="utf-8")
         print(f"\nwrote {DATA_OUT / 'ranker.json'} and {DATA_OUT / 'normal.json'}")
-        for name, weight in zip(FEATURES, ranker.weights, strict=True):
-            print(f"  {name:16} {weight:+.2f}")
     return 0
 
 

@@ -9,7 +9,8 @@ Classes (the letters, as bytes):
 
 - `S` START: an ordinary line; it may start an event.
 - `B` BLANK: ends an event, unless the trace goes on after it (see below).
-- `I` INDENTED: starts with whitespace; continues the line above (frames, wrapped text).
+- `I` INDENTED: starts with whitespace, or is a Ruby frame; continues the line above (frames,
+  wrapped text).
 - `T` TRACEBACK: Python's `Traceback (most recent call last):`.
 - `C` CAUSE: `Caused by:`, `Suppressed:`, Python's chaining sentences.
 - `X` EXCEPTION: `ValueError: bad`, `java.lang.IllegalStateException: x`.
@@ -69,6 +70,7 @@ _KINDS = re.compile(
     r"|\[signal [A-Z]+)"
     r"|(?P<X>(?:[A-Za-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Throwable)"
     r"(?::.*)?$)"
+    r"|(?P<I>[^\s:]+:\d+:in [`'])"  # a Ruby frame, unindented: `lib/a.rb:15:in `eval'`
 )
 
 

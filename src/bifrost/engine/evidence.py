@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|\d+: |[\w.$/<>]+\(.*\)$)|^\s*at ")
+_FRAME = re.compile(
+    r"^\s+(?:at |File \"|\.\.\. \d+ more|\d+: |[\w.$/<>]+\(.*\)$)|^\s*at |^\s*(?:from )?\S+:\d+:in [`']"
+)
 _CAUSE = re.compile(
     r"^\s*(?:Caused by:|Caused:|Suppressed:|During handling|The above exception)"
     r"|^\s*[\w.$]+(?:Error|Exception|Exit|Interrupt|Fault)\b"

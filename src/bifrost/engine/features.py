@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from dataclasses import dataclass
 
-from bifrost.engine import steps
 from bifrost.engine.bursts import burst
 from bifrost.engine.normal import Normal
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
@@ -38,11 +38,27 @@ FEATURES: tuple[str, ...] = (
     "event_lines",  # lines in its event: a stack trace, an error with its details (log scale)
     "burst",  # concentrated in one stretch of the log
     "indented",  # the line is indented: usually a detail of the line above
+    "wordless",  # fewer than two words: progress dots, rules, a lone value
+    "command",  # an echoed command (`$ make`, `+ helm upgrade`): what ran, not what happened
     "first_error",  # the first error-level candidate of the failing step
+    "last_error",  # the last error-level candidate of the failing step that is not a wrapper
+    "step_position",  # how far into the failing step, from its start (0) to its exit (1)
+    "headline",  # details follow it in its event (indented lines, frames)
+    "location",  # names a place in the source: `file.c:12`, `line 12`
+    "once",  # printed once in the log
+    "length",  # how long the line is
     "no_failed_step",  # the input shows no failing step: positions count from its end
 )
 
 _NEAR_WRAPPER = 3  # lines after an event within which a wrapper makes it the wrapped cause
+
+_COMMAND = re.compile(r"\$ \S|\+{1,3} ?(?=[^\s+])")
+
+_LOCATION = re.compile(r"\w\.\w{1,5}[:(]\d+|\bline \d+")
+_WORD_OF_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+# Words (camelCase and snake_case split) and symbols: `AssertionError` is `assertion`, `error`.
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]{2,}(?![a-z])|[^\x00-\x7f\w\s]")
 
 
 @dataclass(frozen=True)
@@ -59,8 +75,9 @@ class Context:
     @classmethod
     def of(cls, scan: Scan, normal: Normal) -> Context:
         failed: dict[int, Window] = {}
-        for window in scan.failed_steps:
-            failed.setdefault(window.file, window)
+        for window in scan.failures:
+            if window.exit:
+                failed.setdefault(window.file, window)
         wrappers: dict[int, list[int]] = {}
         for file, line in scan.wrappers:
             wrappers.setdefault(file, []).append(line)
@@ -87,13 +104,12 @@ def vector(
     lead: Occurrence | None,
     signature: Signature | None,
     *,
+    wrapper: bool,
     first_error: bool,
+    last_error: bool,
 ) -> tuple[float, ...]:
     """The features of one candidate, in the order of `FEATURES`."""
     level = stats.level
-    wrapper = steps.is_wrapper(lead.lines[lead.line - lead.start] if lead else text) or (
-        signature is not None and signature.priority < 0
-    )
     values: dict[str, float] = {
         "level_error": float(level >= RANK["error"]),
         "level_warning": float(level == RANK["warning"]),
@@ -108,9 +124,22 @@ def vector(
         if stats.histogram is not None
         else 0.0,
         "first_error": float(first_error),
+        "last_error": float(last_error),
+        "once": float(stats.count == 1),
     }
     values.update(_placement(context, lead))
     return tuple(values[name] for name in FEATURES)
+
+
+def words(line: str) -> frozenset[str]:
+    """The words of a line, lower-cased, for the ranker's word weights."""
+    return frozenset(word.lower() for word in _WORD.findall(line) if len(word) > 1 or ord(word) > 127)
+
+
+def own_line(lead: Occurrence) -> str:
+    """The occurrence's own line (an event's lines start before it when it is an exception
+    line inside a trace)."""
+    return lead.lines[lead.line - lead.start] if lead.lines else ""
 
 
 def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
@@ -124,7 +153,13 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
             "before_wrapper": 0.0,
             "event_lines": 0.0,
             "indented": 0.0,
+            "command": 0.0,
+            "wordless": 0.0,
             "no_failed_step": float(not context.failed),
+            "step_position": 0.0,
+            "headline": 0.0,
+            "location": 0.0,
+            "length": 0.0,
         }
     file = lead.file
     total = context.lines[file] if file < len(context.lines) else context.total_lines
@@ -135,14 +170,24 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
     wrappers = context.wrappers.get(file, [])
     k = bisect.bisect_right(wrappers, end)
     near = k < len(wrappers) and wrappers[k] - end <= _NEAR_WRAPPER
-    own = lead.lines[lead.line - lead.start] if lead.lines else ""
+    own = own_line(lead)
+    in_step = context.in_failed_step(lead)
+    step_position = 0.0
+    if in_step and window is not None:
+        step_position = (lead.line - window.step_start) / max(anchor - window.step_start, 1)
     return {
         "position": lead.line / max(total, 1),
         "after_failure": float(before <= 0),
         "distance": min(1.0, math.log1p(max(before, 0)) / math.log1p(10_000)),
-        "in_failed_step": float(context.in_failed_step(lead)),
+        "in_failed_step": float(in_step),
+        "step_position": step_position,
+        "headline": float(lead.line == lead.start and len(lead.lines) > 1),
+        "location": float(_LOCATION.search(own) is not None),
+        "length": min(1.0, len(own.strip()) / 200),
         "before_wrapper": float(near),
         "event_lines": min(1.0, math.log1p(len(lead.lines) - 1) / math.log1p(100)),
         "indented": float(own[:1].isspace()),
+        "command": float(_COMMAND.match(own) is not None),
+        "wordless": float(len(_WORD_OF_LETTERS.findall(own)) < 2),
         "no_failed_step": float(window is None),
     }

@@ -66,11 +66,18 @@ _PLAIN_LEVEL = re.compile(
 )
 
 
+# A compiler's or linter's diagnostic: `src/a.c:12:5: error: …`, `Main.hs:94:10: Warning:`.
+_DIAGNOSTIC = re.compile(
+    r"\s*+[^\s:]++(?::\d+){1,2}:\s*(?:fatal\s+)?(?P<word>error|warning|(?i:error|warning))\b"
+)
+
+
 def guess_level(text: str) -> Level | None:
     """The level a free-text line announces with a leading level word, if it obviously does."""
     m = _PLAIN_LEVEL.match(text)
     if m is None:
-        return None
+        diagnostic = _DIAGNOSTIC.match(text)
+        return normalise_level(diagnostic["word"]) if diagnostic else None
     if m["build"]:
         return "error"
     word = m["bracket"] or m["colon"] or m["upper"] or m["letter"] or m["npm"]

@@ -41,8 +41,9 @@ _PREFIX_BYTES = 256  # enough of a line to hold its merged-stream prefix
 _NO_LEVEL = -1
 WINDOW_LINES = 200  # lines kept before a failing step's exit line, and at the end of an input
 _WINDOW_LINE_CHARS = 4096  # a window keeps at most this much of each line
-_MAX_WINDOWS = 8  # failing steps whose windows are kept (the first ones: later steps often
-# only report the first failure again)
+_MAX_WINDOWS = 8  # windows kept of each kind, the first ones: later failures often only
+# report the first one again
+_WRAPPER_GAP = 10  # a wrapper this close after the last window's end adds no window
 _MAX_WRAPPERS = 1000
 
 
@@ -70,8 +71,9 @@ class Window:
     lines: list[str]
     templates: list[int]  # the template of each line (as numbered by the miner then)
     classes: bytes  # the event class of each line (see `events`)
-    end: int | None  # 1-based line of the exit line; None at the end of an input
+    end: int | None  # 1-based line of the exit line or wrapper; None at the end of an input
     step_start: int  # 1-based first line of the step (1 when no step start was seen)
+    exit: bool = False  # ends at a failing step's exit line (else at a wrapper, or the end)
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Scan:
     line_templates: array[int] | None = None  # per input line, when asked for
     line_files: list[int] = field(default_factory=list)  # lines per file
     histogram_shift: int = 4  # histogram buckets are 2**shift lines wide
-    failed_steps: list[Window] = field(default_factory=list)  # in input order
+    failures: list[Window] = field(default_factory=list)  # before exits and wrappers, in order
     ends: list[Window] = field(default_factory=list)  # the last lines of each input
     wrappers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
 
@@ -167,7 +169,8 @@ class Scanner:
         self._role_keys: set[bytes] = set()
         self._recent: list[bytes] = []  # the last lines counted, at most WINDOW_LINES
         self._step_start = 1
-        self._failed_steps: list[Window] = []
+        self._failures: list[Window] = []
+        self._kept: Counter[bool] = Counter()  # windows kept, by `exit`
         self._ends: list[Window] = []
         self._wrappers: list[tuple[int, int]] = []
 
@@ -217,7 +220,7 @@ class Scanner:
             line_templates=self._line_templates,
             line_files=line_files,
             histogram_shift=self._shift,
-            failed_steps=self._failed_steps,
+            failures=self._failures,
             ends=self._ends,
             wrappers=self._wrappers,
         )
@@ -384,26 +387,31 @@ class Scanner:
                 )
 
     def _note_steps(self, block: _Block, file: int, line_no: int) -> None:
-        """Follow the steps of a build log; keep the window before each failing step's end."""
+        """Follow the steps of a build log; keep the window before each failing step's exit
+        line and before each wrapper (see `steps`)."""
         keys = block.keys
         for i in compress(range(len(keys)), map(self._has_role.__getitem__, keys)):
             role, line = self._role[keys[i]], line_no + i + 1
             if role == steps.STEP_START:
                 self._step_start = line
-            elif role == steps.WRAPPER:
+                continue
+            failed = role == steps.STEP_END and steps.failed(self._text(block.lines[i]))
+            if role == steps.WRAPPER or failed:
                 if len(self._wrappers) < _MAX_WRAPPERS:
                     self._wrappers.append((file, line))
-            elif role == steps.STEP_END:
-                failed = steps.failed(self._text(block.lines[i]))
-                if failed and len(self._failed_steps) < _MAX_WINDOWS:
+                last = self._failures[-1] if self._failures else None
+                close = last is not None and last.file == file and line - (last.end or 0) <= (
+                    _WRAPPER_GAP
+                )
+                if self._kept[failed] < _MAX_WINDOWS and (failed or not close):
                     before = block.lines[max(0, i - WINDOW_LINES) : i]
-                    self._failed_steps.append(self._window(file, line, before, end=line))
-                if failed and len(self._wrappers) < _MAX_WRAPPERS:
-                    self._wrappers.append((file, line))
+                    self._failures.append(self._window(file, line, before, end=line, exit=failed))
+                    self._kept[failed] += 1
+            if role == steps.STEP_END:
                 self._step_start = line + 1
 
     def _window(
-        self, file: int, stop: int, before: list[bytes], *, end: int | None = None
+        self, file: int, stop: int, before: list[bytes], *, end: int | None = None, exit: bool = False
     ) -> Window:
         """The lines of the current step before line `stop` (1-based), at most WINDOW_LINES:
         `before` (from the current block) after the lines remembered from earlier blocks."""
@@ -423,6 +431,7 @@ class Scanner:
             classes=bytes(self._class[key] for key in keys),
             end=end,
             step_start=self._step_start,
+            exit=exit,
         )
 
     def _remember_recent(self, block: _Block) -> None:

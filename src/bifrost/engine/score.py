@@ -13,10 +13,10 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from bifrost.engine import evidence, events
+from bifrost.engine import evidence, events, steps
 from bifrost.engine import normal as normal_model
 from bifrost.engine import ranker as ranker_model
-from bifrost.engine.features import Context, vector
+from bifrost.engine.features import Context, own_line, vector, words
 from bifrost.engine.normal import Normal
 from bifrost.engine.ranker import Ranker
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
@@ -38,7 +38,9 @@ class Candidate:
     lead: Occurrence | None  # the occurrence measured and shown first
     signature: Signature | None
     severity: Severity
+    wrapper: bool  # only says that something failed (see `steps`)
     features: tuple[float, ...] = ()
+    words: frozenset[str] = frozenset()
     score: float = 0.0  # the ranker's probability that this explains the failure
 
 
@@ -53,7 +55,7 @@ def findings(
     ranker = ranker or ranker_model.packaged()
     scored = candidates(scan, normal or normal_model.packaged())
     for candidate in scored:
-        candidate.score = ranker.probability(candidate.features)
+        candidate.score = ranker.probability(candidate.features, candidate.words)
     kept = [c for c in scored if c.stats.trouble or c.score >= _SUSPICIOUS]
     if not kept:
         return []
@@ -75,7 +77,7 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
         for index, stats in scan.stats.items()
         if stats.count and (stats.trouble or index in in_windows)
     ]
-    first_errors = _first_errors(context, chosen)
+    first_errors, last_errors = _first_and_last_errors(context, chosen)
     for candidate in chosen:
         candidate.features = vector(
             context,
@@ -83,15 +85,19 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
             scan.template_text(candidate.stats.index),
             candidate.lead,
             candidate.signature,
+            wrapper=candidate.wrapper,
             first_error=id(candidate) in first_errors,
+            last_error=id(candidate) in last_errors,
         )
+        lead = candidate.lead
+        candidate.words = words(own_line(lead) if lead else candidate.stats.last_text)
     return chosen
 
 
 def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
     """The first occurrence of each template in the windows, failing steps first."""
     found: dict[int, Occurrence] = {}
-    for window in [*scan.failed_steps, *scan.ends]:
+    for window in [*scan.failures, *scan.ends]:
         for offset, (first, last) in _window_events(window):
             index = scan.miner.find(window.templates[offset])
             if index not in found:
@@ -107,7 +113,7 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
 
 def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
     """(offset of a line worth measuring, the event it belongs to) for a window's lines: every
-    line that stands alone, and the headline lines of multi-line events."""
+    line that starts an event or stands alone, and the headline lines inside events."""
     spans = events.spans(window.classes)
     inside: dict[int, tuple[int, int]] = {}
     for first, last in spans:
@@ -117,10 +123,8 @@ def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
     for offset, cls in enumerate(window.classes):
         if cls == events.BLANK:
             continue
-        span = inside.get(offset)
-        if span is None:
-            chosen.append((offset, (offset, offset)))
-        elif events.is_headline(cls):
+        span = inside.get(offset, (offset, offset))
+        if span[0] == offset or events.is_headline(cls):
             chosen.append((offset, span))
     return chosen
 
@@ -141,22 +145,32 @@ def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -
     )
     if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
         severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
-    return Candidate(stats=stats, lead=lead, signature=signature, severity=severity)
+    wrapper = steps.is_wrapper(own_line(lead) if lead else text) or (
+        signature is not None and signature.priority < 0
+    )
+    return Candidate(stats, lead, signature, severity, wrapper)
 
 
-def _first_errors(context: Context, chosen: list[Candidate]) -> set[int]:
-    """The ids of the candidates that are the first error-level line of a failing step."""
+def _first_and_last_errors(context: Context, chosen: list[Candidate]) -> tuple[set[int], set[int]]:
+    """The ids of the candidates that are the first error-level line of a failing step, and of
+    those that are its last one that is not a wrapper."""
     first: dict[int, Candidate] = {}
+    last: dict[int, Candidate] = {}
     for candidate in chosen:
         lead = candidate.lead
         if lead is None or SEVERITY_RANK[candidate.severity] < SEVERITY_RANK["error"]:
             continue
         if not context.in_failed_step(lead):
             continue
-        best = first.get(lead.file)
-        if best is None or (best.lead is not None and lead.line < best.lead.line):
+        if lead.file not in first or lead.line < _line(first[lead.file]):
             first[lead.file] = candidate
-    return {id(c) for c in first.values()}
+        if not candidate.wrapper and (lead.file not in last or lead.line > _line(last[lead.file])):
+            last[lead.file] = candidate
+    return {id(c) for c in first.values()}, {id(c) for c in last.values()}
+
+
+def _line(candidate: Candidate) -> int:
+    return candidate.lead.line if candidate.lead else 0
 
 
 def _where(candidate: Candidate) -> tuple[int, int]:
@@ -208,7 +222,8 @@ def _neighbours(candidates: list[Candidate]) -> list[tuple[int, int]]:
     )
     pairs = []
     for (file_a, _, end_a, a), (file_b, start_b, _, b) in itertools.pairwise(placed):
-        if file_a == file_b and start_b - end_a <= _GAP:
+        same_kind = candidates[a].wrapper == candidates[b].wrapper  # a cause stays apart from
+        if file_a == file_b and start_b - end_a <= _GAP and same_kind:  # the summary after it
             pairs.append((a, b))
     return pairs
 

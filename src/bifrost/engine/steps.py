@@ -42,7 +42,8 @@ _START = re.compile(
 # A step's last line, with its exit status in group `status` when it says one.
 _END = re.compile(
     r"""
-    The\ command\ ".*"\ (?:exited\ with\ (?P<status>\d+)|failed(?:\ and\ exited\ with\ (?P<s2>\d+))?)
+    (?:The\ command\ ".*|^)"\ (?:exited\ with\ (?P<status>\d+)   # Travis (a long command
+      |failed(?:\ and\ exited\ with\ (?P<s2>\d+))?)                # ends on a line of its own)
     | Process\ completed\ with\ exit\ code\ (?P<s3>\d+)            # GitHub Actions
     | ERROR:\ Job\ failed:\ (?:exit\ (?:code|status)\ (?P<s4>\d+)|.)  # GitLab runner
     | script\ returned\ exit\ code\ (?P<s5>\d+)                     # Jenkins

@@ -33,14 +33,22 @@ _TROUBLE = re.compile(
        |not\s+found|no\s+such|segmentation|segfault|traceback|oom|out\s+of\s+memory
        |unhealthy|backoff|back-off|evicted|rejected|unauthori[sz]ed|forbidden|violation
        |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan
-       |exit\s+(?:code|status)\s*:?\s*[1-9])\b
+       |exit\s+(?:code|status)\s*:?\s*[1-9]
+       |not\s+(?:ok|defined|installed|available|supported|allowed|permitted|recogni[sz]ed
+                |exist|match(?:ed|es)?|resolved|satisfied)
+       |(?:does|do|did)\s*n[o']t\s+(?:exist|match|support)
+       |unknown|unexpected|unrecogni[sz]ed|unsupported|incompatible|conflicts?)\b
+    | [✖✗✘❌]
     | (?-i:[a-z0-9_](?:Error|Exception|Fault|Failure)\b)
     | \bE\d{3,4}\b
     """,
     re.IGNORECASE | re.VERBOSE,
 )
 
-_MILD = re.compile(r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+)", re.I)
+_MILD = re.compile(
+    r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+|skip(?:ped|ping)?)\b",
+    re.I,
+)
 
 
 def looks_like_trouble(message: str) -> bool:
