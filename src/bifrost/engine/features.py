@@ -35,6 +35,7 @@ FEATURES: tuple[str, ...] = (
     "distance",  # lines before the failing step's exit line, or the input's end (log scale)
     "in_failed_step",  # inside the first failing step
     "before_wrapper",  # a wrapper or exit line follows within a few lines
+    "after_header",  # follows a header that announces failure details (`There was 1 failure:`)
     "event_lines",  # lines in its event: a stack trace, an error with its details (log scale)
     "burst",  # concentrated in one stretch of the log
     "indented",  # the line is indented: usually a detail of the line above
@@ -51,8 +52,9 @@ FEATURES: tuple[str, ...] = (
 )
 
 _NEAR_WRAPPER = 3  # lines after an event within which a wrapper makes it the wrapped cause
+_AFTER_HEADER = 40  # lines after a failure header that are its details
 
-_COMMAND = re.compile(r"\$ \S|\+{1,3} ?(?=[^\s+])")
+_COMMAND = re.compile(r"[$>] \S|\+{1,3} ?(?=[^\s+])")
 
 _LOCATION = re.compile(r"\w\.\w{1,5}[:(]\d+|\bline \d+")
 _WORD_OF_LETTERS = re.compile(r"[^\W\d_]{2,}")
@@ -68,6 +70,7 @@ class Context:
     lines: list[int]  # lines per input
     failed: dict[int, Window]  # per input, its first failing step
     wrappers: dict[int, list[int]]  # per input, sorted lines of wrappers and failing exits
+    headers: dict[int, list[int]]  # per input, sorted lines of failure headers
     normal: Normal
     histogram_shift: int
     total_lines: int
@@ -78,15 +81,11 @@ class Context:
         for window in scan.failures:
             if window.exit:
                 failed.setdefault(window.file, window)
-        wrappers: dict[int, list[int]] = {}
-        for file, line in scan.wrappers:
-            wrappers.setdefault(file, []).append(line)
-        for lines in wrappers.values():
-            lines.sort()
         return cls(
             lines=scan.line_files or [scan.lines],
             failed=failed,
-            wrappers=wrappers,
+            wrappers=_by_file(scan.wrappers),
+            headers=_by_file(scan.headers),
             normal=normal,
             histogram_shift=scan.histogram_shift,
             total_lines=scan.lines,
@@ -95,6 +94,15 @@ class Context:
     def in_failed_step(self, occurrence: Occurrence) -> bool:
         window = self.failed.get(occurrence.file)
         return window is not None and window.step_start <= occurrence.line < (window.end or 0)
+
+
+def _by_file(positions: list[tuple[int, int]]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for file, line in positions:
+        found.setdefault(file, []).append(line)
+    for lines in found.values():
+        lines.sort()
+    return found
 
 
 def vector(
@@ -151,6 +159,7 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
             "distance": 1.0,
             "in_failed_step": 0.0,
             "before_wrapper": 0.0,
+            "after_header": 0.0,
             "event_lines": 0.0,
             "indented": 0.0,
             "command": 0.0,
@@ -170,6 +179,9 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
     wrappers = context.wrappers.get(file, [])
     k = bisect.bisect_right(wrappers, end)
     near = k < len(wrappers) and wrappers[k] - end <= _NEAR_WRAPPER
+    headers = context.headers.get(file, [])
+    h = bisect.bisect_left(headers, lead.line)
+    after_header = h > 0 and lead.line - headers[h - 1] <= _AFTER_HEADER
     own = own_line(lead)
     in_step = context.in_failed_step(lead)
     step_position = 0.0
@@ -185,6 +197,7 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
         "location": float(_LOCATION.search(own) is not None),
         "length": min(1.0, len(own.strip()) / 200),
         "before_wrapper": float(near),
+        "after_header": float(after_header),
         "event_lines": min(1.0, math.log1p(len(lead.lines) - 1) / math.log1p(100)),
         "indented": float(own[:1].isspace()),
         "command": float(_COMMAND.match(own) is not None),

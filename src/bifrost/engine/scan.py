@@ -117,6 +117,7 @@ class Scan:
     failures: list[Window] = field(default_factory=list)  # before exits and wrappers, in order
     ends: list[Window] = field(default_factory=list)  # the last lines of each input
     wrappers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
+    headers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
 
     def template_text(self, index: int) -> str:
         return self.miner.templates[self.miner.find(index)].text
@@ -173,6 +174,7 @@ class Scanner:
         self._kept: Counter[bool] = Counter()  # windows kept, by `exit`
         self._ends: list[Window] = []
         self._wrappers: list[tuple[int, int]] = []
+        self._headers: list[tuple[int, int]] = []
 
     def scan(
         self,
@@ -223,6 +225,7 @@ class Scanner:
             failures=self._failures,
             ends=self._ends,
             wrappers=self._wrappers,
+            headers=self._headers,
         )
 
     def _check_not_empty(self, source: Source, inputs: int) -> None:
@@ -394,6 +397,10 @@ class Scanner:
             role, line = self._role[keys[i]], line_no + i + 1
             if role == steps.STEP_START:
                 self._step_start = line
+                continue
+            if role == steps.HEADER:
+                if len(self._headers) < _MAX_WRAPPERS:
+                    self._headers.append((file, line))
                 continue
             failed = role == steps.STEP_END and steps.failed(self._text(block.lines[i]))
             if role == steps.WRAPPER or failed:

@@ -114,7 +114,7 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
 def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
     """(offset of a line worth measuring, the event it belongs to) for a window's lines: every
     line that starts an event or stands alone, and the headline lines inside events."""
-    spans = events.spans(window.classes)
+    spans = _with_details(window, events.spans(window.classes))
     inside: dict[int, tuple[int, int]] = {}
     for first, last in spans:
         for offset in range(first, last + 1):
@@ -127,6 +127,29 @@ def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
         if span[0] == offset or events.is_headline(cls):
             chosen.append((offset, span))
     return chosen
+
+
+def _with_details(window: Window, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The events, with a line that announces a list (`… are not available:`) joined to the
+    indented lines after it, across one blank line: the list is what explains it."""
+    classes, lines = window.classes, window.lines
+    joined: list[tuple[int, int]] = []
+    i = 0
+    while i < len(classes):
+        first = i + 1 + (i + 1 < len(classes) and classes[i + 1] == events.BLANK)
+        if classes[i] != events.BLANK and lines[i].rstrip().endswith(":"):
+            end = first
+            while end < len(classes) and classes[end] == events.INDENTED:
+                end += 1
+            if end > first:
+                joined.append((i, end - 1))
+                i = end
+                continue
+        i += 1
+    if not joined:
+        return spans
+    kept = [s for s in spans if not any(a <= s[1] and s[0] <= b for a, b in joined)]
+    return sorted(kept + joined)
 
 
 def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -> Candidate:

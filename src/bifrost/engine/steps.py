@@ -22,6 +22,7 @@ NONE = 0
 STEP_START = 1  # a step begins: its command is echoed, or a section/group opens
 STEP_END = 2  # a step ended and said with what status (see `failed`)
 WRAPPER = 3  # a summary that something failed, not what
+HEADER = 4  # announces the details of failures, which follow it
 
 # What opens a step.
 _START = re.compile(
@@ -68,11 +69,10 @@ _WRAPPER = re.compile(
     | FAILURE:\ Build\ failed\ with\ an\ exception                 # gradle
     | Execution\ failed\ for\ task\ '                              # gradle
     | Failed\ to\ execute\ goal\b                                  # maven
-    | There\ (?:was|were)\ \d+\ (?:failures?|errors?)\b            # junit-style runners
     | Tests\ run:\ \d+,\ Failures:\ \d+                            # surefire
     | ^\W*(?:=+\ )?\d+\ failed\b.*\ in\ [\d.]+\s*s                 # pytest's last line
     | ^FAILED\ \(                                                 # unittest
-    | ^\s*\d+\ (?:failing|failures?|tests?\ failed|examples?,\ \d+\ failures?)\b  # mocha, rspec
+    | ^\s*\d+\ (?:failures?|tests?\ failed|examples?,\ \d+\ failures?)\b  # rspec
     | ^Tests:\ .*\d+\ failed                                       # jest
     | ^Test\ Suites:\ .*\d+\ failed
     | ^FAILURES!$                                                 # phpunit
@@ -107,6 +107,21 @@ _WRAPPER = re.compile(
     re.VERBOSE | re.MULTILINE,
 )
 
+# Lines after which a test runner or build tool prints what failed.
+_HEADER = re.compile(
+    r"""
+    ^There\ (?:was|were)\ \d+\ (?:failures?|errors?):            # phpunit
+    | ^=+\ (?:FAILURES|ERRORS)\ =+$                               # pytest
+    | ^(?:failures|Failures|Failed\ tests?|FAILED\ TESTS?|Errors):$  # cargo, rspec, minitest
+    | ^\d+\ failing$                                              # mocha
+    | ^The\ following\ tests\ FAILED:                            # ctest
+    | ^Summary\ of\ failures:
+    | ^\#\ Failed\ test\b                                        # perl Test::More
+    | ^What\ went\ wrong:                                         # gradle
+    """,
+    re.VERBOSE,
+)
+
 _STATUS_GROUPS = ("status", "s2", "s3", "s4", "s5", "s6", "s7", "s8")
 
 
@@ -119,6 +134,8 @@ def role(text: str) -> int:
         return STEP_END
     if _WRAPPER.search(stripped):
         return WRAPPER
+    if _HEADER.search(stripped):
+        return HEADER
     if _START.match(stripped):
         return STEP_START
     return NONE
