@@ -135,19 +135,29 @@ def word_scores(data: Rows, words: dict[str, float]) -> np.ndarray:
     return np.array([sum(words.get(w, 0.0) for w in found) for found in data.words])
 
 
-def fit(
-    training: Sequence[Rows], normal: Normal, c: float, min_projects: int, inner_folds: int = 4
-) -> Ranker:
+@dataclass(frozen=True)
+class Settings:
+    c: float = 0.3  # inverse L2 strength of the word weights
+    min_projects: int = 3  # projects a word must appear in to get a weight
+    trees: int = 150
+    depth: int = 3
+    rate: float = 0.1
+    inner_folds: int = 4
+
+
+def fit(training: Sequence[Rows], normal: Normal, settings: Settings) -> Ranker:
     """Word weights, then trees over the features and the word score.
 
     The trees must learn from word scores like those of logs the word weights never saw, so
     each training log's word score comes from weights fitted without its project (stacking,
     `inner_folds` folds of projects)."""
     names = sorted({d.case.project for d in training})
-    fold = {name: i % inner_folds for i, name in enumerate(names)}
+    c, min_projects = settings.c, settings.min_projects
+    fold = {name: i % settings.inner_folds for i, name in enumerate(names)}
     scores: dict[str, np.ndarray] = {}
-    for k in range(inner_folds):
-        words = fit_words([d for d in training if fold[d.case.project] != k], normal, c, min_projects)
+    for k in range(settings.inner_folds):
+        inner = [d for d in training if fold[d.case.project] != k]
+        words = fit_words(inner, normal, c, min_projects)
         for d in training:
             if fold[d.case.project] == k:
                 scores[d.case.id] = word_scores(d, words)
@@ -158,7 +168,11 @@ def fit(
          for d in training]
     )
     model = GradientBoostingClassifier(
-        max_depth=3, n_estimators=150, learning_rate=0.1, subsample=0.8, random_state=0
+        max_depth=settings.depth,
+        n_estimators=settings.trees,
+        learning_rate=settings.rate,
+        subsample=0.8,
+        random_state=0,
     )
     model.fit(x, y, sample_weight=weight)
     prior = float(model.init_.class_prior_[1])
@@ -205,7 +219,7 @@ def cross_validate(
         held = {name for i, name in enumerate(names) if i % folds == k}
         train = [case for case in cases if case.project not in held]
         normal = normal_of((case.project, scans[case.id]) for case in train)
-        ranker = fit([data[case.id] for case in train], normal, args.c, args.min_projects)
+        ranker = fit([data[case.id] for case in train], normal, settings(args))
         for case in cases:
             if case.project in held:
                 ranked = findings(scans[case.id], ranker=ranker, normal=normal)
@@ -248,13 +262,26 @@ def report(cases: list[labelled.Case], results: dict[str, labelled.Hits]) -> Non
     common.print_table(["language", "logs", "hit@1", "hit@5", "median lines shown"], table)
 
 
+def settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        c=args.c, min_projects=args.min_projects, trees=args.trees, depth=args.depth, rate=args.rate
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser, bifrost=False)
-    parser.add_argument("--c", type=float, default=0.3, help="inverse regularisation strength")
+    defaults = Settings()
+    parser.add_argument("--c", type=float, default=defaults.c, help="word weights' inverse L2")
+    parser.add_argument("--trees", type=int, default=defaults.trees)
+    parser.add_argument("--depth", type=int, default=defaults.depth)
+    parser.add_argument("--rate", type=float, default=defaults.rate)
     parser.add_argument("--write", action="store_true", help="write the fitted data files")
     parser.add_argument(
-        "--min-projects", type=int, default=3, help="projects a word must appear in to count"
+        "--min-projects",
+        type=int,
+        default=defaults.min_projects,
+        help="projects a word must appear in to count",
     )
     parser.add_argument(
         "--folds", type=int, default=0, help="folds of projects (default 0: one per project)"
@@ -272,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report(group, results)
     if args.write:
         normal = normal_of((case.project, scans[case.id]) for case in cases)
-        ranker = fit([data[case.id] for case in cases], normal, args.c, args.min_projects)
+        ranker = fit([data[case.id] for case in cases], normal, settings(args))
         (DATA_OUT / "normal.json").write_text(normal.to_json(), encoding="utf-8")
         trained = f"{len(cases)} logs of {len(projects(cases))} projects"
         (DATA_OUT / "ranker.json").write_text(ranker.to_json(trained_on=trained), encoding="utf-8")

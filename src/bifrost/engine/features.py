@@ -35,12 +35,12 @@ FEATURES: tuple[str, ...] = (
     "distance",  # lines before the failing step's exit line, or the input's end (log scale)
     "in_failed_step",  # inside the first failing step
     "before_wrapper",  # a wrapper or exit line follows within a few lines
+    "after_wrapper",  # a wrapper came before it in its step: what follows is aftermath
     "after_header",  # follows a header that announces failure details (`There was 1 failure:`)
     "event_lines",  # lines in its event: a stack trace, an error with its details (log scale)
     "burst",  # concentrated in one stretch of the log
     "indented",  # the line is indented: usually a detail of the line above
     "wordless",  # fewer than two words: progress dots, rules, a lone value
-    "command",  # an echoed command (`$ make`, `+ helm upgrade`): what ran, not what happened
     "first_error",  # the first error-level candidate of the failing step
     "last_error",  # the last error-level candidate of the failing step that is not a wrapper
     "step_position",  # how far into the failing step, from its start (0) to its exit (1)
@@ -69,6 +69,7 @@ class Context:
 
     lines: list[int]  # lines per input
     failed: dict[int, Window]  # per input, its first failing step
+    steps: dict[int, list[tuple[int, int]]]  # per input, (first, last line) of failing steps
     wrappers: dict[int, list[int]]  # per input, sorted lines of wrappers and failing exits
     headers: dict[int, list[int]]  # per input, sorted lines of failure headers
     normal: Normal
@@ -84,6 +85,7 @@ class Context:
         return cls(
             lines=scan.line_files or [scan.lines],
             failed=failed,
+            steps=_steps(scan.failures),
             wrappers=_by_file(scan.wrappers),
             headers=_by_file(scan.headers),
             normal=normal,
@@ -91,9 +93,20 @@ class Context:
             total_lines=scan.lines,
         )
 
+    def step_of(self, file: int, line: int) -> tuple[int, int] | None:
+        """The (first, last line) of a step that failed or printed a wrapper at `line`."""
+        return next((s for s in self.steps.get(file, ()) if s[0] <= line <= s[1]), None)
+
     def in_failed_step(self, occurrence: Occurrence) -> bool:
         window = self.failed.get(occurrence.file)
         return window is not None and window.step_start <= occurrence.line < (window.end or 0)
+
+
+def _steps(windows: list[Window]) -> dict[int, list[tuple[int, int]]]:
+    found: dict[int, list[tuple[int, int]]] = {}
+    for window in windows:
+        found.setdefault(window.file, []).append((window.step_start, window.end or 0))
+    return found
 
 
 def _by_file(positions: list[tuple[int, int]]) -> dict[int, list[int]]:
@@ -144,6 +157,12 @@ def words(line: str) -> frozenset[str]:
     return frozenset(word.lower() for word in _WORD.findall(line) if len(word) > 1 or ord(word) > 127)
 
 
+def is_command(line: str) -> bool:
+    """An echoed command (`$ make`, `+ helm upgrade`, npm's `> jest`): what ran, not what
+    happened; never a finding of its own, but shown above the output it explains."""
+    return _COMMAND.match(line) is not None
+
+
 def own_line(lead: Occurrence) -> str:
     """The occurrence's own line (an event's lines start before it when it is an exception
     line inside a trace)."""
@@ -160,9 +179,9 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
             "in_failed_step": 0.0,
             "before_wrapper": 0.0,
             "after_header": 0.0,
+            "after_wrapper": 0.0,
             "event_lines": 0.0,
             "indented": 0.0,
-            "command": 0.0,
             "wordless": 0.0,
             "no_failed_step": float(not context.failed),
             "step_position": 0.0,
@@ -179,6 +198,9 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
     wrappers = context.wrappers.get(file, [])
     k = bisect.bisect_right(wrappers, end)
     near = k < len(wrappers) and wrappers[k] - end <= _NEAR_WRAPPER
+    step_start = window.step_start if window is not None and lead.line < anchor else 1
+    w = bisect.bisect_left(wrappers, lead.line)
+    after_wrapper = w > 0 and wrappers[w - 1] >= step_start
     headers = context.headers.get(file, [])
     h = bisect.bisect_left(headers, lead.line)
     after_header = h > 0 and lead.line - headers[h - 1] <= _AFTER_HEADER
@@ -198,9 +220,9 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
         "length": min(1.0, len(own.strip()) / 200),
         "before_wrapper": float(near),
         "after_header": float(after_header),
+        "after_wrapper": float(after_wrapper),
         "event_lines": min(1.0, math.log1p(len(lead.lines) - 1) / math.log1p(100)),
         "indented": float(own[:1].isspace()),
-        "command": float(_COMMAND.match(own) is not None),
         "wordless": float(len(_WORD_OF_LETTERS.findall(own)) < 2),
         "no_failed_step": float(window is None),
     }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bifrost.engine import evidence, events, steps
 from bifrost.engine import normal as normal_model
 from bifrost.engine import ranker as ranker_model
-from bifrost.engine.features import Context, own_line, vector, words
+from bifrost.engine.features import Context, is_command, own_line, vector, words
 from bifrost.engine.normal import Normal
 from bifrost.engine.ranker import Ranker
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
@@ -28,6 +28,7 @@ from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
 _MAX_FINDINGS = 50
 _GAP = 3  # lines between two troubled events that still make them one block
 _SHORT_EVENT = 4  # an event this short is shown whole even when it is not the lead's
+_CONTEXT = 3  # lines kept before a window's event, as the scan keeps before its events
 _SUSPICIOUS = 0.2  # a line without trouble of its own is reported from this probability on
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
@@ -56,6 +57,7 @@ def findings(
     scored = candidates(scan, normal or normal_model.packaged())
     for candidate in scored:
         candidate.score = ranker.probability(candidate.features, candidate.words)
+    _hand_over(Context.of(scan, normal or normal_model.packaged()), scored)
     kept = [c for c in scored if c.stats.trouble or c.score >= _SUSPICIOUS]
     if not kept:
         return []
@@ -73,9 +75,11 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
     context = Context.of(scan, normal)
     in_windows = _window_occurrences(scan)
     chosen = [
-        _candidate(scan, stats, in_windows.get(index))
+        candidate
         for index, stats in scan.stats.items()
         if stats.count and (stats.trouble or index in in_windows)
+        for candidate in [_candidate(scan, stats, in_windows.get(index))]
+        if candidate.lead is None or not is_command(own_line(candidate.lead))
     ]
     first_errors, last_errors = _first_and_last_errors(context, chosen)
     for candidate in chosen:
@@ -94,19 +98,46 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
     return chosen
 
 
+def _hand_over(context: Context, scored: list[Candidate]) -> None:
+    """Cause before symptom: a wrapper (`npm ERR! code ELIFECYCLE`, `make: *** Error 1`) hands
+    its score to the most specific error before it in its step, and ranks just below it.
+
+    The most specific error is the best-scored error-level candidate of the step before the
+    wrapper. A step without one keeps its wrapper's rank: the ranker alone decides whether a
+    line without error words explains it."""
+    for wrapper in sorted((c for c in scored if c.wrapper and c.lead), key=lambda c: -c.score):
+        assert wrapper.lead is not None
+        step = context.step_of(wrapper.lead.file, wrapper.lead.line)
+        if step is None:
+            continue
+        before = [
+            c
+            for c in scored
+            if not c.wrapper
+            and c.lead is not None
+            and c.lead.file == wrapper.lead.file
+            and step[0] <= c.lead.line < wrapper.lead.line
+        ]
+        errors = [c for c in before if SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]]
+        if errors:
+            cause = max(errors, key=lambda c: c.score)
+            cause.score = max(cause.score, wrapper.score)
+            wrapper.score = min(wrapper.score, cause.score * 0.99)
+
+
 def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
     """The first occurrence of each template in the windows, failing steps first."""
     found: dict[int, Occurrence] = {}
     for window in [*scan.failures, *scan.ends]:
         for offset, (first, last) in _window_events(window):
             index = scan.miner.find(window.templates[offset])
-            if index not in found:
+            if index not in found and not is_command(window.lines[offset]):
                 found[index] = Occurrence(
                     file=window.file,
                     line=window.start + offset,
                     start=window.start + first,
                     lines=window.lines[first : last + 1],
-                    context=[],
+                    context=window.lines[max(0, first - _CONTEXT) : first],
                 )
     return found
 
