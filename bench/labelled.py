@@ -3,7 +3,9 @@
 Each case is one failing log with the line ranges a person marked as the cause:
 
 - logchunks-dev: Travis CI logs of 32 projects, the chunk that explains the failure;
-- cidiff: failing Java builds, the `E` ranges of `groundtruth`.
+- cidiff: failing Java builds, the `E` ranges of `groundtruth`;
+- incidents: the realistic incident logs of `tests/data/incidents` (Kubernetes, GPU training,
+  CI, services), each its own project, the lines its sidecar names as the root cause.
 
 Scans are cached on disk (pickle, keyed by the engine's source files), since scanning is the
 slow part and the ranker is refitted many times.
@@ -67,6 +69,26 @@ def cidiff(data: Path) -> list[Case]:
                 language="Java",
                 path=build / "fail.log",
                 spans=tuple((s.start, s.end) for s in truth.errors),
+            )
+        )
+    return cases
+
+
+INCIDENTS = common.REPO_ROOT / "tests" / "data" / "incidents"
+
+
+def incidents() -> list[Case]:
+    cases = []
+    for log in sorted(INCIDENTS.glob("*.log")):
+        expect = json.loads(log.with_suffix(".expect.json").read_text(encoding="utf-8"))
+        first, last = expect["first_finding_lines"]
+        cases.append(
+            Case(
+                id=f"incident-{log.stem}",
+                project=f"incident/{log.stem}",
+                language="incident",
+                path=log,
+                spans=((int(first), int(last)),),
             )
         )
     return cases

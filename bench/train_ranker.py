@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import math
 import statistics
 import sys
 from collections.abc import Iterable, Sequence
@@ -30,16 +29,39 @@ import labelled
 import numpy as np
 from build_normal import normal_of
 from scipy import optimize, sparse
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from bifrost.engine.features import FEATURES
 from bifrost.engine.normal import Normal
-from bifrost.engine.ranker import Ranker, Tree
+from bifrost.engine.ranker import INPUTS, Ranker, Tree
 from bifrost.engine.scan import Scan
 from bifrost.engine.score import Candidate, candidates, findings
 from bifrost.report import Finding
 
 DATA_OUT = labelled.ENGINE_DIR / "data"
+
+# What every sane ranking agrees on, whatever the training logs: the trees may only raise a
+# candidate's score with these (+1) or only lower it (-1). This keeps the ranker sensible on
+# kinds of logs the training set lacks.
+MONOTONE: dict[str, int] = {
+    "level_error": 1,
+    "level_quiet": -1,
+    "trouble_words": 1,
+    "signature": 1,
+    "wrapper": -1,
+    "mild": -1,
+    "count": -1,
+    "common": -1,
+    "after_failure": -1,
+    "in_failed_step": 1,
+    "before_wrapper": 1,
+    "after_wrapper": -1,
+    "after_header": 1,
+    "first_error": 1,
+    "once": 1,
+    "wordless": -1,
+    "words": 1,
+}
 _COMMON = FEATURES.index("common")
 
 
@@ -167,36 +189,35 @@ def fit(training: Sequence[Rows], normal: Normal, settings: Settings) -> Ranker:
         [np.where(d.labels == 1, 1 / max(1, d.labels.sum()), 1 / max(1, (1 - d.labels).sum()))
          for d in training]
     )
-    model = GradientBoostingClassifier(
+    model = HistGradientBoostingClassifier(
         max_depth=settings.depth,
-        n_estimators=settings.trees,
+        max_iter=settings.trees,
         learning_rate=settings.rate,
-        subsample=0.8,
+        monotonic_cst=[MONOTONE.get(name, 0) for name in INPUTS],
         random_state=0,
     )
     model.fit(x, y, sample_weight=weight)
-    prior = float(model.init_.class_prior_[1])
     ranker = Ranker(
-        base=math.log(prior / (1 - prior)),
-        trees=tuple(_tree(e.tree_, model.learning_rate) for e in model.estimators_[:, 0]),
+        base=float(np.ravel(model._baseline_prediction)[0]),
+        trees=tuple(_tree(predictors[0].nodes) for predictors in model._predictors),
         words=fit_words(training, normal, c, min_projects),
     )
-    check = x[: min(len(x), 200)]
+    check = x[: min(len(x), 500)]
     expected = model.decision_function(check)
     found = np.array([ranker.base + sum(t(row) for t in ranker.trees) for row in check])
-    if not np.allclose(expected, found, atol=1e-4):
+    if not np.allclose(expected, found, atol=1e-6):
         raise AssertionError("the exported trees disagree with scikit-learn")
     return ranker
 
 
-def _tree(tree: Any, scale: float) -> Tree:
-    leaf = tree.children_left == -1
+def _tree(nodes: Any) -> Tree:
+    """A scikit-learn histogram tree as flat arrays (no missing values occur here)."""
     return Tree(
-        feature=tuple(int(f) if not is_leaf else -1 for f, is_leaf in zip(tree.feature, leaf)),
-        threshold=tuple(float(t) for t in tree.threshold),
-        left=tuple(int(i) for i in tree.children_left),
-        right=tuple(int(i) for i in tree.children_right),
-        value=tuple(float(v) * scale for v in tree.value[:, 0, 0]),
+        feature=tuple(-1 if n["is_leaf"] else int(n["feature_idx"]) for n in nodes),
+        threshold=tuple(float(n["num_threshold"]) for n in nodes),
+        left=tuple(int(n["left"]) for n in nodes),
+        right=tuple(int(n["right"]) for n in nodes),
+        value=tuple(float(n["value"]) for n in nodes),
     )
 
 
@@ -277,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=defaults.depth)
     parser.add_argument("--rate", type=float, default=defaults.rate)
     parser.add_argument("--write", action="store_true", help="write the fitted data files")
+    parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
     parser.add_argument(
         "--min-projects",
         type=int,
@@ -289,12 +311,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="print each missed log")
     args = parser.parse_args(argv)
 
-    sets = {"logchunks": labelled.logchunks(args.data), "cidiff": labelled.cidiff(args.data)}
+    sets = {
+        "logchunks": labelled.logchunks(args.data),
+        "cidiff": labelled.cidiff(args.data),
+        "incidents": labelled.incidents(),
+    }
     cases = [case for group in sets.values() for case in group]
     scans = labelled.scans(cases)
     data = {case.id: rows(case, scans[case.id]) for case in cases}
-    results = cross_validate(cases, scans, data, args)
-    for name, group in sets.items():
+    results = {} if args.no_cv else cross_validate(cases, scans, data, args)
+    for name, group in sets.items() if results else ():
         print(f"\n{name}: leave-projects-out ({len(projects(group))} projects, {len(group)} logs)")
         report(group, results)
     if args.write:

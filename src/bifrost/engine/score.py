@@ -411,7 +411,20 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
         for o, runs in chosen
         for first, last in runs
     ]
+    command = _command_above(lead.lead)
+    if command is not None:
+        items.append(command.model_copy(update={"file": _file_name(scan, lead.lead.file)}))
     return sorted(items, key=lambda e: (e.file or "", e.line))
+
+
+def _command_above(occurrence: Occurrence | None) -> Evidence | None:
+    """The echoed command right above an event (`$ npm test`): what produced the output."""
+    if occurrence is None or not occurrence.context or occurrence.start < 2:
+        return None
+    above = occurrence.context[-1]
+    if not is_command(above):
+        return None
+    return Evidence(line=occurrence.start - 1, end_line=occurrence.start - 1, text=above)
 
 
 def _inside(occurrence: Occurrence, chosen: list[tuple[Occurrence, list[tuple[int, int]]]]) -> bool:
