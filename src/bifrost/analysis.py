@@ -19,7 +19,7 @@ from bifrost.cache import Cache, Cached, cache_key, make_cache
 from bifrost.config import Settings
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
-from bifrost.engine.score import findings
+from bifrost.engine.score import SUSPICIOUS, findings
 from bifrost.errors import BifrostError, ServiceError
 from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
 
@@ -320,10 +320,14 @@ def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float)
 
 
 def verdict(ranked: list[Finding]) -> Verdict:
+    """`failure` with an error or worse; `warning` with a warning; `unclear` when the only
+    findings are suspicious lines that say nothing wrong themselves; else `ok`."""
     worst = max((SEVERITY_RANK[f.severity] for f in ranked), default=0)
     if worst >= SEVERITY_RANK["error"]:
         return "failure"
-    return "warning" if worst >= SEVERITY_RANK["warning"] else "ok"
+    if worst >= SEVERITY_RANK["warning"]:
+        return "warning"
+    return "unclear" if any(f.category == SUSPICIOUS for f in ranked) else "ok"
 
 
 def summary(ranked: list[Finding]) -> str:

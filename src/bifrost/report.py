@@ -14,7 +14,9 @@ from bifrost.levels import RANK, Level
 SCHEMA = "bifrost.report/v1"
 
 Severity = Literal["info", "warning", "error", "critical"]
-Verdict = Literal["ok", "warning", "failure"]
+Verdict = Literal["ok", "warning", "unclear", "failure"]
+"""`unclear`: the log shows that something went wrong, but no line says what (the findings
+are the most suspicious lines, with low confidence)."""
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 

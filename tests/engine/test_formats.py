@@ -1,7 +1,6 @@
 """Formats: each input's format is detected from real-looking lines, and fields come out right."""
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
@@ -19,22 +18,12 @@ from bifrost.engine.formats import (
 )
 from bifrost.engine.records import Record
 from bifrost.levels import Level, normalise_level
+from tests import benchmarks
 
 DATA = Path(__file__).parents[1] / "data" / "formats"
 
 
-def _benchmarks() -> Path:
-    """The shared benchmark data: `BIFROST_BENCHMARKS`, else beside the checkout, else where
-    this workplace keeps it (a clean clone for CI may live elsewhere)."""
-    candidates = [
-        Path(os.environ.get("BIFROST_BENCHMARKS", "")),
-        Path(__file__).parents[2].parent / "shared" / "benchmarks",
-        Path("/work/shared/benchmarks"),
-    ]
-    return next((c for c in candidates if str(c) != "." and c.is_dir()), candidates[1])
-
-
-LOGHUB = _benchmarks() / "loghub-2k"
+LOGHUB = benchmarks.root() / "loghub-2k"
 
 
 def lines_of(name: str) -> list[str]:
@@ -491,9 +480,9 @@ def test_ties_favour_the_more_specific_format() -> None:
 LOGHUB_SETS = ["Apache", "BGL", "HDFS", "Hadoop", "Linux", "OpenSSH", "Spark", "Zookeeper"]
 
 
-@pytest.mark.skipif(not LOGHUB.is_dir(), reason=f"Loghub benchmark not found at {LOGHUB}")
 @pytest.mark.parametrize("name", LOGHUB_SETS)
 def test_loghub_messages_match_the_ground_truth_content(name: str) -> None:
+    benchmarks.require(LOGHUB)
     lines = (LOGHUB / name / f"{name}_2k.log").read_text(encoding="utf-8", errors="replace")
     raw = [line.rstrip("\r") for line in lines.split("\n")]
     with (LOGHUB / name / f"{name}_2k.log_structured.csv").open(encoding="utf-8", newline="") as f:

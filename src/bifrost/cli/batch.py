@@ -25,7 +25,7 @@ from bifrost.errors import UsageError
 from bifrost.report import SEVERITY_RANK
 
 SCHEMA = "bifrost.batch/v1"
-_VERDICT_SEVERITY = {"ok": "info", "warning": "warning", "failure": "error"}
+_VERDICT_SEVERITY = {"ok": "info", "warning": "warning", "unclear": "warning", "failure": "error"}
 
 
 class BatchFormat(StrEnum):

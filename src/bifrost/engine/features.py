@@ -131,11 +131,12 @@ def vector(
 ) -> tuple[float, ...]:
     """The features of one candidate, in the order of `FEATURES`."""
     level = stats.level
+    own = own_line(lead) if lead else ""
     values: dict[str, float] = {
         "level_error": float(level >= RANK["error"]),
         "level_warning": float(level == RANK["warning"]),
         "level_quiet": float(0 <= level <= RANK["notice"]),
-        "trouble_words": min(trouble_words(text), 3) / 3,
+        "trouble_words": min(max(trouble_words(text), trouble_words(own)), 3) / 3,
         "signature": float(signature is not None and signature.priority >= 0),
         "wrapper": float(wrapper),
         "mild": float(is_mild(text)),

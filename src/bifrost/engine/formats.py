@@ -619,7 +619,8 @@ _K8S_LEVEL: dict[str, Level] = {"Normal": "info", "Warning": "warning"}
 
 
 def _parse_kubectl(line: str) -> Record:
-    """`kubectl describe` / `kubectl get events` output; anything else as plain text.
+    """`kubectl describe` / `kubectl get events` output; anything else (the `kubectl logs` of a
+    recording) in its own format.
 
     An event row becomes `Reason: message` with its object (or reporting component) as
     source; a `Key:   value` field becomes `Key: value`, without the alignment padding.
@@ -635,7 +636,7 @@ def _parse_kubectl(line: str) -> Record:
     if m is not None:
         value = m["value"]
         return Record(f"{m['key']}: {value}" if value else f"{m['key']}:")
-    return _plain(line)
+    return parse_any(line)
 
 
 # --------------------------------------------------------------------------- registry
@@ -731,6 +732,19 @@ _CONTINUATION_LIKE = re.compile(
     r"|thread '[^']*' panicked at |stack backtrace:|note: "
     r"|(?:[A-Za-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt)(?::|$)"
 )
+
+
+def common_indent(sample: Sequence[str]) -> str:
+    """The leading whitespace every non-blank line of the sample shares: a log pasted into an
+    issue or an e-mail is often indented as a whole, and reads as if it were not."""
+    lines = [line for line in sample if line.strip()]
+    if not lines:
+        return ""
+    shortest = min(len(line) - len(line.lstrip()) for line in lines)
+    prefix = lines[0][:shortest]
+    while prefix and not all(line.startswith(prefix) for line in lines):
+        prefix = prefix[:-1]
+    return prefix
 
 
 def detect(sample: Sequence[str]) -> LogFormat:

@@ -21,7 +21,15 @@ from itertools import compress
 
 from bifrost.engine import events, steps
 from bifrost.engine.bursts import BUCKETS, bucket_shift, widen
-from bifrost.engine.formats import MERGED, PLAIN, LogFormat, detect, merged_source, parse_any
+from bifrost.engine.formats import (
+    MERGED,
+    PLAIN,
+    LogFormat,
+    common_indent,
+    detect,
+    merged_source,
+    parse_any,
+)
 from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
@@ -165,6 +173,7 @@ class Scanner:
         self._events = 0
         self._line_templates = array("l") if keep_line_templates else None
         self._format: LogFormat | None = None
+        self._indent = ""  # the indentation every line of a pasted log shares, removed
         self._role: dict[bytes, int] = {}
         self._has_role: dict[bytes, bool] = {}
         self._role_keys: set[bytes] = set()
@@ -249,7 +258,9 @@ class Scanner:
         if self._format is None:
             if len(keys) < _SAMPLE_LINES and len(data) < _SAMPLE_BYTES and not final:
                 return line_no, data  # too little to tell the format from: read on
-            self._format = detect([self._text(line) for line in block.lines[:_SAMPLE_LINES]])
+            sample = [self._text(line) for line in block.lines[:_SAMPLE_LINES]]
+            self._indent = common_indent(sample)
+            self._format = detect([line.removeprefix(self._indent) for line in sample])
         first = self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
         cut = len(keys)
@@ -281,7 +292,7 @@ class Scanner:
         new.sort(key=first.__getitem__)  # in input order: mining must not depend on hashing
         self._unplaced.update(new)
         for key in new:
-            text = self._text(block.lines[first[key]])
+            text = self._text(block.lines[first[key]]).removeprefix(self._indent)
             parsed = parse(self._format, text)
             cls = events.classify(text, parsed)
             record = parsed or PLAIN.parse(text) or Record(message=text)

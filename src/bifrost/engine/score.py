@@ -25,11 +25,15 @@ from bifrost.engine.vocabulary import is_mild, trouble_words
 from bifrost.levels import LEVELS, RANK
 from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
 
+SUSPICIOUS = "log.suspicious"
+"""The category of a finding whose lines say nothing wrong themselves, but sit where the
+failure happened (before a failing step's exit line, at the end of the log)."""
+
 _MAX_FINDINGS = 50
 _GAP = 3  # lines between two troubled events that still make them one block
 _SHORT_EVENT = 4  # an event this short is shown whole even when it is not the lead's
 _CONTEXT = 3  # lines kept before a window's event, as the scan keeps before its events
-_SUSPICIOUS = 0.2  # a line without trouble of its own is reported from this probability on
+_SUSPICIOUS = 0.5  # a line without trouble of its own is reported from this probability on
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
@@ -58,7 +62,11 @@ def findings(
     for candidate in scored:
         candidate.score = ranker.probability(candidate.features, candidate.words)
     _hand_over(Context.of(scan, normal or normal_model.packaged()), scored)
-    kept = [c for c in scored if c.stats.trouble or c.score >= _SUSPICIOUS]
+    troubled = [c for c in scored if c.stats.trouble]
+    kept = troubled
+    if scan.failures or any(SEVERITY_RANK[c.severity] >= SEVERITY_RANK["warning"] for c in troubled):
+        # something went wrong: lines without trouble words of their own may explain it
+        kept = troubled + [c for c in scored if not c.stats.trouble and c.score >= _SUSPICIOUS]
     if not kept:
         return []
     groups = _group(kept)
@@ -183,11 +191,23 @@ def _with_details(window: Window, spans: list[tuple[int, int]]) -> list[tuple[in
     return sorted(kept + joined)
 
 
+def _lead(stats: TemplateStats, in_window: Occurrence | None) -> Occurrence | None:
+    """The occurrence to measure and show first: the template's first line in a window (near
+    the failure), unless a troubled line of it follows (the window's first line of a template
+    may be its harmless form: `loss: 0.41` before `loss: nan`)."""
+    if in_window is None:
+        return stats.occurrence
+    later = (
+        o for o in stats.occurrences if o.file == in_window.file and o.line >= in_window.line
+    )
+    return next(later, in_window)
+
+
 def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -> Candidate:
-    lead = in_window or stats.occurrence
+    lead = _lead(stats, in_window)
     text = scan.template_text(stats.index)
     signature = _best_signature(lead.lines[:50] if lead else [stats.last_text])
-    words = trouble_words(text)
+    words = max(trouble_words(text), trouble_words(own_line(lead)) if lead else 0)
     vocab_severity: Severity = "error" if words else "info"
     if words and 0 <= stats.level <= RANK["notice"]:
         vocab_severity = "warning"  # the program itself said this was information
@@ -317,6 +337,8 @@ def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: 
     category = signature.id if signature else f"log.{LEVELS[stats.level]}"
     if stats.level < 0 and signature is None:
         category = "log.trouble"
+    if signature is None and not any(c.stats.trouble for c in group):
+        category = SUSPICIOUS
     first = min(c.stats.first or (0, 0) for c in group)
     last = max(c.stats.last or first for c in group)
     first_lines = next(

@@ -21,6 +21,7 @@ _HARMLESS = re.compile(
     | to\ see\ the\ full\ stack\ trace\ of\ the\ errors | re-run\ maven | ->\ \[Help\ \d+\]
     | for\ more\ information\ about\ the\ errors  # Maven's help boilerplate
     | \btime_?outs?(?:\(\w+\))?\s*[=:]\s*[\d:.]+\w*  # a timeout setting, not a timeout
+    | \#?(?:success|failure)(?:_?threshold)?\s*[=:]\s*\d+  # a probe's thresholds
     """,
     re.IGNORECASE | re.VERBOSE,
 )

@@ -49,7 +49,7 @@ from bifrost.report import Finding, Report
 
 __all__ = ["code_span", "escape", "fence", "render_markdown"]
 
-VERDICT_MARK = {"ok": "✓", "warning": "⚠️", "failure": "✗"}
+VERDICT_MARK = {"ok": "✓", "warning": "⚠️", "unclear": "❓", "failure": "✗"}
 
 # Characters with a meaning anywhere in a line (emphasis, links, HTML, entities, tables,
 # strikethrough, math, code spans, headings' closing sequence), and what a line may start with

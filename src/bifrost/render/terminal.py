@@ -49,7 +49,12 @@ __all__ = ["render_terminal"]
 INDENT = 3
 _MIN_FOLD_WIDTH = 20
 
-VERDICT_STYLE = {"ok": "bold green", "warning": "bold yellow", "failure": "bold red"}
+VERDICT_STYLE = {
+    "ok": "bold green",
+    "warning": "bold yellow",
+    "unclear": "bold magenta",
+    "failure": "bold red",
+}
 SEVERITY_STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "blue"}
 
 # Words that mark trouble, highlighted in evidence. Counters that say "nothing went wrong"
@@ -85,8 +90,10 @@ class _Glyphs:
         return "".join(self.verdict.values()) + self.bar + self.gap + self.arrow + self.times
 
 
-_UNICODE = _Glyphs({"ok": "✓", "warning": "!", "failure": "✗"}, "│", "…", "→", "×")
-_ASCII = _Glyphs({"ok": "+", "warning": "!", "failure": "x"}, "|", "...", "->", "x")
+_UNICODE = _Glyphs(
+    {"ok": "✓", "warning": "!", "unclear": "?", "failure": "✗"}, "│", "…", "→", "×"
+)
+_ASCII = _Glyphs({"ok": "+", "warning": "!", "unclear": "?", "failure": "x"}, "|", "...", "->", "x")
 # One character for one, so that styled spans keep their places.
 _ASCII_FALLBACK = {"—": "-", "–": "-", "·": "-", "×": "x", "…": ".", "│": "|", "→": ">", "✓": "+"}
 
