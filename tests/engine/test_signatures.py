@@ -25,6 +25,7 @@ DOMAINS = {
     "ml.yaml": {"gpu", "ml"},
     "ci.yaml": {"deps", "build", "test", "ci", "git"},
     "services.yaml": {"net", "http", "auth", "db", "mq", "runtime", "system"},
+    "system.yaml": {"kernel", "hardware", "storage"},
 }
 
 EXAMPLES = [
@@ -205,6 +206,7 @@ VALID = """
   suggestion: Fix it.
   patterns: ['\\bdemo failure\\b']
   examples: ['demo failure here', 'another demo failure']
+  counter_examples: ['demo succeeded']
 """
 
 
@@ -214,7 +216,7 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     (signature,) = load_signature_file(path)
     assert signature.id == "demo.ok"
     assert signature.priority == 0
-    assert signature.counter_examples == []
+    assert signature.counter_examples == ["demo succeeded"]
     assert signature.matches("A DEMO FAILURE")
 
 
@@ -228,7 +230,9 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
         (VALID.replace("severity: error", "severity: fatal"), "severity"),
         (VALID + "  colour: red\n", "colour"),
         (VALID.replace("'another demo failure'", "'something else'"), "example not matched"),
-        (VALID + "  counter_examples: ['demo failure']\n", "counter-example matched"),
+        (VALID.replace("'demo succeeded'", "'demo failure'"), "counter-example matched"),
+        (VALID.replace("  counter_examples: ['demo succeeded']\n", ""), "counter_examples"),
+        (VALID.replace("['demo succeeded']", "[]"), "counter_examples"),
         (VALID.replace("category: demo", "category: other"), "must start with its category"),
         (VALID + VALID, "duplicate signature id"),
     ],

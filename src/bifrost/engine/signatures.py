@@ -47,7 +47,7 @@ class Signature(BaseModel):
     patterns: list[str] = Field(min_length=1)
     priority: int = 0
     examples: list[str] = Field(min_length=2)
-    counter_examples: list[str] = Field(default_factory=list)
+    counter_examples: list[str] = Field(min_length=1)
 
     _regexes: tuple[re.Pattern[str], ...] = PrivateAttr()
 
