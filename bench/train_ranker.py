@@ -48,6 +48,8 @@ MONOTONE: dict[str, int] = {
     "level_quiet": -1,
     "trouble_words": 1,
     "signature": 1,
+    "priority": 1,
+    "critical": 1,
     "wrapper": -1,
     "mild": -1,
     "count": -1,
@@ -165,6 +167,7 @@ class Settings:
     depth: int = 3
     rate: float = 0.1
     inner_folds: int = 4
+    incident_weight: float = 3.0  # how much one incident log counts, against one CI log
 
 
 def fit(training: Sequence[Rows], normal: Normal, settings: Settings) -> Ranker:
@@ -186,8 +189,11 @@ def fit(training: Sequence[Rows], normal: Normal, settings: Settings) -> Ranker:
     x = np.vstack([np.column_stack([with_common(d, normal), scores[d.case.id]]) for d in training])
     y = np.concatenate([d.labels for d in training])
     weight = np.concatenate(
-        [np.where(d.labels == 1, 1 / max(1, d.labels.sum()), 1 / max(1, (1 - d.labels).sum()))
-         for d in training]
+        [
+            np.where(d.labels == 1, 1 / max(1, d.labels.sum()), 1 / max(1, (1 - d.labels).sum()))
+            * _domain_weight(d.case, settings)
+            for d in training
+        ]
     )
     model = HistGradientBoostingClassifier(
         max_depth=settings.depth,
@@ -208,6 +214,10 @@ def fit(training: Sequence[Rows], normal: Normal, settings: Settings) -> Ranker:
     if not np.allclose(expected, found, atol=1e-6):
         raise AssertionError("the exported trees disagree with scikit-learn")
     return ranker
+
+
+def _domain_weight(case: labelled.Case, settings: Settings) -> float:
+    return settings.incident_weight if case.language == "incident" else 1.0
 
 
 def _tree(nodes: Any) -> Tree:
@@ -285,7 +295,12 @@ def report(cases: list[labelled.Case], results: dict[str, labelled.Hits]) -> Non
 
 def settings(args: argparse.Namespace) -> Settings:
     return Settings(
-        c=args.c, min_projects=args.min_projects, trees=args.trees, depth=args.depth, rate=args.rate
+        c=args.c,
+        min_projects=args.min_projects,
+        trees=args.trees,
+        depth=args.depth,
+        rate=args.rate,
+        incident_weight=args.incident_weight,
     )
 
 
@@ -297,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trees", type=int, default=defaults.trees)
     parser.add_argument("--depth", type=int, default=defaults.depth)
     parser.add_argument("--rate", type=float, default=defaults.rate)
+    parser.add_argument("--incident-weight", type=float, default=defaults.incident_weight)
     parser.add_argument("--write", action="store_true", help="write the fitted data files")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
     parser.add_argument(

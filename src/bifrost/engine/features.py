@@ -26,6 +26,8 @@ FEATURES: tuple[str, ...] = (
     "level_quiet",  # the program said it was information (info, debug, notice)
     "trouble_words",  # distinct trouble words, up to 3
     "signature",  # a known failure signature (not a wrapper)
+    "priority",  # how specific the knowledge base says that signature is
+    "critical",  # critical by its level or its signature: the program or the machine died
     "wrapper",  # a summary that something failed, not what (see `steps`)
     "mild",  # a deprecation or a retry
     "count",  # how often the log prints it (log scale)
@@ -54,7 +56,6 @@ FEATURES: tuple[str, ...] = (
 _NEAR_WRAPPER = 3  # lines after an event within which a wrapper makes it the wrapped cause
 _AFTER_HEADER = 40  # lines after a failure header that are its details
 
-_COMMAND = re.compile(r"[$>] \S|\+{1,3} ?(?=[^\s+])")
 
 _LOCATION = re.compile(r"\w\.\w{1,5}[:(]\d+|\bline \d+")
 _WORD_OF_LETTERS = re.compile(r"[^\W\d_]{2,}")
@@ -68,6 +69,7 @@ class Context:
     """What every candidate of one scan is measured against."""
 
     lines: list[int]  # lines per input
+    ordered: list[bool]  # per input: are its lines in time order (not a snapshot)
     failed: dict[int, Window]  # per input, its first failing step
     steps: dict[int, list[tuple[int, int]]]  # per input, (first, last line) of failing steps
     wrappers: dict[int, list[int]]  # per input, sorted lines of wrappers and failing exits
@@ -84,6 +86,7 @@ class Context:
                 failed.setdefault(window.file, window)
         return cls(
             lines=scan.line_files or [scan.lines],
+            ordered=[fmt is None or fmt.ordered for fmt in scan.formats],
             failed=failed,
             steps=_steps(scan.failures),
             wrappers=_by_file(scan.wrappers),
@@ -137,7 +140,13 @@ def vector(
         "level_warning": float(level == RANK["warning"]),
         "level_quiet": float(0 <= level <= RANK["notice"]),
         "trouble_words": min(max(trouble_words(text), trouble_words(own)), 3) / 3,
-        "signature": float(signature is not None and signature.priority >= 0),
+        "signature": float(
+            signature is not None and signature.priority >= 0 and not signature.wrapper
+        ),
+        "priority": max(0, min(signature.priority, 10)) / 10 if signature else 0.0,
+        "critical": float(
+            level >= RANK["critical"] or (signature is not None and signature.severity == "critical")
+        ),
         "wrapper": float(wrapper),
         "mild": float(is_mild(text)),
         "count": min(1.0, math.log1p(stats.count) / math.log1p(1000)),
@@ -156,12 +165,6 @@ def vector(
 def words(line: str) -> frozenset[str]:
     """The words of a line, lower-cased, for the ranker's word weights."""
     return frozenset(word.lower() for word in _WORD.findall(line) if len(word) > 1 or ord(word) > 127)
-
-
-def is_command(line: str) -> bool:
-    """An echoed command (`$ make`, `+ helm upgrade`, npm's `> jest`): what ran, not what
-    happened; never a finding of its own, but shown above the output it explains."""
-    return _COMMAND.match(line) is not None
 
 
 def own_line(lead: Occurrence) -> str:
@@ -210,10 +213,12 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
     step_position = 0.0
     if in_step and window is not None:
         step_position = (lead.line - window.step_start) / max(anchor - window.step_start, 1)
+    ordered = context.ordered[file] if file < len(context.ordered) else True
     return {
-        "position": lead.line / max(total, 1),
+        # a snapshot (`kubectl describe`) prints its sections in a fixed order, not in time
+        "position": lead.line / max(total, 1) if ordered else 0.5,
         "after_failure": float(before <= 0),
-        "distance": min(1.0, math.log1p(max(before, 0)) / math.log1p(10_000)),
+        "distance": min(1.0, math.log1p(max(before, 0)) / math.log1p(10_000)) if ordered else 0.5,
         "in_failed_step": float(in_step),
         "step_position": step_position,
         "headline": float(lead.line == lead.start and len(lead.lines) > 1),

@@ -37,11 +37,14 @@ class LogFormat:
     `parse` returns None when the line does not fit (under a headed format, a continuation
     line). `marker`, when set, must match at least one sample line before `detect` considers
     the format at all: for formats whose lines alone look too much like plain text.
+    `ordered` is False for snapshots (`kubectl describe`) whose sections come in a fixed order
+    rather than in time: where a line sits says nothing about when it happened.
     """
 
     name: str
     parse: Callable[[str], Record | None]
     marker: re.Pattern[str] | None = None
+    ordered: bool = True  # False for snapshots whose lines are not in time order
 
 
 # --------------------------------------------------------------------------- levels
@@ -653,7 +656,7 @@ CRI = LogFormat("cri", _parse_cri)
 TIMESTAMPED = LogFormat("timestamped", _parse_timestamped)
 PYTHON = LogFormat("python", _parse_python)
 MAVEN = LogFormat("maven", _parse_maven)
-KUBECTL = LogFormat("kubectl", _parse_kubectl, marker=_K8S_MARKER)
+KUBECTL = LogFormat("kubectl", _parse_kubectl, marker=_K8S_MARKER, ordered=False)
 
 # Several sources merged into one stream, each line prefixed with where it came from:
 # `kubectl logs --prefix` (`[pod/trainer-0/main] …`) and `docker compose logs` (`api-1  | …`).

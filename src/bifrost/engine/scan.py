@@ -100,6 +100,8 @@ class TemplateStats:
     histogram: list[int] | None = None  # occurrences per stretch of lines (bursts.BUCKETS)
     sources: set[str] = field(default_factory=set)  # pods/services of a merged stream
     masked: str = ""  # the masked message of the template's first line shape
+    role: int = steps.NONE  # the structural role of that shape (see `steps`)
+    command: bool = False  # that shape is an echoed command (`$ make`)
 
     @property
     def occurrence(self) -> Occurrence | None:
@@ -303,10 +305,12 @@ class Scanner:
             self._class[key] = cls
             level = RANK[record.level] if record.level else _NO_LEVEL
             self._level[key] = level
+            role = steps.role(message)
             stats = self._stats.get(index)
             if stats is None:
-                stats = self._stats[index] = TemplateStats(index=index, masked=masked)
-            role = steps.role(message)
+                stats = self._stats[index] = TemplateStats(
+                    index=index, masked=masked, role=role, command=steps.is_command(message)
+                )
             self._has_role[key] = role != steps.NONE
             if role != steps.NONE:
                 self._role[key] = role

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bifrost.engine import evidence, events, steps
 from bifrost.engine import normal as normal_model
 from bifrost.engine import ranker as ranker_model
-from bifrost.engine.features import Context, is_command, own_line, vector, words
+from bifrost.engine.features import Context, own_line, vector, words
 from bifrost.engine.normal import Normal
 from bifrost.engine.ranker import Ranker
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
@@ -87,7 +87,7 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
         for index, stats in scan.stats.items()
         if stats.count and (stats.trouble or index in in_windows)
         for candidate in [_candidate(scan, stats, in_windows.get(index))]
-        if candidate.lead is None or not is_command(own_line(candidate.lead))
+        if not _announces(candidate.stats)
     ]
     first_errors, last_errors = _first_and_last_errors(context, chosen)
     for candidate in chosen:
@@ -106,18 +106,24 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
     return chosen
 
 
+def _announces(stats: TemplateStats) -> bool:
+    """An echoed command or a header (`=== FAILURES ===`): it introduces what explains the
+    failure, and is never the explanation."""
+    return stats.command or stats.role == steps.HEADER
+
+
 def _hand_over(context: Context, scored: list[Candidate]) -> None:
     """Cause before symptom: a wrapper (`npm ERR! code ELIFECYCLE`, `make: *** Error 1`) hands
-    its score to the most specific error before it in its step, and ranks just below it.
+    its score to the most specific error before it in its step, and ranks just below it. A
+    cause without a known signature takes the wrapper's, when that one says what kind of
+    failure it was (`2 failed, 40 passed` is a failing test).
 
     The most specific error is the best-scored error-level candidate of the step before the
-    wrapper. A step without one keeps its wrapper's rank: the ranker alone decides whether a
-    line without error words explains it."""
+    wrapper (an input without steps is one step). A step without one keeps its wrapper's
+    rank: the ranker alone decides whether a line without error words explains it."""
     for wrapper in sorted((c for c in scored if c.wrapper and c.lead), key=lambda c: -c.score):
         assert wrapper.lead is not None
-        step = context.step_of(wrapper.lead.file, wrapper.lead.line)
-        if step is None:
-            continue
+        step = context.step_of(wrapper.lead.file, wrapper.lead.line) or (1, wrapper.lead.line)
         before = [
             c
             for c in scored
@@ -131,6 +137,8 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
             cause = max(errors, key=lambda c: c.score)
             cause.score = max(cause.score, wrapper.score)
             wrapper.score = min(wrapper.score, cause.score * 0.99)
+            if cause.signature is None and wrapper.signature and not wrapper.signature.wrapper:
+                cause.signature = wrapper.signature  # `2 failed`: the test that failed explains
 
 
 def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
@@ -139,7 +147,7 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
     for window in [*scan.failures, *scan.ends]:
         for offset, (first, last) in _window_events(window):
             index = scan.miner.find(window.templates[offset])
-            if index not in found and not is_command(window.lines[offset]):
+            if index not in found:
                 found[index] = Occurrence(
                     file=window.file,
                     line=window.start + offset,
@@ -219,8 +227,10 @@ def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -
     )
     if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
         severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
-    wrapper = steps.is_wrapper(own_line(lead) if lead else text) or (
-        signature is not None and signature.priority < 0
+    wrapper = (
+        stats.role == steps.WRAPPER
+        or (stats.role == steps.STEP_END and steps.failed(own_line(lead) if lead else text))
+        or (signature is not None and signature.wrapper)
     )
     return Candidate(stats, lead, signature, severity, wrapper)
 
@@ -444,7 +454,7 @@ def _command_above(occurrence: Occurrence | None) -> Evidence | None:
     if occurrence is None or not occurrence.context or occurrence.start < 2:
         return None
     above = occurrence.context[-1]
-    if not is_command(above):
+    if not steps.is_command(above):
         return None
     return Evidence(line=occurrence.start - 1, end_line=occurrence.start - 1, text=above)
 

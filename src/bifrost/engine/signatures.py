@@ -46,6 +46,7 @@ class Signature(BaseModel):
     suggestion: str = Field(min_length=1)
     patterns: list[str] = Field(min_length=1)
     priority: int = 0
+    wrapper: bool = False  # reports that a failure happened (`BUILD FAILURE`), not what failed
     examples: list[str] = Field(min_length=2)
     counter_examples: list[str] = Field(min_length=1)
 

@@ -118,6 +118,7 @@ _HEADER = re.compile(
     | ^Summary\ of\ failures:
     | ^\#\ Failed\ test\b                                        # perl Test::More
     | ^What\ went\ wrong:                                         # gradle
+    | ^Root\ Cause\ \(first\ observed\ failure\):                # torchrun
     """,
     re.VERBOSE,
 )
@@ -150,9 +151,10 @@ def failed(text: str) -> bool:
     return status is None or int(status) != 0
 
 
-def is_wrapper(text: str) -> bool:
-    """Whether a line only summarises a failure (see the module docstring)."""
-    stripped = text.strip()
-    return bool(_WRAPPER.search(stripped)) or (
-        _END.search(stripped) is not None and failed(stripped)
-    )
+_COMMAND = re.compile(r"[$>] \S|\+{1,3} ?(?=[^\s+])")
+
+
+def is_command(line: str) -> bool:
+    """An echoed command (`$ make`, `+ helm upgrade`, npm's `> jest`): what ran, not what
+    happened; never a finding of its own, but shown above the output it explains."""
+    return _COMMAND.match(line) is not None

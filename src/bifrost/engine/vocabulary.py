@@ -31,8 +31,8 @@ _TROUBLE = re.compile(
     \b(?:errors?|exceptions?|fatal|failures?|fail(?:s|ed|ing)?|panic(?:ked)?|crash(?:ed|es)?
        |abort(?:ed|ing)?|killed|kill|denied|refused|unreachable|timed?\s?out|timeouts?
        |cannot|can't|couldn't|could\s+not|unable|invalid|illegal|corrupt(?:ed)?|missing
-       |not\s+found|no\s+such|segmentation|segfault|traceback|oom|out\s+of\s+memory
-       |unhealthy|backoff|back-off|evicted|rejected|unauthori[sz]ed|forbidden|violation
+       |not\s+found|no\s+such|segmentation|segfault|traceback|out\s+of\s+memory
+       |unhealthy|backoff|back-off|evicted|rejected|oom(?:[-_ ]?kill(?:ed|er)?)?|unauthori[sz]ed|forbidden|violation
        |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan
        |exit\s+(?:code|status)\s*:?\s*[1-9]
        |not\s+(?:ok|defined|installed|available|supported|allowed|permitted|recogni[sz]ed
