@@ -28,14 +28,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         labels = {int(row["LineId"]): row["Label"] for row in csv.DictReader(f)}
     categories = {label for label in labels.values() if label != "-"}
     command = common.bifrost_command(args.bifrost)
+    log = str(common.loghub_raw_path(args.data, "BGL"))
     result = common.run_bifrost(
-        command,
-        ["analyze", str(common.loghub_raw_path(args.data, "BGL")), "--format", "json", "--no-store"]
-        + ["--top", str(args.top)],
+        command, ["analyze", log, "--format", "json", "--no-store", "--top", str(args.top)]
     )
-    report = common.json_or_none(result.stdout)
+    report = common.json_or_none(result.stdout_text())
     if report is None:
-        raise SystemExit(f"no report: {result.stderr.strip()[-300:]}")
+        raise SystemExit(f"no report: {result.stderr_tail()}")
     reached: set[str] = set()
     rows = []
     for finding in report["findings"]:
@@ -46,10 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         } - {"-"}
         reached |= touched
         rows.append(
-            [finding["id"], finding["category"], ", ".join(sorted(touched)) or "-",
-             common.shorten(finding["title"], 60)]
+            [
+                finding["id"],
+                finding["category"],
+                ", ".join(sorted(touched)) or "-",
+                common.shorten(finding["title"], 60),
+            ]
         )
-    common.print_table(["finding", "category", "alert categories", "title"], rows, left=(0, 1, 2, 3))
+    common.print_table(
+        ["finding", "category", "alert categories", "title"], rows, left=(0, 1, 2, 3)
+    )
     print(f"\nalert categories in the top {args.top}: {len(reached)}/{len(categories)}")
     print(f"missed: {', '.join(sorted(categories - reached)) or 'none'}")
     return 0

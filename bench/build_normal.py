@@ -19,7 +19,6 @@ from pathlib import Path
 
 import common
 import labelled
-
 from bifrost.engine import normal
 from bifrost.engine.normal import Normal
 from bifrost.engine.scan import Scan

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import common
-
 from bifrost.engine.read import open_sources
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.report import Finding

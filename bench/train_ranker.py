@@ -19,24 +19,23 @@ from __future__ import annotations
 import argparse
 import collections
 import statistics
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import common
-import labelled
 import numpy as np
-from build_normal import normal_of
 from scipy import optimize, sparse
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+import common
+import labelled
 from bifrost.engine.features import FEATURES
 from bifrost.engine.normal import Normal
 from bifrost.engine.ranker import INPUTS, Ranker, Tree
 from bifrost.engine.scan import Scan
 from bifrost.engine.score import Candidate, candidates, findings
 from bifrost.report import Finding
+from build_normal import normal_of
 
 DATA_OUT = labelled.ENGINE_DIR / "data"
 
@@ -59,6 +58,7 @@ MONOTONE: dict[str, int] = {
     "before_wrapper": 1,
     "after_wrapper": -1,
     "after_header": 1,
+    "after_command": 1,
     "first_error": 1,
     "once": 1,
     "wordless": -1,
@@ -262,9 +262,7 @@ def cross_validate(
 
 def _explain_miss(case: labelled.Case, ranked: list[Finding], data: Rows) -> None:
     """What came first instead of the labelled lines, and whether any candidate had them."""
-    where = next(
-        (i for i, f in enumerate(ranked, 1) if labelled.hits(case, [f]).hit1), None
-    )
+    where = next((i for i, f in enumerate(ranked, 1) if labelled.hits(case, [f]).hit1), None)
     print(
         f"MISS {case.id} spans={case.spans} candidates={len(data.labels)} "
         f"positive={int(data.labels.sum())} found_at={where}"

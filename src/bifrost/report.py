@@ -20,6 +20,14 @@ are the most suspicious lines, with low confidence)."""
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
+VERDICT_SEVERITY: dict[str, Severity] = {
+    "ok": "info",
+    "warning": "warning",
+    "unclear": "warning",
+    "failure": "error",
+}
+"""How `--fail-on` weighs a verdict: an unclear failure counts as a warning."""
+
 
 def severity_of_level(level: Level | None) -> Severity:
     """The finding severity a log level implies on its own."""

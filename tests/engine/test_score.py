@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import pytest
+
+from bifrost.analysis import verdict
 from bifrost.engine.read import open_sources
 from bifrost.engine.scan import Scanner
 from bifrost.engine.score import findings
@@ -127,3 +130,211 @@ def test_a_count_of_zero_does_not_hide_later_nonzero_counts(tmp_path: Path) -> N
         for i in range(5)
     )
     assert analyse(tmp_path, quiet) == []
+
+
+# --- build logs: steps, causes without error words, wrappers ------------------------------
+
+TRAVIS_SETUP = "".join(f"Setting environment variable VAR_{i}\n" for i in range(30))
+
+
+def test_a_cause_without_error_words_before_the_failing_exit_line_ranks_first(
+    tmp_path: Path,
+) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ ./scripts/check-docs.sh\n"
+        + "snapshot differs from the committed one: docs/api.md\n"
+        + 'The command "./scripts/check-docs.sh" exited with 1.\n'
+        + "Done. Your build exited with 1.\n"
+    )
+    found = analyse(tmp_path, text)
+    assert found[0].first_seen.line == 32
+    assert found[0].category == "log.suspicious"
+    assert [e.line for e in found[0].evidence] == [31, 32]  # the command, then its output
+    assert verdict(found) == "unclear"  # it failed, and no line says what went wrong
+
+
+def test_the_command_above_the_output_it_explains_is_shown_with_it(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ swift build\n"
+        + "The program 'swift' is currently not installed.\n"
+        + 'The command "swift build" exited with 127.\n'
+    )
+    found = analyse(tmp_path, text)
+    assert [(e.line, e.text) for e in found[0].evidence] == [
+        (31, "$ swift build"),
+        (32, "The program 'swift' is currently not installed."),
+    ]
+    assert all("$ swift build" not in f.template for f in found)  # never a finding itself
+
+
+def test_a_wrapper_ranks_below_the_error_it_reports(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ npm run lint\n"
+        + "> app@1.0.0 lint /home/travis/build/app\n"
+        + "> eslint src\n"
+        + "src/index.js:12:5: error: 'fetchUser' is not defined (no-undef)\n"
+        + "npm ERR! code ELIFECYCLE\n"
+        + "npm ERR! errno 1\n"
+        + "npm ERR! app@1.0.0 lint: `eslint src`\n"
+        + "npm ERR! Exit status 1\n"
+        + 'The command "npm run lint" exited with 1.\n'
+    )
+    found = analyse(tmp_path, text)
+    assert "fetchUser" in found[0].evidence[-1].text
+    npm = next(f for f in found if "ELIFECYCLE" in f.template or "npm ERR!" in f.template)
+    assert npm.score < found[0].score
+
+
+def test_failure_headers_are_not_findings_but_what_follows_them_is(tmp_path: Path) -> None:
+    text = (
+        "".join(f"tests/test_misc.py::test_{i} PASSED\n" for i in range(40))
+        + "=================================== FAILURES ===================================\n"
+        + "_________________________________ test_total _________________________________\n"
+        + "    def test_total():\n"
+        + ">       assert total([1, 2]) == 4\n"
+        + "E       assert 3 == 4\n"
+        + "tests/test_sum.py:8: AssertionError\n"
+        + "=========================== 1 failed, 40 passed in 0.52s ===========================\n"
+    )
+    found = analyse(tmp_path, text)
+    assert all("FAILURES" not in f.template for f in found)
+    assert 44 <= found[0].first_seen.line <= 46
+    assert found[0].signature == "test.pytest"  # the summary says what kind of failure
+
+
+# --- healthy controls: nothing wrong, nothing found ---------------------------------------
+
+HEALTHY_DESCRIBE = """\
+Name:             api-6c9f7d8b5-x2k4p
+Namespace:        shop
+Node:             ip-10-0-3-17.ec2.internal/10.0.3.17
+Status:           Running
+Containers:
+  api:
+    Image:          registry.example.com/shop/api:2.14.0
+    State:          Running
+      Started:      Tue, 12 Mar 2024 10:02:13 +0000
+    Ready:          True
+    Restart Count:  0
+    Liveness:   http-get http://:8080/healthz delay=10s timeout=1s period=10s #success=1 #failure=3
+Conditions:
+  Type              Status
+  Initialized       True
+  Ready             True
+  ContainersReady   True
+  PodScheduled      True
+QoS Class:                   Burstable
+Tolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+Events:
+  Type    Reason     Age   From               Message
+  ----    ------     ----  ----               -------
+  Normal  Scheduled  2m    default-scheduler  Successfully assigned shop/api-6c9f7d8b5-x2k4p to ip-10-0-3-17
+  Normal  Pulled     2m    kubelet            Container image "registry.example.com/shop/api:2.14.0" already present on machine
+  Normal  Created    2m    kubelet            Created container api
+  Normal  Started    2m    kubelet            Started container api
+"""
+
+HEALTHY_NCCL = "".join(
+    f"trainer-0:{100 + r}:{200 + r} [{r}] NCCL INFO {line}\n"
+    for r in range(4)
+    for line in (
+        "Bootstrap : Using eth0:10.0.3.17<0>",
+        "NET/Plugin: Plugin load returned 2 : libnccl-net.so: cannot open shared object file: "
+        "No such file or directory : when loading libnccl-net.so",
+        "NET/Plugin: Using internal network plugin.",
+        "cudaDriverVersion 12040",
+        "Channel 00/02 :    0   1   2   3",
+        "Connected all rings",
+        "comm 0x55d1c0 rank 0 nranks 4 cudaDev 0 busId 1000 - Init COMPLETE",
+    )
+)
+
+HEALTHY_BUILD = (
+    "$ npm ci\n"
+    "added 312 packages in 4.2s\n"
+    'The command "npm ci" exited with 0.\n'
+    "$ npm test\n"
+    "> app@1.0.0 test /home/travis/build/app\n"
+    "> jest\n"
+    "PASS src/api.test.js\n"
+    "Tests:       12 passed, 12 total\n"
+    'The command "npm test" exited with 0.\n'
+    "Done. Your build exited with 0.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [HEALTHY_DESCRIBE, HEALTHY_NCCL, HEALTHY_BUILD],
+    ids=["kubectl-describe", "nccl-startup", "ci-build"],
+)
+def test_healthy_logs_have_nothing_worth_a_warning(tmp_path: Path, text: str) -> None:
+    found = analyse(tmp_path, text)
+    assert verdict(found) == "ok"
+    assert all(f.severity == "info" for f in found)  # notes at most (NCCL's INFO lines)
+
+
+# --- pasted and recorded logs --------------------------------------------------------------
+
+
+def test_a_pasted_indented_log_is_read_like_any_other(tmp_path: Path) -> None:
+    text = "".join(
+        "    " + line + "\n"
+        for line in (
+            "2024-05-01 10:00:00 INFO starting worker",
+            "2024-05-01 10:00:01 INFO loading model",
+            "2024-05-01 10:00:02 ERROR failed to load weights",
+            "Traceback (most recent call last):",
+            '  File "/app/x.py", line 3, in <module>',
+            "    load()",
+            "ValueError: bad shape",
+        )
+    )
+    found = analyse(tmp_path, text)
+    assert found
+    assert found[0].severity == "error"
+    assert found[0].evidence[0].line == 3
+    assert found[0].evidence[-1].text.endswith("ValueError: bad shape")
+
+
+def test_in_a_kubectl_recording_the_container_state_beats_its_consequences(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "$ kubectl describe pod api-0\n"
+        + HEALTHY_DESCRIBE.replace(
+            "    State:          Running\n      Started:      Tue, 12 Mar 2024 10:02:13 +0000\n",
+            "    State:          Waiting\n      Reason:       CrashLoopBackOff\n"
+            "    Last State:     Terminated\n      Reason:       OOMKilled\n"
+            "      Exit Code:    137\n",
+        )
+        + "  Warning  BackOff    1m (x9 over 3m)  kubelet  Back-off restarting failed container api"
+        " in pod api-0_shop(2f9c)\n"
+        + "  Warning  Unhealthy  1m (x3 over 2m)  kubelet  Readiness probe failed: Get "
+        '"http://10.0.3.201:8080/healthz": dial tcp 10.0.3.201:8080: connect: connection refused\n'
+    )
+    found = analyse(tmp_path, text)
+    assert found[0].signature == "k8s.oomkilled"
+    assert all(f.signature != "k8s.node_not_ready" for f in found)  # default tolerations
+
+
+def test_a_list_announced_by_a_headline_is_its_evidence(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ conda install --yes numpy=1.10.4 scipy=0.16.1\n"
+        + "Solving environment: failed\n"
+        + "\n"
+        + "PackagesNotFoundError: The following packages are not available from current channels:\n"
+        + "\n"
+        + "  - numpy=1.10.4\n"
+        + "  - scipy=0.16.1\n"
+        + "\n"
+        + 'The command "conda install --yes numpy=1.10.4 scipy=0.16.1" exited with 1.\n'
+    )
+    found = analyse(tmp_path, text)
+    shown = [line for e in found[0].evidence for line in range(e.line, e.end_line + 1)]
+    assert {34, 36, 37} <= set(shown)

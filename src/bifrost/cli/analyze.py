@@ -22,7 +22,7 @@ from bifrost.render.junit import render_junit
 from bifrost.render.markdown import render_markdown
 from bifrost.render.sarif import render_sarif
 from bifrost.render.terminal import render_terminal
-from bifrost.report import SEVERITY_RANK, Report
+from bifrost.report import SEVERITY_RANK, VERDICT_SEVERITY, Report
 
 
 class ReportFormat(StrEnum):
@@ -186,11 +186,12 @@ def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
 
 
 def exit_code(report: Report, fail_on: FailOn) -> int:
-    """1 when any reported finding is at or above `fail_on`, else 0."""
+    """1 when the verdict or any reported finding is at or above `fail_on`, else 0."""
     if fail_on == "never":
         return 0
     threshold = SEVERITY_RANK[fail_on]
-    return int(any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings))
+    severities = [VERDICT_SEVERITY[report.verdict], *(f.severity for f in report.findings)]
+    return int(any(SEVERITY_RANK[s] >= threshold for s in severities))
 
 
 def sample_path() -> Path:

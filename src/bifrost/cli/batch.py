@@ -22,10 +22,9 @@ from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
 from bifrost.cli.output import console, run
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
-from bifrost.report import SEVERITY_RANK
+from bifrost.report import SEVERITY_RANK, VERDICT_SEVERITY
 
 SCHEMA = "bifrost.batch/v1"
-_VERDICT_SEVERITY = {"ok": "info", "warning": "warning", "unclear": "warning", "failure": "error"}
 
 
 class BatchFormat(StrEnum):
@@ -118,7 +117,7 @@ def exit_code(batch: Batch, fail_on: FailOn) -> int:
     threshold = SEVERITY_RANK[fail_on]
     for result in batch.files:
         assert result.report is not None
-        severities = [_VERDICT_SEVERITY[result.report.verdict]]
+        severities = [VERDICT_SEVERITY[result.report.verdict]]
         severities += [f.severity for f in result.report.findings]
         if any(SEVERITY_RANK[s] >= threshold for s in severities):
             return 1

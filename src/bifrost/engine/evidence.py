@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 _FRAME = re.compile(
-    r"^\s+(?:at |File \"|\.\.\. \d+ more|\d+: |[\w.$/<>]+\(.*\)$)|^\s*at |^\s*(?:from )?\S+:\d+:in [`']"
+    r"^\s+(?:at |File \"|\.\.\. \d+ more|\d+: |[\w.$/<>]+\(.*\)$)|^\s*at "
+    r"|^\s*(?:from )?\S+:\d+:in [`']"  # Ruby
 )
 _CAUSE = re.compile(
     r"^\s*(?:Caused by:|Caused:|Suppressed:|During handling|The above exception)"

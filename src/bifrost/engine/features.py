@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from bifrost.engine import steps
 from bifrost.engine.bursts import burst
 from bifrost.engine.normal import Normal
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
@@ -38,6 +39,8 @@ FEATURES: tuple[str, ...] = (
     "in_failed_step",  # inside the first failing step
     "before_wrapper",  # a wrapper or exit line follows within a few lines
     "after_wrapper",  # a wrapper came before it in its step: what follows is aftermath
+    "after_command",  # the first lines of output after an echoed command (`$ make`)
+    "paragraph",  # starts a paragraph: a blank line (or nothing) just above it
     "after_header",  # follows a header that announces failure details (`There was 1 failure:`)
     "event_lines",  # lines in its event: a stack trace, an error with its details (log scale)
     "burst",  # concentrated in one stretch of the log
@@ -145,7 +148,8 @@ def vector(
         ),
         "priority": max(0, min(signature.priority, 10)) / 10 if signature else 0.0,
         "critical": float(
-            level >= RANK["critical"] or (signature is not None and signature.severity == "critical")
+            level >= RANK["critical"]
+            or (signature is not None and signature.severity == "critical")
         ),
         "wrapper": float(wrapper),
         "mild": float(is_mild(text)),
@@ -164,7 +168,9 @@ def vector(
 
 def words(line: str) -> frozenset[str]:
     """The words of a line, lower-cased, for the ranker's word weights."""
-    return frozenset(word.lower() for word in _WORD.findall(line) if len(word) > 1 or ord(word) > 127)
+    return frozenset(
+        word.lower() for word in _WORD.findall(line) if len(word) > 1 or ord(word) > 127
+    )
 
 
 def own_line(lead: Occurrence) -> str:
@@ -183,6 +189,8 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
             "in_failed_step": 0.0,
             "before_wrapper": 0.0,
             "after_header": 0.0,
+            "after_command": 0.0,
+            "paragraph": 0.0,
             "after_wrapper": 0.0,
             "event_lines": 0.0,
             "indented": 0.0,
@@ -226,6 +234,8 @@ def _placement(context: Context, lead: Occurrence | None) -> dict[str, float]:
         "length": min(1.0, len(own.strip()) / 200),
         "before_wrapper": float(near),
         "after_header": float(after_header),
+        "after_command": float(any(steps.is_command(line) for line in lead.context[-2:])),
+        "paragraph": float(not lead.context or not lead.context[-1].strip()),
         "after_wrapper": float(after_wrapper),
         "event_lines": min(1.0, math.log1p(len(lead.lines) - 1) / math.log1p(100)),
         "indented": float(own[:1].isspace()),

@@ -597,6 +597,26 @@ def _parse_maven(line: str) -> Record | None:
     return Record(m["msg"] or "", None, normalise_level(m["level"]))
 
 
+# --------------------------------------------------------------------------- NCCL
+
+_NCCL = re.compile(
+    r"(?P<source>[\w.-]+:\d+:\d+) \[(?P<rank>\d+)\] NCCL (?P<level>INFO|WARN|ERROR|TRACE) "
+    r"(?P<msg>.*)"
+)
+
+
+def _parse_nccl(line: str) -> Record | None:
+    """NCCL's debug output (`NCCL_DEBUG=INFO`): `host:pid:tid [rank] NCCL INFO msg`. Its INFO
+    lines say `cannot open shared object file` when an optional plugin is absent, which is
+    normal; only its WARN lines report trouble."""
+    if " NCCL " not in line:
+        return None
+    m = _NCCL.match(line)
+    if m is None:
+        return None
+    return Record(m["msg"], None, normalise_level(m["level"]), m["source"])
+
+
 # --------------------------------------------------------------------------- kubectl
 
 _K8S_MARKER = re.compile(
@@ -656,6 +676,7 @@ CRI = LogFormat("cri", _parse_cri)
 TIMESTAMPED = LogFormat("timestamped", _parse_timestamped)
 PYTHON = LogFormat("python", _parse_python)
 MAVEN = LogFormat("maven", _parse_maven)
+NCCL = LogFormat("nccl", _parse_nccl)
 KUBECTL = LogFormat("kubectl", _parse_kubectl, marker=_K8S_MARKER, ordered=False)
 
 # Several sources merged into one stream, each line prefixed with where it came from:
@@ -702,6 +723,7 @@ FORMATS: tuple[LogFormat, ...] = (
     TIMESTAMPED,
     PYTHON,
     MAVEN,
+    NCCL,
     KUBECTL,
 )
 """Every format but plain, most specific first: on equal scores the earlier one wins."""

@@ -422,8 +422,10 @@ class Scanner:
                 if len(self._wrappers) < _MAX_WRAPPERS:
                     self._wrappers.append((file, line))
                 last = self._failures[-1] if self._failures else None
-                close = last is not None and last.file == file and line - (last.end or 0) <= (
-                    _WRAPPER_GAP
+                close = (
+                    last is not None
+                    and last.file == file
+                    and line - (last.end or 0) <= (_WRAPPER_GAP)
                 )
                 if self._kept[failed] < _MAX_WINDOWS and (failed or not close):
                     before = block.lines[max(0, i - WINDOW_LINES) : i]
@@ -433,7 +435,13 @@ class Scanner:
                 self._step_start = line + 1
 
     def _window(
-        self, file: int, stop: int, before: list[bytes], *, end: int | None = None, exit: bool = False
+        self,
+        file: int,
+        stop: int,
+        before: list[bytes],
+        *,
+        end: int | None = None,
+        exit: bool = False,
     ) -> Window:
         """The lines of the current step before line `stop` (1-based), at most WINDOW_LINES:
         `before` (from the current block) after the lines remembered from earlier blocks."""

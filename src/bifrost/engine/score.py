@@ -9,11 +9,12 @@ are grouped, and groups are ranked by their best member.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from dataclasses import dataclass
 
-from bifrost.engine import evidence, events, steps
+from bifrost.engine import events, evidence, steps
 from bifrost.engine import normal as normal_model
 from bifrost.engine import ranker as ranker_model
 from bifrost.engine.features import Context, own_line, vector, words
@@ -33,6 +34,7 @@ _MAX_FINDINGS = 50
 _GAP = 3  # lines between two troubled events that still make them one block
 _SHORT_EVENT = 4  # an event this short is shown whole even when it is not the lead's
 _CONTEXT = 3  # lines kept before a window's event, as the scan keeps before its events
+_MILD = 0.3  # what a retry, a deprecation or a skipped test keeps of its score
 _SUSPICIOUS = 0.5  # a line without trouble of its own is reported from this probability on
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
@@ -58,14 +60,17 @@ def findings(
 ) -> list[Finding]:
     """The candidates of a scan as findings, most important first."""
     ranker = ranker or ranker_model.packaged()
-    scored = candidates(scan, normal or normal_model.packaged())
+    context, scored = _candidates(scan, normal or normal_model.packaged())
     for candidate in scored:
         candidate.score = ranker.probability(candidate.features, candidate.words)
-    _hand_over(Context.of(scan, normal or normal_model.packaged()), scored)
+    _hand_over(context, scored)
+    for candidate in scored:
+        if is_mild(scan.template_text(candidate.stats.index)):
+            candidate.score *= _MILD  # a retry or a deprecation is rarely the cause
     troubled = [c for c in scored if c.stats.trouble]
     kept = troubled
-    if scan.failures or any(SEVERITY_RANK[c.severity] >= SEVERITY_RANK["warning"] for c in troubled):
-        # something went wrong: lines without trouble words of their own may explain it
+    if scan.failures or any(SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"] for c in troubled):
+        # it failed: lines without trouble words of their own may explain why
         kept = troubled + [c for c in scored if not c.stats.trouble and c.score >= _SUSPICIOUS]
     if not kept:
         return []
@@ -80,6 +85,10 @@ def findings(
 
 def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
     """Every candidate of a scan with its features, in no particular order."""
+    return _candidates(scan, normal)[1]
+
+
+def _candidates(scan: Scan, normal: Normal) -> tuple[Context, list[Candidate]]:
     context = Context.of(scan, normal)
     in_windows = _window_occurrences(scan)
     chosen = [
@@ -89,6 +98,9 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
         for candidate in [_candidate(scan, stats, in_windows.get(index))]
         if not _announces(candidate.stats)
     ]
+    for candidate in chosen:  # `BUILD FAILURE`, torchrun's summary: wrappers known by signature
+        if candidate.signature and candidate.signature.wrapper and candidate.lead:
+            bisect.insort(context.wrappers.setdefault(candidate.lead.file, []), candidate.lead.line)
     first_errors, last_errors = _first_and_last_errors(context, chosen)
     for candidate in chosen:
         candidate.features = vector(
@@ -103,7 +115,7 @@ def candidates(scan: Scan, normal: Normal) -> list[Candidate]:
         )
         lead = candidate.lead
         candidate.words = words(own_line(lead) if lead else candidate.stats.last_text)
-    return chosen
+    return context, chosen
 
 
 def _announces(stats: TemplateStats) -> bool:
@@ -202,13 +214,17 @@ def _with_details(window: Window, spans: list[tuple[int, int]]) -> list[tuple[in
 def _lead(stats: TemplateStats, in_window: Occurrence | None) -> Occurrence | None:
     """The occurrence to measure and show first: the template's first line in a window (near
     the failure), unless a troubled line of it follows (the window's first line of a template
-    may be its harmless form: `loss: 0.41` before `loss: nan`)."""
+    may be its harmless form: `loss: 0.41` before `loss: nan`) or the scan saw more of the
+    same event (a trace that began before the window)."""
     if in_window is None:
         return stats.occurrence
-    later = (
-        o for o in stats.occurrences if o.file == in_window.file and o.line >= in_window.line
-    )
-    return next(later, in_window)
+    for occurrence in stats.occurrences:
+        if occurrence.file != in_window.file or occurrence.line < in_window.line:
+            continue
+        if occurrence.line > in_window.line or occurrence.start < in_window.start:
+            return occurrence  # troubled later, or the same line with more of its event
+        break
+    return in_window
 
 
 def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -> Candidate:
@@ -218,7 +234,7 @@ def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -
     words = max(trouble_words(text), trouble_words(own_line(lead)) if lead else 0)
     vocab_severity: Severity = "error" if words else "info"
     if words and 0 <= stats.level <= RANK["notice"]:
-        vocab_severity = "warning"  # the program itself said this was information
+        vocab_severity = "info"  # the program itself said this was information: a note
     if not stats.trouble:
         vocab_severity = "info"
     severity = max(
@@ -443,15 +459,14 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
         for o, runs in chosen
         for first, last in runs
     ]
-    command = _command_above(lead.lead)
-    if command is not None:
+    if lead.lead is not None and (command := _command_above(lead.lead)) is not None:
         items.append(command.model_copy(update={"file": _file_name(scan, lead.lead.file)}))
     return sorted(items, key=lambda e: (e.file or "", e.line))
 
 
-def _command_above(occurrence: Occurrence | None) -> Evidence | None:
+def _command_above(occurrence: Occurrence) -> Evidence | None:
     """The echoed command right above an event (`$ npm test`): what produced the output."""
-    if occurrence is None or not occurrence.context or occurrence.start < 2:
+    if not occurrence.context or occurrence.start < 2:
         return None
     above = occurrence.context[-1]
     if not steps.is_command(above):

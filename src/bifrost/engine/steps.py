@@ -151,7 +151,9 @@ def failed(text: str) -> bool:
     return status is None or int(status) != 0
 
 
-_COMMAND = re.compile(r"[$>] \S|\+{1,3} ?(?=[^\s+])")
+# `$ cmd` (Travis, GitLab), `> cmd` (npm scripts), `+ cmd` (shell xtrace, one `+` per level);
+# not a unified diff's `+++ b/file` header.
+_COMMAND = re.compile(r"[$>] \S|(?!\+\+\+ [ab]/)\+{1,3} ?(?=[^\s+])")
 
 
 def is_command(line: str) -> bool:

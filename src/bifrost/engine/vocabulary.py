@@ -32,7 +32,8 @@ _TROUBLE = re.compile(
        |abort(?:ed|ing)?|killed|kill|denied|refused|unreachable|timed?\s?out|timeouts?
        |cannot|can't|couldn't|could\s+not|unable|invalid|illegal|corrupt(?:ed)?|missing
        |not\s+found|no\s+such|segmentation|segfault|traceback|out\s+of\s+memory
-       |unhealthy|backoff|back-off|evicted|rejected|oom(?:[-_ ]?kill(?:ed|er)?)?|unauthori[sz]ed|forbidden|violation
+       |unhealthy|backoff|back-off|evicted|rejected|oom(?:[-_ ]?kill(?:ed|er)?)?
+       |unauthori[sz]ed|forbidden|violation
        |overflow|deadlock|broken|mismatch|undefined|unsatisfied|unresolved|nan
        |exit\s+(?:code|status)\s*:?\s*[1-9]
        |not\s+(?:ok|defined|installed|available|supported|allowed|permitted|recogni[sz]ed
@@ -47,7 +48,8 @@ _TROUBLE = re.compile(
 )
 
 _MILD = re.compile(
-    r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+|skip(?:ped|ping)?)\b",
+    r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+)\b"
+    r"|^\W*skip(?:ped|ping)?\b|\#\s*skip\b",  # a skipped test, not a `Skipped: 0` counter
     re.I,
 )
 

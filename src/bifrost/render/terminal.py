@@ -90,9 +90,7 @@ class _Glyphs:
         return "".join(self.verdict.values()) + self.bar + self.gap + self.arrow + self.times
 
 
-_UNICODE = _Glyphs(
-    {"ok": "✓", "warning": "!", "unclear": "?", "failure": "✗"}, "│", "…", "→", "×"
-)
+_UNICODE = _Glyphs({"ok": "✓", "warning": "!", "unclear": "?", "failure": "✗"}, "│", "…", "→", "×")
 _ASCII = _Glyphs({"ok": "+", "warning": "!", "unclear": "?", "failure": "x"}, "|", "...", "->", "x")
 # One character for one, so that styled spans keep their places.
 _ASCII_FALLBACK = {"—": "-", "–": "-", "·": "-", "×": "x", "…": ".", "│": "|", "→": ">", "✓": "+"}
