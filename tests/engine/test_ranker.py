@@ -48,7 +48,7 @@ def test_a_ranker_reads_back_what_it_wrote() -> None:
 
 def test_a_ranker_fitted_on_other_features_is_refused() -> None:
     data = json.loads(Ranker(base=0.0, trees=(STUMP,), words={}).to_json())
-    data["inputs"] = data["inputs"][:-2] + ["words"]
+    data["inputs"] = [*data["inputs"][:-2], "words"]
     with pytest.raises(ValueError, match="other features"):
         Ranker.from_json(json.dumps(data))
 

@@ -232,8 +232,8 @@ Tolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists fo
 Events:
   Type    Reason     Age   From               Message
   ----    ------     ----  ----               -------
-  Normal  Scheduled  2m    default-scheduler  Successfully assigned shop/api-6c9f7d8b5-x2k4p to ip-10-0-3-17
-  Normal  Pulled     2m    kubelet            Container image "registry.example.com/shop/api:2.14.0" already present on machine
+  Normal  Scheduled  2m    default-scheduler  Successfully assigned shop/api-0 to ip-10-0-3-17
+  Normal  Pulled     2m    kubelet            Container image "shop/api:2.14.0" already present
   Normal  Created    2m    kubelet            Created container api
   Normal  Started    2m    kubelet            Started container api
 """
