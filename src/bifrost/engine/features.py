@@ -18,7 +18,7 @@ from bifrost.engine.bursts import burst
 from bifrost.engine.normal import Normal
 from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
 from bifrost.engine.signatures import Signature
-from bifrost.engine.vocabulary import is_mild, trouble_words
+from bifrost.engine.vocabulary import is_mild
 from bifrost.levels import RANK
 
 FEATURES: tuple[str, ...] = (
@@ -131,18 +131,19 @@ def vector(
     lead: Occurrence | None,
     signature: Signature | None,
     *,
+    troubles: int,
     wrapper: bool,
     first_error: bool,
     last_error: bool,
 ) -> tuple[float, ...]:
-    """The features of one candidate, in the order of `FEATURES`."""
+    """The features of one candidate, in the order of `FEATURES`. `troubles` is how many
+    trouble words its template or its own line has (`vocabulary.trouble_words`)."""
     level = stats.level
-    own = own_line(lead) if lead else ""
     values: dict[str, float] = {
         "level_error": float(level >= RANK["error"]),
         "level_warning": float(level == RANK["warning"]),
         "level_quiet": float(0 <= level <= RANK["notice"]),
-        "trouble_words": min(max(trouble_words(text), trouble_words(own)), 3) / 3,
+        "trouble_words": min(troubles, 3) / 3,
         "signature": float(
             signature is not None and signature.priority >= 0 and not signature.wrapper
         ),

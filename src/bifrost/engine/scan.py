@@ -465,9 +465,10 @@ class Scanner:
         )
 
     def _remember_recent(self, block: _Block) -> None:
-        lines = block.lines[: len(block.keys)]
+        """Keep the last lines counted: a window may reach back into earlier blocks."""
+        lines = block.last_lines(WINDOW_LINES)
         if len(lines) >= WINDOW_LINES:
-            self._recent = lines[-WINDOW_LINES:]
+            self._recent = lines
         else:
             self._recent = (self._recent + lines)[-WINDOW_LINES:]
 
@@ -585,6 +586,7 @@ class _Block:
 
     def __init__(self, data: bytes) -> None:
         self._data = data
+        self._end = len(data)  # where the lines counted end (see `cut`)
         self.keys = data.translate(None, _DIGITS).splitlines()
         self._lines: list[bytes] | None = None
 
@@ -606,7 +608,20 @@ class _Block:
         offset = len(data) - 1  # blocks end with a line break; only `\n` ones here
         for _ in range(count):
             offset = data.rfind(b"\n", 0, offset)
+        self._end = offset + 1
         return data[offset + 1 :]
+
+    def last_lines(self, count: int) -> list[bytes]:
+        """The last `count` lines, splitting only those when the block is not split yet."""
+        if self._lines is not None or b"\r" in self._data:
+            return self.lines[-count:]
+        data, end = self._data, self._end
+        offset = end - 1
+        for _ in range(count):
+            offset = data.rfind(b"\n", 0, offset)
+            if offset < 0:
+                break
+        return data[offset + 1 : end].splitlines()
 
     def first_indices(self) -> dict[bytes, int]:
         keys = self.keys

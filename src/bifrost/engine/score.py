@@ -46,6 +46,7 @@ class Candidate:
     signature: Signature | None
     severity: Severity
     wrapper: bool  # only says that something failed (see `steps`)
+    troubles: int  # trouble words of its template or its own line
     features: tuple[float, ...] = ()
     words: frozenset[str] = frozenset()
     score: float = 0.0  # the ranker's probability that this explains the failure
@@ -109,6 +110,7 @@ def _candidates(scan: Scan, normal: Normal) -> tuple[Context, list[Candidate]]:
             scan.template_text(candidate.stats.index),
             candidate.lead,
             candidate.signature,
+            troubles=candidate.troubles,
             wrapper=candidate.wrapper,
             first_error=id(candidate) in first_errors,
             last_error=id(candidate) in last_errors,
@@ -248,7 +250,7 @@ def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -
         or (stats.role == steps.STEP_END and steps.failed(own_line(lead) if lead else text))
         or (signature is not None and signature.wrapper)
     )
-    return Candidate(stats, lead, signature, severity, wrapper)
+    return Candidate(stats, lead, signature, severity, wrapper, words)
 
 
 def _first_and_last_errors(context: Context, chosen: list[Candidate]) -> tuple[set[int], set[int]]:

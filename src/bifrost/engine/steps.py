@@ -72,7 +72,9 @@ _WRAPPER = re.compile(
     | Tests\ run:\ \d+,\ Failures:\ \d+                            # surefire
     | ^\W*(?:=+\ )?\d+\ failed\b.*\ in\ [\d.]+\s*s                 # pytest's last line
     | ^FAILED\ \(                                                 # unittest
-    | ^\s*\d+\ (?:failures?|tests?\ failed|examples?,\ \d+\ failures?)\b  # rspec
+    | ^\d+\ examples?,\ [1-9]\d*\ failures?                       # rspec
+    | ^\d+\ runs,\ \d+\ assertions,\ [1-9]\d*\ failures            # minitest
+    | ^\d+\ tests?\ failed\b
     | ^Tests:\ .*\d+\ failed                                       # jest
     | ^Test\ Suites:\ .*\d+\ failed
     | ^FAILURES!$                                                 # phpunit
