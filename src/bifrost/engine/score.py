@@ -36,6 +36,7 @@ _SHORT_EVENT = 4  # an event this short is shown whole even when it is not the l
 _CONTEXT = 3  # lines kept before a window's event, as the scan keeps before its events
 _MILD = 0.3  # what a retry, a deprecation or a skipped test keeps of its score
 _SUSPICIOUS = 0.5  # a line without trouble of its own is reported from this probability on
+_LETTER = re.compile(r"[^\W\d_]")
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
@@ -133,7 +134,8 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
     failure it was (`2 failed, 40 passed` is a failing test).
 
     The most specific error is the best-scored error-level candidate of the step before the
-    wrapper (an input without steps is one step). A step without one keeps its wrapper's
+    wrapper (an input without steps is one step), or its best warning when it printed no error
+    (`-Werror`, a linter that fails on warnings). A step without one keeps its wrapper's
     rank: the ranker alone decides whether a line without error words explains it."""
     for wrapper in sorted((c for c in scored if c.wrapper and c.lead), key=lambda c: -c.score):
         assert wrapper.lead is not None
@@ -147,8 +149,9 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
             and step[0] <= c.lead.line < wrapper.lead.line
         ]
         errors = [c for c in before if SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]]
-        if errors:
-            cause = max(errors, key=lambda c: c.score)
+        warnings = [c for c in before if c.severity == "warning"]  # `-Werror`, strict linters
+        if errors or warnings:
+            cause = max(errors or warnings, key=lambda c: c.score)
             cause.score = max(cause.score, wrapper.score)
             wrapper.score = min(wrapper.score, cause.score * 0.99)
             if cause.signature is None and wrapper.signature and not wrapper.signature.wrapper:
@@ -182,8 +185,8 @@ def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
             inside[offset] = (first, last)
     chosen = []
     for offset, cls in enumerate(window.classes):
-        if cls == events.BLANK:
-            continue
+        if cls == events.BLANK or not _LETTER.search(window.lines[offset]):
+            continue  # a blank line, a rule, progress dots, a lone bracket: never the cause
         span = inside.get(offset, (offset, offset))
         if span[0] == offset or events.is_headline(cls):
             chosen.append((offset, span))

@@ -83,10 +83,10 @@ _WRAPPER = re.compile(
     | ^(?:---\ )?FAIL:?\s*$                                       # go test
     | ^Failed\ \d+/\d+\ (?:subtests|test\ programs)                # perl prove
     | ^Result:\ FAIL                                               # perl prove
+    | ^Files=\d+,\ Tests=\d+,                                       # perl prove
     | \btest\ result:\ FAILED\b                                    # cargo test
     | error:\ test\ failed,\ to\ rerun\ pass                       # cargo test
     | error:\ could\ not\ compile\ `                               # cargo
-    | ^rake\ aborted!                                              # rake
     | Command\ failed\ with\ status\ \(\d+\)                       # rake
     | \berrored\ after\b                                           # gulp
     | error:\ command\ '.*'\ failed\ with\ exit\ (?:status|code)   # distutils
@@ -96,7 +96,7 @@ _WRAPPER = re.compile(
     | ^Error:\ Process\ completed\ with\ exit\ code
     | ^\#\#\[error\]Process\ completed\ with\ exit\ code
     | Configuring\ incomplete,\ errors\ occurred!                  # cmake
-    | ^\*\*\ BUILD\ FAILED\ \*\*                                   # xcodebuild
+    | ^\*\*\ (?:BUILD|TEST|ARCHIVE)\ FAILED\ \*\*                   # xcodebuild
     | ^The\ following\ build\ commands\ failed:                    # xcodebuild
     | ^Error:\ \d+\ (?:errors?|problems?)\b
     | ^\d+\ (?:errors?|problems?)\ (?:generated|found)\b           # compilers, linters
@@ -121,6 +121,8 @@ _HEADER = re.compile(
     | ^\#\ Failed\ test\b                                        # perl Test::More
     | ^What\ went\ wrong:                                         # gradle
     | ^Root\ Cause\ \(first\ observed\ failure\):                # torchrun
+    | ^rake\ aborted!$                                             # rake: the reason follows
+    | ^(?:Testing|Build)\ failed:$|^Failing\ tests:$                  # xcodebuild
     """,
     re.VERBOSE,
 )
