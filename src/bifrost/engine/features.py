@@ -103,6 +103,16 @@ class Context:
         """The (first, last line) of a step that failed or printed a wrapper at `line`."""
         return next((s for s in self.steps.get(file, ()) if s[0] <= line <= s[1]), None)
 
+    def aftermath_end(self, file: int, line: int) -> int:
+        """The last line of what follows a reported failure at `line`: the rest of its failing
+        step, or of the input when it has no failing step there."""
+        window = self.failed.get(file)
+        if window is not None and window.end is not None and window.step_start <= line:
+            if line <= window.end:
+                return window.end
+        total = self.lines[file] if file < len(self.lines) else self.total_lines
+        return total
+
     def in_failed_step(self, occurrence: Occurrence) -> bool:
         window = self.failed.get(occurrence.file)
         return window is not None and window.step_start <= occurrence.line < (window.end or 0)

@@ -136,7 +136,9 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
     The most specific error is the best-scored error-level candidate of the step before the
     wrapper (an input without steps is one step), or its best warning when it printed no error
     (`-Werror`, a linter that fails on warnings). A step without one keeps its wrapper's
-    rank: the ranker alone decides whether a line without error words explains it."""
+    rank: the ranker alone decides whether a line without error words explains it. What the
+    step prints after the wrapper (a coverage report, a summary, npm's debug lines) is
+    aftermath: it ranks below the cause too."""
     for wrapper in sorted((c for c in scored if c.wrapper and c.lead), key=lambda c: -c.score):
         assert wrapper.lead is not None
         step = context.step_of(wrapper.lead.file, wrapper.lead.line) or (1, wrapper.lead.line)
@@ -150,12 +152,21 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
         ]
         errors = [c for c in before if SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]]
         warnings = [c for c in before if c.severity == "warning"]  # `-Werror`, strict linters
-        if errors or warnings:
-            cause = max(errors or warnings, key=lambda c: c.score)
-            cause.score = max(cause.score, wrapper.score)
-            wrapper.score = min(wrapper.score, cause.score * 0.99)
-            if cause.signature is None and wrapper.signature and not wrapper.signature.wrapper:
-                cause.signature = wrapper.signature  # `2 failed`: the test that failed explains
+        if not errors and not warnings:
+            continue
+        cause = max(errors or warnings, key=lambda c: c.score)
+        cause.score = max(cause.score, wrapper.score)
+        wrapper.score = min(wrapper.score, cause.score * 0.99)
+        if cause.signature is None and wrapper.signature and not wrapper.signature.wrapper:
+            cause.signature = wrapper.signature  # `2 failed`: the test that failed explains
+        end = context.aftermath_end(wrapper.lead.file, wrapper.lead.line)
+        for later in scored:
+            if (
+                later.lead is not None
+                and later.lead.file == wrapper.lead.file
+                and wrapper.lead.line < later.lead.line <= end
+            ):
+                later.score = min(later.score, cause.score * 0.98)
 
 
 def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
