@@ -61,7 +61,9 @@ _END = re.compile(
 _WRAPPER = re.compile(
     r"""
     npm\ ERR!\ (?:code\ ELIFECYCLE|errno\b|Exit\ status|Test\ failed|Failed\ at\ the\b
-                |[\w@./-]+\ [\w:-]+:\ `|This\ is\ (?:probably|most\ likely)\ not\ a\ problem)
+                |[\w@./-]+\ [\w:-]+:\ `|This\ is\ (?:probably|most\ likely)\ not\ a\ problem
+                |argv\ |node\ v\d|npm\ \ v\d|(?:Linux|Darwin|Windows_NT)\ \d|os\ |cwd\ 
+                |A\ complete\ log|Please\ include|If\ you\ need\ help|Tell\ the\ author)
     | error\ Command\ failed\ with\ exit\ code                     # yarn
     | ERROR:\ ".+"\ exited\ with\ \d                               # npm-run-all
     | make(?:\[\d+\])?:\ \*\*\*\ .*Error\ \d+                      # make
@@ -123,6 +125,7 @@ _HEADER = re.compile(
     | ^Root\ Cause\ \(first\ observed\ failure\):                # torchrun
     | ^rake\ aborted!$                                             # rake: the reason follows
     | ^(?:Testing|Build)\ failed:$|^Failing\ tests:$                  # xcodebuild
+    | ^(?:Failure|Error):$                                        # minitest
     """,
     re.VERBOSE,
 )
