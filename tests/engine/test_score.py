@@ -338,3 +338,58 @@ def test_a_list_announced_by_a_headline_is_its_evidence(tmp_path: Path) -> None:
     found = analyse(tmp_path, text)
     shown = [line for e in found[0].evidence for line in range(e.line, e.end_line + 1)]
     assert {34, 36, 37} <= set(shown)
+
+
+def test_a_wrapper_over_warnings_hands_its_rank_to_the_warning(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ cabal build --ghc-options=-Werror\n"
+        + "[1 of 3] Compiling Data.Shop ( src/Data/Shop.hs, dist/build/Data/Shop.o )\n"
+        + "src/Data/Shop.hs:94:10: warning: [-Wmissing-methods]\n"
+        + "    No explicit implementation for\n"
+        + "      'mappend'\n"
+        + "\n"
+        + "<no location info>: error:\n"
+        + "Failing due to -Werror.\n"
+        + 'The command "cabal build --ghc-options=-Werror" exited with 1.\n'
+    )
+    found = analyse(tmp_path, text)
+    assert found[0].first_seen.line == 33
+    assert found[0].evidence[0].text.startswith("src/Data/Shop.hs:94:10: warning")
+
+
+def test_what_a_step_prints_after_its_wrapper_is_aftermath(tmp_path: Path) -> None:
+    coverage = "".join(f"  @App.Services::Service{i}  Methods: 50.00% ( 1/ 2)\n" for i in range(30))
+    text = (
+        TRAVIS_SETUP
+        + "$ phpunit\n"
+        + "There was 1 failure:\n"
+        + "1) CartTest::test_total\n"
+        + "Failed asserting that 3 matches expected 4.\n"
+        + "/home/travis/build/shop/tests/CartTest.php:21\n"
+        + "FAILURES!\n"
+        + "Tests: 120, Assertions: 311, Failures: 1.\n"
+        + "Code Coverage Report:\n"
+        + coverage
+        + 'The command "phpunit" exited with 1.\n'
+    )
+    found = analyse(tmp_path, text)
+    assert 32 <= found[0].first_seen.line <= 34
+    assert all(f.first_seen.line <= 37 for f in found[:2])
+
+
+def test_the_list_a_final_error_line_sums_up_is_its_evidence(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ sudo apt-get install -y libpq-dev\n"
+        + "Reading package lists...\n"
+        + "Some packages could not be installed. This may mean that you have\n"
+        + "requested an impossible situation.\n"
+        + "The following packages have unmet dependencies:\n"
+        + " libpq-dev : Depends: libpq5 (= 16.2-1) but 14.11-0ubuntu0.22.04.1 is to be installed\n"
+        + "E: Unable to correct problems, you have held broken packages.\n"
+        + 'The command "sudo apt-get install -y libpq-dev" exited with 100.\n'
+    )
+    found = analyse(tmp_path, text)
+    shown = {line for e in found[0].evidence for line in range(e.line, e.end_line + 1)}
+    assert {35, 36, 37} <= shown

@@ -37,6 +37,7 @@ _CONTEXT = 3  # lines kept before a window's event, as the scan keeps before its
 _MILD = 0.3  # what a retry, a deprecation or a skipped test keeps of its score
 _SUSPICIOUS = 0.5  # a line without trouble of its own is reported from this probability on
 _LETTER = re.compile(r"[^\W\d_]")
+_FOLLOWING = re.compile(r"\bfollowing\b", re.IGNORECASE)
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
 
 
@@ -206,7 +207,9 @@ def _window_events(window: Window) -> list[tuple[int, tuple[int, int]]]:
 
 def _with_details(window: Window, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The events, with a line that announces a list (`… are not available:`) joined to the
-    indented lines after it, across one blank line: the list is what explains it."""
+    indented lines after it, across one blank line: the list is what explains it. When such a
+    line says that the `following` list is the problem, the line right after the list is the
+    verdict on it (apt's `E: Unable to correct problems`) and joins too."""
     classes, lines = window.classes, window.lines
     joined: list[tuple[int, int]] = []
     i = 0
@@ -217,6 +220,12 @@ def _with_details(window: Window, spans: list[tuple[int, int]]) -> list[tuple[in
             while end < len(classes) and classes[end] == events.INDENTED:
                 end += 1
             if end > first:
+                if (
+                    end < len(classes)
+                    and classes[end] != events.BLANK
+                    and _FOLLOWING.search(lines[i])
+                ):
+                    end += 1
                 joined.append((i, end - 1))
                 i = end
                 continue

@@ -116,6 +116,7 @@ _HEADER = re.compile(
     r"""
     ^There\ (?:was|were)\ \d+\ (?:failures?|errors?):            # phpunit
     | ^=+\ (?:FAILURES|ERRORS)\ =+$                               # pytest
+    | ^_{3,}\ \S.*\ _{3,}$                                         # pytest, one failed test
     | ^(?:failures|Failures|Failed\ tests?|FAILED\ TESTS?|Errors):$  # cargo, rspec, minitest
     | ^\d+\ failing$                                              # mocha
     | ^The\ following\ tests\ FAILED:                            # ctest
