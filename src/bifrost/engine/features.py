@@ -107,9 +107,12 @@ class Context:
         """The last line of what follows a reported failure at `line`: the rest of its failing
         step, or of the input when it has no failing step there."""
         window = self.failed.get(file)
-        if window is not None and window.end is not None and window.step_start <= line:
-            if line <= window.end:
-                return window.end
+        if (
+            window is not None
+            and window.end is not None
+            and window.step_start <= line <= window.end
+        ):
+            return window.end
         total = self.lines[file] if file < len(self.lines) else self.total_lines
         return total
 

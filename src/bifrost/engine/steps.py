@@ -62,7 +62,7 @@ _WRAPPER = re.compile(
     r"""
     npm\ ERR!\ (?:code\ ELIFECYCLE|errno\b|Exit\ status|Test\ failed|Failed\ at\ the\b
                 |[\w@./-]+\ [\w:-]+:\ `|This\ is\ (?:probably|most\ likely)\ not\ a\ problem
-                |argv\ |node\ v\d|npm\ \ v\d|(?:Linux|Darwin|Windows_NT)\ \d|os\ |cwd\ 
+                |argv\ |node\ v\d|npm\ \ v\d|(?:Linux|Darwin|Windows_NT)\ \d|os\ |cwd\ \S
                 |A\ complete\ log|Please\ include|If\ you\ need\ help|Tell\ the\ author)
     | error\ Command\ failed\ with\ exit\ code                     # yarn
     | ERROR:\ ".+"\ exited\ with\ \d                               # npm-run-all
