@@ -57,8 +57,9 @@ _END = re.compile(
 )
 
 # Lines that say a failure happened, not why. Each is the standard summary of a widely used
-# tool; the cause is printed before it.
-_WRAPPER = re.compile(
+# tool; the cause is printed before it. Split in two: anywhere in the line, and at its start
+# (matched only there, which is much cheaper than searching).
+_WRAPPER_IN = re.compile(
     r"""
     npm\ ERR!\ (?:code\ ELIFECYCLE|errno\b|Exit\ status|Test\ failed|Failed\ at\ the\b
                 |[\w@./-]+\ [\w:-]+:\ `|This\ is\ (?:probably|most\ likely)\ not\ a\ problem
@@ -72,20 +73,6 @@ _WRAPPER = re.compile(
     | Execution\ failed\ for\ task\ '                              # gradle
     | Failed\ to\ execute\ goal\b                                  # maven
     | Tests\ run:\ \d+,\ Failures:\ \d+                            # surefire
-    | ^\W*(?:=+\ )?\d+\ failed\b.*\ in\ [\d.]+\s*s                 # pytest's last line
-    | ^FAILED\ \(                                                 # unittest
-    | ^\d+\ examples?,\ [1-9]\d*\ failures?                       # rspec
-    | ^\d+\ runs,\ \d+\ assertions,\ [1-9]\d*\ failures            # minitest
-    | ^\d+\ tests?\ failed\b
-    | ^Tests:\ .*\d+\ failed                                       # jest
-    | ^Test\ Suites:\ .*\d+\ failed
-    | ^FAILURES!$                                                 # phpunit
-    | ^Tests:\ \d+,\ Assertions:\ \d+,\ (?:Failures|Errors):       # phpunit
-    | ^FAIL\s+\S+\s+[\d.]+s$                                      # go test, per package
-    | ^(?:---\ )?FAIL:?\s*$                                       # go test
-    | ^Failed\ \d+/\d+\ (?:subtests|test\ programs)                # perl prove
-    | ^Result:\ FAIL                                               # perl prove
-    | ^Files=\d+,\ Tests=\d+,                                       # perl prove
     | \btest\ result:\ FAILED\b                                    # cargo test
     | error:\ test\ failed,\ to\ rerun\ pass                       # cargo test
     | error:\ could\ not\ compile\ `                               # cargo
@@ -94,22 +81,45 @@ _WRAPPER = re.compile(
     | error:\ command\ '.*'\ failed\ with\ exit\ (?:status|code)   # distutils
     | Process\ exited\ with\ code:?\ [1-9]
     | exited\ with\ (?:code|status)\ [1-9]
-    | ^exit\ status\ [1-9]                                         # go run
-    | ^Error:\ Process\ completed\ with\ exit\ code
-    | ^\#\#\[error\]Process\ completed\ with\ exit\ code
     | Configuring\ incomplete,\ errors\ occurred!                  # cmake
-    | ^\*\*\ (?:BUILD|TEST|ARCHIVE)\ FAILED\ \*\*                   # xcodebuild
-    | ^The\ following\ build\ commands\ failed:                    # xcodebuild
-    | ^Error:\ \d+\ (?:errors?|problems?)\b
-    | ^\d+\ (?:errors?|problems?)\ (?:generated|found)\b           # compilers, linters
-    | ^✖\ \d+\ problems?\b                                         # eslint
-    | ^Found\ \d+\ errors?\b                                       # tsc, mypy
-    | ^compilation\ terminated\.$                                  # gcc
-    | ^collect2:\ error:\ ld\ returned                             # gcc's linker wrapper
     | Failing\ due\ to\ -Werror                                    # ghc
     """,
-    re.VERBOSE | re.MULTILINE,
+    re.VERBOSE,
 )
+_WRAPPER_AT_START = re.compile(
+    r"""
+    \W*(?:=+\ )?\d+\ failed\b.*\ in\ [\d.]+\s*s                   # pytest's last line
+    | FAILED\ \(                                                  # unittest
+    | \d+\ examples?,\ [1-9]\d*\ failures?                        # rspec
+    | \d+\ runs,\ \d+\ assertions,\ [1-9]\d*\ failures             # minitest
+    | \d+\ tests?\ failed\b
+    | Tests:\ .*\d+\ failed                                        # jest
+    | Test\ Suites:\ .*\d+\ failed
+    | FAILURES!$                                                  # phpunit
+    | Tests:\ \d+,\ Assertions:\ \d+,\ (?:Failures|Errors):        # phpunit
+    | FAIL\s+\S+\s+[\d.]+s$                                       # go test, per package
+    | (?:---\ )?FAIL:?\s*$                                        # go test
+    | Failed\ \d+/\d+\ (?:subtests|test\ programs)                 # perl prove
+    | Result:\ FAIL                                                # perl prove
+    | Files=\d+,\ Tests=\d+,                                        # perl prove
+    | exit\ status\ [1-9]                                          # go run
+    | Error:\ Process\ completed\ with\ exit\ code
+    | \#\#\[error\]Process\ completed\ with\ exit\ code
+    | \*\*\ (?:BUILD|TEST|ARCHIVE)\ FAILED\ \*\*                    # xcodebuild
+    | The\ following\ build\ commands\ failed:                     # xcodebuild
+    | Error:\ \d+\ (?:errors?|problems?)\b
+    | \d+\ (?:errors?|problems?)\ (?:generated|found)\b            # compilers, linters
+    | ✖\ \d+\ problems?\b                                          # eslint
+    | Found\ \d+\ errors?\b                                        # tsc, mypy
+    | compilation\ terminated\.$                                   # gcc
+    | collect2:\ error:\ ld\ returned                              # gcc's linker wrapper
+    """,
+    re.VERBOSE,
+)
+
+# Every exit line and wrapper holds one of these: a line without any is checked for the
+# cheaper roles only.
+_HINT = re.compile(r"(?i:err|fail|exit|abort|unstable|terminated|incomplete|files=\d|\*\*\*|✖)")
 
 # Lines after which a test runner or build tool prints what failed.
 _HEADER = re.compile(
@@ -139,10 +149,11 @@ def role(text: str) -> int:
     stripped = text.strip()
     if not stripped:
         return NONE
-    if _END.search(stripped):
-        return STEP_END
-    if _WRAPPER.search(stripped):
-        return WRAPPER
+    if _HINT.search(stripped):
+        if _END.search(stripped):
+            return STEP_END
+        if _WRAPPER_AT_START.match(stripped) or _WRAPPER_IN.search(stripped):
+            return WRAPPER
     if _HEADER.search(stripped):
         return HEADER
     if _START.match(stripped):
