@@ -179,7 +179,7 @@ class Scanner:
         self._role: dict[bytes, int] = {}
         self._has_role: dict[bytes, bool] = {}
         self._role_keys: set[bytes] = set()
-        self._recent: list[_Block] = []  # the last blocks counted, WINDOW_LINES lines or more
+        self._recent: list[bytes] = []  # the last lines counted, at most WINDOW_LINES
         self._step_start = 1
         self._failures: list[Window] = []
         self._kept: Counter[bool] = Counter()  # windows kept, by `exit`
@@ -447,7 +447,7 @@ class Scanner:
         `before` (from the current block) after the lines remembered from earlier blocks."""
         lines = before
         if len(lines) < WINDOW_LINES:
-            lines = self._recent_lines(WINDOW_LINES - len(lines)) + lines
+            lines = self._recent[max(0, len(self._recent) - WINDOW_LINES + len(lines)) :] + lines
         start = stop - len(lines)
         if self._step_start > start:
             lines = lines[self._step_start - start :]
@@ -465,21 +465,13 @@ class Scanner:
         )
 
     def _remember_recent(self, block: _Block) -> None:
-        """Keep the last blocks counted (not split: most are never needed), as many as hold
-        the last WINDOW_LINES lines: a window may reach back into earlier blocks."""
-        recent = self._recent
-        recent.append(block)
-        while len(recent) > 1 and sum(len(b.keys) for b in recent[1:]) >= WINDOW_LINES:
-            del recent[0]
-
-    def _recent_lines(self, count: int) -> list[bytes]:
-        """The last `count` lines counted before the current block."""
-        lines: list[bytes] = []
-        for block in reversed(self._recent):
-            lines = block.last_lines(count - len(lines)) + lines
-            if len(lines) >= count:
-                break
-        return lines
+        """Keep the last lines counted (a block's own lines stay unsplit): a window may reach
+        back into earlier blocks."""
+        lines = block.last_lines(WINDOW_LINES)
+        if len(lines) >= WINDOW_LINES:
+            self._recent = lines
+        else:
+            self._recent = (self._recent + lines)[-WINDOW_LINES:]
 
     def _note_sources(self, block: _Block, hits: list[int], hit_keys: list[bytes]) -> None:
         """Which pods or services each troubled template came from (a bounded set)."""
