@@ -1,4 +1,8 @@
-"""Held-out incidents: realistic failure logs the engine was not tuned on.
+"""Incidents: realistic failure logs of Kubernetes, GPU training, CI and services.
+
+The ranker is fitted on them too (with logchunks-dev and CiDiff; see `bench/train_ranker.py`,
+which also scores each one with a model fitted without it): this test is the regression
+check that the packaged model still answers them.
 
 Each `tests/data/incidents/<name>.log` has a `<name>.expect.json` sidecar saying which lines an
 on-call engineer would point at as the root cause (`first_finding_lines`, 1-based, inclusive)

@@ -31,7 +31,7 @@ FEATURES: tuple[str, ...] = (
     "critical",  # critical by its level or its signature: the program or the machine died
     "wrapper",  # a summary that something failed, not what (see `steps`)
     "mild",  # a deprecation or a retry
-    "count",  # how often the log prints it (log scale)
+    "count",  # how often the log prints it (log scale); 0 for a known signature
     "common",  # share of corpus projects whose logs print it
     "position",  # how far into its input
     "after_failure",  # after the first failing step's exit line
@@ -152,14 +152,13 @@ def vector(
     """The features of one candidate, in the order of `FEATURES`. `troubles` is how many
     trouble words its template or its own line has (`vocabulary.trouble_words`)."""
     level = stats.level
+    specific = signature is not None and signature.priority >= 0 and not signature.wrapper
     values: dict[str, float] = {
         "level_error": float(level >= RANK["error"]),
         "level_warning": float(level == RANK["warning"]),
         "level_quiet": float(0 <= level <= RANK["notice"]),
         "trouble_words": min(troubles, 3) / 3,
-        "signature": float(
-            signature is not None and signature.priority >= 0 and not signature.wrapper
-        ),
+        "signature": float(specific),
         "priority": max(0, min(signature.priority, 10)) / 10 if signature else 0.0,
         "critical": float(
             level >= RANK["critical"]
@@ -167,7 +166,8 @@ def vector(
         ),
         "wrapper": float(wrapper),
         "mild": float(is_mild(text)),
-        "count": min(1.0, math.log1p(stats.count) / math.log1p(1000)),
+        # a known failure repeated is still that failure: only unknown lines are worn by repetition
+        "count": 0.0 if specific else min(1.0, math.log1p(stats.count) / math.log1p(1000)),
         "common": context.normal.commonness(stats.masked),
         "burst": burst(stats.histogram, context.histogram_shift, context.total_lines)
         if stats.histogram is not None

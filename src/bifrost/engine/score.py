@@ -78,9 +78,9 @@ def findings(
     if not kept:
         return []
     groups = _group(kept)
-    groups.sort(key=lambda g: (-g[0].score, _where(g[0])))
+    groups.sort(key=lambda g: (-_score(g), not _specific(g[0]), _where(g[0])))
     top = groups[:_MAX_FINDINGS]
-    best = top[0][0].score
+    best = _score(top[0])
     return [
         _finding(scan, group, rank, best, evidence_lines) for rank, group in enumerate(top, start=1)
     ]
@@ -135,8 +135,10 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
     failure it was (`2 failed, 40 passed` is a failing test).
 
     The most specific error is the best-scored error-level candidate of the step before the
-    wrapper (an input without steps is one step), or its best warning when it printed no error
-    (`-Werror`, a linter that fails on warnings). A step without one keeps its wrapper's
+    wrapper (an input without steps is one step) that a known signature identifies, else its
+    best-scored error, or its best warning when it printed no error (`-Werror`, a linter that
+    fails on warnings). An identified error also ranks above the step's other errors: they
+    are its details or advice (npm's `Fix the upstream dependency conflict`). A step without one keeps its wrapper's
     rank: the ranker alone decides whether a line without error words explains it. What the
     step prints after the wrapper (a coverage report, a summary, npm's debug lines) is
     aftermath: it ranks below the cause too."""
@@ -155,8 +157,11 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
         warnings = [c for c in before if c.severity == "warning"]  # `-Werror`, strict linters
         if not errors and not warnings:
             continue
-        cause = max(errors or warnings, key=lambda c: c.score)
+        known = [c for c in errors if _specific(c)]  # identified by the knowledge base
+        cause = max(known or errors or warnings, key=lambda c: c.score)
         cause.score = max(cause.score, wrapper.score)
+        if known:  # what else the step printed is its detail or advice
+            cause.score = max(cause.score, *(c.score for c in errors))
         wrapper.score = min(wrapper.score, cause.score * 0.99)
         if cause.signature is None and wrapper.signature and not wrapper.signature.wrapper:
             cause.signature = wrapper.signature  # `2 failed`: the test that failed explains
@@ -304,7 +309,8 @@ def _where(candidate: Candidate) -> tuple[int, int]:
 
 
 def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
-    """Candidates that are one problem, best first in each group.
+    """Candidates that are one problem, the one to show first leading each group (see
+    `_leads_first`).
 
     Two templates are one problem when their lead occurrences are one event (an error line
     and the exception under it) or they match the same known signature (the same failure
@@ -333,7 +339,24 @@ def _group(candidates: list[Candidate]) -> list[list[Candidate]]:
     groups: dict[int, list[Candidate]] = {}
     for i, candidate in enumerate(candidates):
         groups.setdefault(root(i), []).append(candidate)
-    return [sorted(g, key=lambda c: -c.score) for g in groups.values()]
+    return [sorted(g, key=_leads_first) for g in groups.values()]
+
+
+def _leads_first(candidate: Candidate) -> tuple[bool, float]:
+    """Within a group, the member the knowledge base identifies leads (the `ERESOLVE` line of
+    a block of npm errors, not its advice), then the best scored."""
+    return (not _specific(candidate), -candidate.score)
+
+
+def _specific(candidate: Candidate) -> bool:
+    """Identified by a known signature that names a failure (not a wrapper, not a catch-all)."""
+    signature = candidate.signature
+    return signature is not None and signature.priority >= 0 and not signature.wrapper
+
+
+def _score(group: list[Candidate]) -> float:
+    """A group ranks by its best member."""
+    return max(c.score for c in group)
 
 
 def _neighbours(candidates: list[Candidate]) -> list[tuple[int, int]]:
@@ -401,7 +424,7 @@ def _finding(scan: Scan, group: list[Candidate], rank: int, best: float, limit: 
         title=title,
         severity=severity,
         category=category,
-        score=round(lead.score / best, 3) if best else 0.0,
+        score=round(_score(group) / best, 3) if best else 0.0,
         template_id=scan.template_id(stats.index),
         template=text,
         count=_group_count(group),
