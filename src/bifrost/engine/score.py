@@ -138,8 +138,9 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
     wrapper (an input without steps is one step) that a known signature identifies, else its
     best-scored error, or its best warning when it printed no error (`-Werror`, a linter that
     fails on warnings). An identified error also ranks above the step's other errors: they
-    are its details or advice (npm's `Fix the upstream dependency conflict`). A step without one keeps its wrapper's
-    rank: the ranker alone decides whether a line without error words explains it. What the
+    are its details or advice (npm's `Fix the upstream dependency conflict`). A step without
+    an error or warning keeps its wrapper's rank: the ranker alone decides whether a line
+    without error words explains it. What the
     step prints after the wrapper (a coverage report, a summary, npm's debug lines) is
     aftermath: it ranks below the cause too."""
     for wrapper in sorted((c for c in scored if c.wrapper and c.lead), key=lambda c: -c.score):
