@@ -3,18 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup schemas clean
 
-$(BIN)/bifrost: pyproject.toml
+$(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# The demo needs the package and the server extra (`bifrost serve`), not the test tools:
+# each setup installs only what its command uses, and records it in a stamp file.
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/pyvenv.cfg
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/pyvenv.cfg
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-setup: $(BIN)/bifrost
+setup: $(VENV)/.dev-installed
 
 # Exit code 1 means "failure found" — the expected outcome on the sample.
-demo: setup
+demo: $(VENV)/.demo-installed
 	$(BIN)/bifrost analyze --sample || test $$? -eq 1
 
 lint: setup
@@ -24,6 +32,10 @@ lint: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+# The JSON Schemas of the public contracts (docs/), generated from the models.
+schemas: setup
+	$(BIN)/python -m bifrost.schemas docs/schemas
 
 clean:
 	rm -rf $(VENV) build *.egg-info

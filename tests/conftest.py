@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bifrost.errors import ServiceError
 from bifrost.store import upgrade
 
 DATA = Path(__file__).parent / "data"
@@ -89,36 +90,35 @@ class Postgres:
         asyncio.run(main())
 
 
+def missing(reason: str) -> NoReturn:
+    """A server the tests need cannot be used: fail in CI (`CI=true`), which must run every
+    test, and skip elsewhere."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Postgres:
+    """The PostgreSQL server at BIFROST_TEST_POSTGRES_URL, checked by creating a database."""
     server = Postgres(ADMIN_URL)
     try:
         server.drop(server.create())
     except Exception as exc:
-        reason = f"PostgreSQL at {make_url(ADMIN_URL)!r} is not usable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"PostgreSQL at {make_url(ADMIN_URL)!r} is not usable: {exc}")
     return server
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    if not _reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis at 127.0.0.1:6379 is not reachable (CI needs it)")
-        pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
+    """The Redis at BIFROST_TEST_REDIS_URL, checked by using it: Bifrost's cache in it is
+    emptied before and after the test."""
     from bifrost.redis_cache import RedisCache  # noqa: PLC0415
 
-    asyncio.run(RedisCache(REDIS_URL, 60).clear())
+    try:
+        asyncio.run(RedisCache(REDIS_URL, 60).clear())
+    except ServiceError as exc:
+        missing(f"Redis is not usable: {exc.message}")
     yield REDIS_URL
     asyncio.run(RedisCache(REDIS_URL, 60).clear())
 

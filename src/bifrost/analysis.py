@@ -21,7 +21,17 @@ from bifrost.engine.read import Source, discard_spools, fingerprint, open_source
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import SUSPICIOUS, findings
 from bifrost.errors import BifrostError, ServiceError
-from bifrost.report import SEVERITY_RANK, Finding, InputInfo, Report, Stats, Verdict
+from bifrost.report import (
+    SEVERITY_ORDER,
+    SEVERITY_RANK,
+    Finding,
+    InputInfo,
+    Report,
+    Severity,
+    Stats,
+    Verdict,
+    counts_phrase,
+)
 
 if TYPE_CHECKING:
     from bifrost.store import Store
@@ -179,6 +189,8 @@ async def _remembered(
         await _explain(outcome, settings, on_text)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(store, outcome, memory, sources, key)
+    elif memory.store and memory.store_input and outcome.analysis_id is not None:
+        await _keep_input(store, outcome, sources)  # the repeat asks to keep what it read
     # Cache only what the history holds: a hit names its stored analysis, and an answer that
     # was not stored (`store=false`) or that the LLM failed on never stands in for a full one.
     stored = outcome.analysis_id is not None
@@ -212,6 +224,16 @@ async def _save(
     except ServiceError as exc:
         outcome.problems.append(f"not stored: {exc.message}")
         return None
+
+
+async def _keep_input(store: Store, outcome: Outcome, sources: list[Source]) -> None:
+    from bifrost.store import keep_input  # noqa: PLC0415
+
+    assert outcome.analysis_id is not None
+    try:
+        await keep_input(store, outcome.analysis_id, _compressed(sources))
+    except ServiceError as exc:
+        outcome.problems.append(f"input not stored: {exc.message}")
 
 
 def _llm_identity(settings: Settings) -> dict[str, str | None]:
@@ -314,6 +336,7 @@ def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float)
         ),
         verdict=verdict(ranked),
         findings=ranked[:top],
+        finding_counts=finding_counts(ranked),
         summary=summary(ranked),
         warnings=[w for s in scan.sources for w in s.warnings],
     )
@@ -330,13 +353,17 @@ def verdict(ranked: list[Finding]) -> Verdict:
     return "unclear" if any(f.category == SUSPICIOUS for f in ranked) else "ok"
 
 
+def finding_counts(ranked: list[Finding]) -> dict[Severity, int]:
+    """How many findings of each severity, over all of them (the Report lists the first few)."""
+    counts = Counter(f.severity for f in ranked)
+    return {s: counts[s] for s in SEVERITY_ORDER if counts[s]}
+
+
 def summary(ranked: list[Finding]) -> str:
     if not ranked:
         return "No problems found."
     top = ranked[0]
-    counts = Counter(f.severity for f in ranked)
-    parts = ", ".join(f"{counts[s]} {s}" for s in ("critical", "error", "warning") if counts[s])
     where = f"line {top.first_seen.line}"
     if top.first_seen.file:
         where = f"{top.first_seen.file}:{top.first_seen.line}"
-    return f"{top.title} (first at {where}). {len(ranked)} findings: {parts or 'info only'}."
+    return f"{top.title} (first at {where}). {counts_phrase(finding_counts(ranked))}."

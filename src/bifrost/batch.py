@@ -10,10 +10,12 @@ timed out waiting for it).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable
+import signal
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -114,26 +116,54 @@ def expand(arguments: Iterable[str], pattern: str = "*") -> list[Input]:
 def run_batch(
     inputs: list[Input], settings: Settings, jobs: int, on_done: OnDone | None = None
 ) -> Batch:
-    """Analyse every input on at most `jobs` worker processes; results in input order."""
+    """Analyse every input on at most `jobs` worker processes; results in input order.
+
+    Ctrl-C is this process's alone: the workers never see SIGINT, and an interrupted batch
+    stops them rather than waiting for them.
+    """
     results: list[FileResult | None] = [None] * len(inputs)
     # spawn, not fork: a fork while another thread (a progress bar's) holds a lock can hang.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending: dict[Future[tuple[str | None, str | None]], int] = {}
-        for index, item in enumerate(inputs):
-            if item.error is not None:
-                results[index] = _done(FileResult(item.path, error=item.error), on_done)
-            else:
-                pending[pool.submit(_analyze_file, item.path, settings)] = index
         try:
+            with _sigint_blocked():  # the workers start here
+                for index, item in enumerate(inputs):
+                    if item.error is not None:
+                        results[index] = _done(FileResult(item.path, error=item.error), on_done)
+                    else:
+                        pending[pool.submit(_analyze_file, item.path, settings)] = index
             for future in as_completed(pending):
                 index = pending[future]
                 results[index] = _done(_result(inputs[index].path, future), on_done)
-        except BaseException:  # Ctrl-C: do not start the files still queued
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C
+            _stop(pool)
             raise
     files = [r for r in results if r is not None]
     return Batch(files, shared_templates(files), first_failure(files))
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back while the pool starts its processes and threads: they inherit the
+    signal mask, so they never see it, even while a worker is still starting (a Ctrl-C in the
+    terminal goes to every process of its group). A Ctrl-C meanwhile arrives when it ends."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the files still queued and terminate the workers: one may be blocked for ever on
+    its input (a FIFO, a pipe), and the pool would wait for it at exit."""
+    workers = list(pool._processes.values())  # `terminate_workers()` is Python 3.14+
+    for worker in workers:
+        worker.terminate()
+    # With its workers gone the pool's manager thread ends; wait for it, or the interpreter's
+    # exit hook races it on the pipe it is closing ("Exception ignored … Bad file descriptor").
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _analyze_file(path: str, settings: Settings) -> tuple[str | None, str | None]:

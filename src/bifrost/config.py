@@ -1,17 +1,31 @@
-"""One settings object: built-in defaults < environment (`BIFROST_*`) < command-line flags.
+"""One settings object: built-in defaults < settings file < environment (`BIFROST_*`) <
+command-line flags.
 
-Flags are passed to `load_settings`, which validates them like any other source; nothing else
-reads the environment directly.
+The settings file is TOML with the settings' names as keys (`top = 10`, `database_url =
+"postgresql+asyncpg://…"`): `BIFROST_CONFIG` (set by `bifrost --config PATH`), else
+`bifrost.toml` in the user's config directory. Flags are passed to `load_settings`, which
+validates them like any other source; nothing else reads the environment directly.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
+from platformdirs import user_config_dir
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bifrost.errors import ConfigError
+
+CONFIG_ENV = "BIFROST_CONFIG"
 
 FailOn = Literal["warning", "error", "critical", "never"]
 ProviderName = Literal["ollama", "bedrock", "openai"]
@@ -90,13 +104,108 @@ class Settings(BaseSettings):
     )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (flags) on top."""
-    clean = {k: v for k, v in overrides.items() if v is not None}
+def config_path() -> Path:
+    """The settings file: `BIFROST_CONFIG`, else `bifrost.toml` in the user config folder."""
+    configured = os.environ.get(CONFIG_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(user_config_dir("bifrost", appauthor=False)) / "bifrost.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings a file holds ({} when it does not exist, unless named explicitly)."""
+    if not path.exists():
+        if os.environ.get(CONFIG_ENV):
+            raise ConfigError(f"{path}: settings file not found ({CONFIG_ENV} / --config)")
+        return {}
     try:
-        return Settings(**clean)  # type: ignore[arg-type]
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the settings file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The settings file, below the environment and the flags."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the file and the environment, with explicit overrides (flags) on top."""
+    return load_settings_with_origins(**overrides).settings
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    origins: dict[str, str]  # setting -> "default" | "file" | "environment" | "flag"
+    file: Path
+
+
+def load_settings_with_origins(**overrides: object) -> LoadedSettings:
+    """The settings, and where each value came from (for `bifrost config show`)."""
+    path = config_path()
+    data = read_config_file(path)
+    clean = {k: v for k, v in overrides.items() if v is not None}
+
+    class _WithFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, _FileSource(settings_cls, data)
+
+    origins = _origins(clean, data)
+    try:
+        loaded = _WithFile(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid setting: {problems}") from None
+        problems = "; ".join(_problem(e, origins, path) for e in exc.errors())
+        raise ConfigError(problems) from None
+    settings = Settings.model_construct(**loaded.model_dump())
+    return LoadedSettings(settings, origins, path)
+
+
+def _problem(error: Any, origins: dict[str, str], path: Path) -> str:
+    """One invalid setting as the user wrote it: `--top`, `BIFROST_TOP` or the file's key."""
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    where = {
+        "flag": f"--{name.replace('_', '-')}",
+        "environment": f"BIFROST_{name.upper()}",
+        "file": f"{path}: {name}",
+    }.get(origins.get(name, ""), name)
+    message = str(error["msg"]).replace("Input should be", "must be")
+    return f"{where}: {message} (got {error['input']!r})"
+
+
+def _origins(flags: dict[str, object], data: dict[str, Any]) -> dict[str, str]:
+    env = {key.upper() for key in os.environ}
+    origins = {}
+    for name in Settings.model_fields:
+        if name in flags:
+            origins[name] = "flag"
+        elif f"BIFROST_{name.upper()}" in env:
+            origins[name] = "environment"
+        elif name in data:
+            origins[name] = "file"
+        else:
+            origins[name] = "default"
+    return origins

@@ -5,6 +5,7 @@ Its JSON form is a public contract (`schema: bifrost.report/v1`); add fields, ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,7 @@ Verdict = Literal["ok", "warning", "unclear", "failure"]
 are the most suspicious lines, with low confidence)."""
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "error", "warning", "info")
 
 VERDICT_SEVERITY: dict[str, Severity] = {
     "ok": "info",
@@ -36,6 +38,15 @@ def severity_of_level(level: Level | None) -> Severity:
     if level == "warning":
         return "warning"
     return "error" if level == "error" else "critical"
+
+
+def counts_phrase(counts: Mapping[Severity, int]) -> str:
+    """`"9 findings: 1 critical, 5 error, 3 warning"`, `"1 finding: 1 info"`: one wording of the
+    counts for every place that states them."""
+    total = sum(counts.values())
+    noun = "finding" if total == 1 else "findings"
+    parts = [f"{counts[s]:,} {s}" for s in SEVERITY_ORDER if counts.get(s)]
+    return f"{total:,} {noun}: {', '.join(parts)}" if parts else f"{total:,} {noun}"
 
 
 class _Model(BaseModel):
@@ -103,9 +114,17 @@ class LLMFindingNote(_Model):
 
 
 class LLMCitation(_Model):
+    """A line the model cited. When its quote is on another evidence line than the one the
+    model gave, `line` is where the quote really is and `claimed_line` what the model said."""
+
     line: int
     text: str
-    grounded: bool = Field(description="Whether the cited line is really in the log.")
+    grounded: bool = Field(description="Whether the quoted text is really in the log, on `line`.")
+    claimed_line: int | None = Field(
+        default=None,
+        description="The line the model cited, when its quote is on another line (`line`); "
+        "null when the model cited the right line or the quote is not in the log.",
+    )
 
 
 class LLMExplanation(_Model):
@@ -156,6 +175,11 @@ class Report(_Model):
     stats: Stats
     verdict: Verdict
     findings: list[Finding]
+    finding_counts: dict[Severity, int] = Field(
+        default_factory=dict,
+        description="How many findings the analysis found, by severity: all of them, also "
+        "those beyond `findings`, which holds the first `--top`.",
+    )
     summary: str
     llm: LLMExplanation | None = None
     warnings: list[str] = Field(

@@ -498,6 +498,19 @@ def test_sigterm_lets_the_running_analysis_finish(serve: Serve, tmp_path: Path) 
     assert "Traceback" not in server.stderr()
 
 
+@pytest.mark.parametrize(
+    ("workers", "stopped"),
+    [(1, "Bifrost API stopped (SIGINT); "), (2, "Bifrost API stopped; ")],
+    ids=["one worker", "two workers"],
+)
+def test_ctrl_c_says_stopped_and_exits_0(serve: Serve, workers: int, stopped: str) -> None:
+    server = serve("--workers", str(workers), workers=workers)
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
+    assert stopped in server.stderr()
+    assert "Traceback" not in server.stderr()
+
+
 # Readiness -----------------------------------------------------------------------------------
 
 

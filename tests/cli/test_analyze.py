@@ -128,7 +128,10 @@ def test_invalid_utf8_and_truncated_gzip_lose_nothing(bifrost: Run, tmp_path: Pa
 def test_invalid_option_value_is_a_usage_error(bifrost: Run) -> None:
     result = bifrost("analyze", str(LOGS / "healthy.log"), "--fail-on", "sometimes")
     assert result.returncode == 2
-    assert "fail_on" in result.stderr
+    assert result.stderr == (
+        "bifrost: error: --fail-on: must be one of warning, error, critical, never "
+        "(got 'sometimes')\n"
+    )
 
 
 def test_settings_come_from_the_environment(bifrost: Run) -> None:

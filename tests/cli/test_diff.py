@@ -99,5 +99,27 @@ def test_baseline_from_the_history(bifrost: Run, tmp_path: Path) -> None:
     assert json.loads(by_id.stdout)["diff"] == report["diff"]
     missing = bifrost("diff", "--baseline", "payments", str(bad))
     assert missing.returncode == 2
+    assert "no stored analysis of service 'payments'" in missing.stderr
     assert "--store-input" in missing.stderr
     assert bifrost("diff", str(bad)).returncode == 2
+
+
+def test_a_good_run_with_a_warning_is_a_baseline_and_failures_are_explained(
+    bifrost: Run, tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "good.log", tmp_path / "bad.log"
+    healthy = "".join(f"2024-05-01 10:00:{i:02d},000 INFO api: request {i} ok\n" for i in range(60))
+    good.write_text(healthy + "2024-05-01 10:01:00,000 WARNING api: slow request (2.3 s)\n")
+    bad.write_text(healthy + "2024-05-01 10:01:00,000 ERROR api: disk full on /data\n")
+    bifrost("analyze", str(bad), "-q", "--service", "web", "--store-input")
+    refused = bifrost("diff", "--baseline", "web", str(bad))
+    assert refused.returncode == 2
+    assert "1 stored run of 'web'" in refused.stderr
+    assert "it failed" in refused.stderr
+    bifrost("analyze", str(good), "-q", "--service", "web")  # passed, input not kept
+    refused = bifrost("diff", "--baseline", "web", str(bad))
+    assert "1 passed but was stored without the input, 1 failed" in refused.stderr
+    bifrost("analyze", str(good), "-q", "--service", "web", "--store-input")  # the repeat keeps it
+    used = bifrost("diff", "--baseline", "web", str(bad), "-f", "json")
+    assert used.returncode == 1, used.stderr
+    assert json.loads(used.stdout)["diff"]["baseline"]["name"].startswith("stored analysis 2")

@@ -56,15 +56,15 @@ def test_show_renders_the_stored_report(bifrost: Run) -> None:
 def test_search_filters(bifrost: Run) -> None:
     bifrost("analyze", CRASH, "-q", "--service", "api")
     bifrost("analyze", MAVEN, "-q", "--service", "ci")
-    assert "ci" in bifrost("history", "-q", "compilation").stdout
-    assert "No stored" in bifrost("history", "-q", "compilation", "--service", "api").stdout
+    assert "ci" in bifrost("history", "--query", "compilation").stdout
+    assert "No stored" in bifrost("history", "--query", "compilation", "--service", "api").stdout
     assert "api" in bifrost("history", "--category", "net").stdout
     assert (
         "No stored" in bifrost("history", "--since", "2000-01-01", "--until", "2001-01-01").stdout
     )
     bad = bifrost("history", "--since", "last tuesday")
     assert bad.returncode == 2
-    assert "cannot read the time" in bad.stderr
+    assert bad.stderr.startswith("bifrost: error: --since: must be 30m, 12h, 7d, 2w or a date")
 
 
 def test_export_streams_every_format(bifrost: Run) -> None:

@@ -40,7 +40,9 @@ def test_openai_compatible_server_with_a_key(bifrost: Run) -> None:
     assert result.returncode == 1, result.stderr
     llm = json.loads(result.stdout)["llm"]
     assert (llm["provider"], llm["model"]) == ("openai", "my-vllm-model")
-    assert llm["citations"] == [{"line": 999, "text": "made up", "grounded": False}]
+    assert llm["citations"] == [
+        {"line": 999, "text": "made up", "grounded": False, "claimed_line": None}
+    ]
     assert body["response_format"]["type"] == "json_schema"
     assert "sk-test-123" not in result.stderr
     assert "not in the log: line 999" in shown.stdout

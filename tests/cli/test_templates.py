@@ -1,4 +1,4 @@
-"""`bifrost templates`: the jsonl contract (one record per input line) and the table."""
+"""`bifrost templates`: the table by default, the jsonl contract (one record per input line)."""
 
 import json
 from pathlib import Path
@@ -28,9 +28,9 @@ def test_jsonl_has_one_record_per_line_in_order(bifrost: Run, tmp_path: Path) ->
     assert rows[0]["template"] == "Connected to <*> in <*>"
 
 
-def test_jsonl_is_the_default_in_a_pipe_and_names_files(bifrost: Run) -> None:
+def test_jsonl_names_the_files(bifrost: Run) -> None:
     a, b = DATA / "logs" / "healthy.log", DATA / "logs" / "maven-compile.log"
-    rows = records(bifrost("templates", str(a), str(b)).stdout)
+    rows = records(bifrost("templates", str(a), str(b), "--format", "jsonl").stdout)
     assert len(rows) == 400 + len(b.read_text().splitlines())
     assert rows[0]["file"] == str(a)
     assert rows[0]["line"] == 1
@@ -50,6 +50,14 @@ def test_table_lists_templates_most_frequent_first(bifrost: Run) -> None:
     counts = [int(line.split()[0].replace(",", "")) for line in lines[1:]]
     assert counts == sorted(counts, reverse=True)
     assert sum(counts) == 400
+
+
+def test_the_table_is_the_default_in_a_pipe_too(bifrost: Run) -> None:
+    log = str(DATA / "logs" / "healthy.log")
+    piped = bifrost("templates", log)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.split("\n", 1)[0].split() == ["count", "template_id", "template"]
+    assert piped.stdout == bifrost("templates", log, "--format", "table").stdout
 
 
 def test_json_lists_templates_with_counts(bifrost: Run) -> None:

@@ -70,10 +70,23 @@ def test_every_member_of_a_concatenated_gzip_is_read(tmp_path: Path) -> None:
     assert read_all(log) == [b"alpha", b"beta"]
 
 
+@pytest.mark.parametrize("cut", [2, 5, 10, 15, 30])  # 2, 5: inside the 10-byte header
+def test_a_gzip_cut_before_its_first_line_is_truncated_not_empty(tmp_path: Path, cut: int) -> None:
+    text = b"".join(
+        f"2024-05-01 12:00:{i % 60:02} ERROR step {i} failed\n".encode() for i in range(40)
+    )
+    log = tmp_path / "cut.gz"
+    log.write_bytes(gzip.compress(text)[:cut])  # zlib decodes nothing before byte 51
+    source = open_sources([str(log)])[0]
+    assert list(blocks(source, 1 << 20, 1 << 16)) == []
+    assert source.truncated
+    assert any("truncated" in w for w in source.warnings)
+
+
 def test_gzip_with_nothing_readable_says_it_is_corrupt(tmp_path: Path) -> None:
     log = tmp_path / "bad.gz"
     log.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate at all" * 4)
-    with pytest.raises(InputError, match=r"bad\.gz: the gzip data is corrupt"):
+    with pytest.raises(InputError, match=r"bad\.gz: the gzip data is truncated or corrupt"):
         analyze([str(log)], load_settings())
 
 

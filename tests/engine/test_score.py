@@ -56,7 +56,7 @@ def test_retries_and_deprecations_rank_below_a_real_error(tmp_path: Path) -> Non
     found = analyse(tmp_path, text)
     assert "user_id" in found[0].template or "KeyError" in found[0].title
     retry = next(f for f in found if "retrying" in f.template)
-    assert retry.severity == "warning"
+    assert retry.severity == "info"  # a note: a retry or a deprecation alone is no failure
     assert retry.score < found[0].score
 
 
@@ -99,7 +99,7 @@ def test_an_exception_and_its_trace_are_one_finding_with_trimmed_evidence(tmp_pa
 def test_an_unknown_error_gets_a_title_from_its_template(tmp_path: Path) -> None:
     text = noise(10) + "2024-05-01 10:01:00,000 ERROR sync: shard 17 diverged from replica r-42\n"
     (finding,) = analyse(tmp_path, text)
-    assert finding.title == "Sync: shard … diverged from replica …"
+    assert finding.title == "sync: shard … diverged from replica …"  # as the log writes it
     assert finding.category == "log.error"
     assert finding.explanation is None
 
@@ -393,3 +393,34 @@ def test_the_list_a_final_error_line_sums_up_is_its_evidence(tmp_path: Path) -> 
     found = analyse(tmp_path, text)
     shown = {line for e in found[0].evidence for line in range(e.line, e.end_line + 1)}
     assert {35, 36, 37} <= shown
+
+
+def test_a_title_puts_the_message_before_the_place_it_names(tmp_path: Path) -> None:
+    text = noise(10) + "tests/test_orders.py:42: AssertionError: totals differ\n"
+    (finding,) = analyse(tmp_path, text)
+    assert finding.title == "AssertionError: totals differ (tests/test_orders.py)"
+
+
+def test_a_warning_that_mentions_a_failure_stays_a_warning(tmp_path: Path) -> None:
+    text = noise(10) + "2024-05-01 10:01:00,000 WARNING sync: upload failed, will resume later\n"
+    (finding,) = analyse(tmp_path, text)
+    assert finding.severity == "warning"
+    assert verdict([finding]) == "warning"
+
+
+def test_jest_shows_the_error_of_the_failed_test(tmp_path: Path) -> None:
+    text = (
+        "PASS src/api.test.js\n"
+        "FAIL src/cart.test.js\n"
+        "  ● Cart › totals › adds tax\n"
+        "\n"
+        "    TypeError: Cannot read properties of undefined (reading 'rate')\n"
+        "\n"
+        "      at computeTax (src/cart.js:12:27)\n"
+        "\n"
+        "Test Suites: 1 failed, 1 passed, 2 total\n"
+        "Tests:       1 failed, 27 passed, 28 total\n"
+    )
+    found = analyse(tmp_path, text)
+    shown = "\n".join(e.text for e in found[0].evidence)
+    assert "TypeError: Cannot read properties of undefined" in shown

@@ -65,6 +65,30 @@ def test_the_digest_is_redacted_and_only_what_is_sent_is_counted() -> None:
     assert {r.placeholder for r in redactor.redactions} == {"<PASSWORD_1>", "<IP_2>"}
 
 
+def test_only_log_text_is_redacted_not_bifrosts_own_explanation() -> None:
+    # The knowledge base's words for a known failure, as shipped (`ci.yaml`).
+    explanation = "Git needed credentials that the job does not have."
+    suggestion = (
+        "Provide credentials non-interactively (`actions/checkout` with `token:`, a deploy key "
+        "via `webfactory/ssh-agent`, or `https://x-access-token:${TOKEN}@github.com/...`)."
+    )
+    finding = make_finding(1, ["fatal: token: ghs_0123456789abcdefghijABCDEFGHIJ012345 denied"])
+    finding = finding.model_copy(
+        update={
+            "title": "push by alice@example.com failed",
+            "explanation": explanation,
+            "suggestion": suggestion,
+        }
+    )
+    redactor = Redactor()
+    digest = build_digest(make_report([finding]), redactor=redactor)
+    assert f"built-in explanation: {explanation}\n" in digest.text
+    assert f"built-in suggestion: {suggestion}\n" in digest.text
+    assert "## Finding F1: push by <EMAIL_2> failed" in digest.text  # a title can quote the log
+    assert "  1000 | fatal: token: <TOKEN_1> denied" in digest.text
+    assert [r.kind for r in redactor.redactions] == ["token", "email"]
+
+
 def test_a_huge_report_fits_the_budget_dropping_lower_findings_first() -> None:
     long = "2024-05-14 ERROR shard failed " + "payload=" + "abc123 " * 400
     findings = [make_finding(rank, [f"{long} {i}" for i in range(12)]) for rank in range(1, 200)]

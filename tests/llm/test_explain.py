@@ -26,12 +26,13 @@ SECRETS = {
     "slack": "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx",
     "email": "oncall.person@example.com",
     "ip": "10.42.7.19",
+    "ip_after_equals": "client_ip=198.51.100.7",
 }
 SECRET_VALUES = ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                  "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "Zm9vYmFyYmF6cXV4cXV1eHF1dXhm",
                  "eyJhbGciOiJIUzI1NiJ9", "S3cr3tPassw0rd", "hunter2hunter2",
                  "ghp_1234567890abcdefghijklmnopqrstuvwxyzAB", "xoxb-123456789012",
-                 "oncall.person@example.com", "10.42.7.19"]  # fmt: skip
+                 "oncall.person@example.com", "10.42.7.19", "198.51.100.7"]  # fmt: skip
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIBAAKCAQEA7vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp\\n"
     "-----END RSA PRIVATE KEY-----"
@@ -55,7 +56,8 @@ def planted_log(path: Path) -> Path:
     lines = [f"2024-05-01 10:00:{i % 60:02d},000 INFO app: request {i} ok" for i in range(200)]
     lines += [
         f"2024-05-01 10:05:00,000 ERROR app: login failed for {SECRETS['email']} from "
-        f"{SECRETS['ip']} with key {SECRETS['aws_key']} secret={SECRETS['aws_secret']}",
+        f"{SECRETS['ip']} ({SECRETS['ip_after_equals']}) with key {SECRETS['aws_key']} "
+        f"secret={SECRETS['aws_secret']}",
         f"2024-05-01 10:05:00,100 ERROR app: upstream refused Authorization: {SECRETS['bearer']}",
         f"2024-05-01 10:05:00,200 ERROR db: could not connect to {SECRETS['url_password']}: "
         f"Connection refused ({SECRETS['kv_password']})",
@@ -104,8 +106,22 @@ def test_no_secret_leaves_and_placeholders_come_back(bifrost: Run, tmp_path: Pat
     assert report["llm"]["redactions"] >= len(SECRETS)
     assert report["llm"]["prompt_version"] == "triage/1"
     assert report["llm"]["citations"] == [
-        {"line": 203, "text": "Connection refused", "grounded": True}
+        {"line": 203, "text": "Connection refused", "grounded": True, "claimed_line": None}
     ]
+
+
+def test_a_quote_at_the_wrong_line_is_shown_where_it_is(bifrost: Run, tmp_path: Path) -> None:
+    log = str(planted_log(tmp_path / "app.log"))
+    answer = {**json.loads(VALID), "citations": [{"line": 201, "text": "Connection refused"}]}
+    with FakeServer() as server:
+        server.reply("/api/chat", Reply(text=json.dumps(answer)))
+        result = bifrost("analyze", log, *llm_args(server, "-f", "json"))
+        server.reply("/api/chat", Reply(text=json.dumps(answer)))
+        shown = bifrost("analyze", log, *llm_args(server, "--no-color"))
+    assert json.loads(result.stdout)["llm"]["citations"] == [
+        {"line": 203, "text": "Connection refused", "grounded": True, "claimed_line": 201}
+    ]
+    assert "wrong line: line 203 (model said 201) “Connection refused”" in shown.stdout
 
 
 def test_the_injection_line_is_data_in_the_user_message(bifrost: Run, tmp_path: Path) -> None:

@@ -39,14 +39,14 @@ def shown(markdown: str) -> str:
 def test_heading_gives_the_verdict_and_the_top_finding(sample_report: Report) -> None:
     md = render_markdown(sample_report)
     assert md.splitlines()[0] == "## ✗ Failure — CUDA out of memory"
-    assert "2 findings (1 critical, 1 error) in `trainer.log`." in md
+    assert "2 findings: 1 critical, 1 error. Input: `trainer.log`." in md
     assert "Rank 0 ran out of GPU memory; the others timed out." in md
 
 
 def test_ok_report(make_report: MakeReport) -> None:
     md = render_markdown(make_report())
     assert md.splitlines()[0] == "## ✓ No problems found"
-    assert "No findings in `trainer.log`." in md
+    assert "No findings. Input: `trainer.log`." in md
     assert not fences(md)
 
 
@@ -78,7 +78,7 @@ def test_explanation_suggestion_and_stats(sample_report: Report) -> None:
     assert "**Fix:** Lower the per\\-device batch size" not in md  # no needless escapes mid-line
     assert "**Fix:** Lower the per-device batch size or enable activation checkpointing." in md
     assert md.endswith(
-        "---\n\n_1,836 lines · 211 templates · 14 errors · 0.04 s · format: python_\n"
+        "---\n\n_1,836 lines · 211 templates · 14 error lines · 0.04 s · format: python_\n"
     )
 
 
@@ -163,7 +163,7 @@ def test_top_limits_the_findings_shown(sample_report: Report) -> None:
     assert "### 1. CUDA out of memory" in md
     assert "NCCL" not in md
     assert "_Showing the top 1 of 2 findings._" in md
-    assert "2 findings (1 critical, 1 error)" in md
+    assert "2 findings: 1 critical, 1 error" in md
 
 
 def test_control_characters_are_made_visible(

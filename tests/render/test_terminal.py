@@ -63,7 +63,7 @@ def gutter_lines(lines: list[str]) -> list[tuple[str, str]]:
 
 def test_failure_verdict_comes_first_and_names_the_top_finding(sample_report: Report) -> None:
     lines = plain(sample_report)
-    assert lines[0] == "✗ failure — CUDA out of memory (2 findings, 1 critical, 1 error)"
+    assert lines[0] == "✗ failure — CUDA out of memory (2 findings: 1 critical, 1 error)"
     assert lines[1].strip() == "Rank 0 ran out of GPU memory; the others timed out."
 
 
@@ -71,13 +71,13 @@ def test_ok_report_says_so_and_still_shows_stats(make_report: MakeReport) -> Non
     lines = [line for line in plain(make_report()) if line]
     assert lines == [
         "✓ no problems found",
-        "1,836 lines · 211 templates · 14 errors · 0.04 s · format: python",
+        "1,836 lines · 211 templates · 14 error lines · 0.04 s · format: python",
     ]
 
 
 def test_warning_verdict(make_report: MakeReport, make_finding: MakeFinding) -> None:
     rep = make_report([make_finding("Deprecated API", severity="warning")], verdict="warning")
-    assert plain(rep)[0] == "! warning — Deprecated API (1 finding)"
+    assert plain(rep)[0] == "! warning — Deprecated API (1 finding: 1 warning)"
 
 
 def test_findings_are_listed_in_rank_order_with_severity_and_count(sample_report: Report) -> None:
@@ -180,7 +180,7 @@ def test_top_limits_the_findings_shown(sample_report: Report) -> None:
         "#1 CRITICAL  CUDA out of memory  ×1"
     ]
     assert "… 1 more finding not shown (top 1)" in lines
-    assert lines[0].endswith("(2 findings, 1 critical, 1 error)")  # the verdict counts them all
+    assert lines[0].endswith("(2 findings: 1 critical, 1 error)")  # the verdict counts them all
     assert "NCCL" not in "\n".join(lines[1:])
 
 
@@ -190,7 +190,7 @@ def test_top_larger_than_the_report_shows_everything(sample_report: Report) -> N
 
 def test_stats_line_comes_last(sample_report: Report) -> None:
     lines = plain(sample_report)
-    assert lines[-1] == "1,836 lines · 211 templates · 14 errors · 0.04 s · format: python"
+    assert lines[-1] == "1,836 lines · 211 templates · 14 error lines · 0.04 s · format: python"
 
 
 def test_explanation_and_fix_follow_the_evidence(sample_report: Report) -> None:

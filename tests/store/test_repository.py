@@ -17,6 +17,7 @@ from bifrost.store import (
     get_analysis,
     get_input_blob,
     iter_analyses,
+    keep_input,
     save_analysis,
     search_analyses,
 )
@@ -102,6 +103,19 @@ def test_an_analysis_without_findings(store_url: str) -> None:
         assert (stored.top_title, stored.verdict, stored.status) == (None, "ok", "error")
         assert (stored.tags, stored.has_input) == ([], False)
         assert await get_input_blob(store, analysis_id) is None
+
+    with_store(store_url, body)
+
+
+def test_a_repeat_keeps_the_input_an_analysis_was_stored_without(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        analysis_id = await save_analysis(store, report("healthy"))
+        await keep_input(store, analysis_id, b"\x1f\x8b first")
+        await keep_input(store, analysis_id, b"\x1f\x8b second")  # never replaces one kept
+        assert await get_input_blob(store, analysis_id) == b"\x1f\x8b first"
+        stored = await get_analysis(store, analysis_id)
+        assert stored is not None
+        assert stored.has_input
 
     with_store(store_url, body)
 

@@ -50,6 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # `routes/system.py` serves the documentation (with Swagger UI from the package);
+        # ReDoc is not offered: it would load from a CDN.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "analyses", "description": "Analyse logs; the stored history."},
             {"name": "providers", "description": "LLM providers the server can use."},

@@ -19,12 +19,13 @@ from bifrost.api.errors import ApiError, error_response
 from bifrost.api.logs import log
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_DOCS = ("/docs", "/redoc")
+_DOCS = "/docs"
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI, served by the package: scripts from the server only (its start-up script is a
+# file too); inline styles and `data:` images because its bundle and stylesheet use them.
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

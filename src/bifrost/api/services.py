@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +40,11 @@ class EnginePool:
         self._warming: asyncio.Task[None] | None = None
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_ctrl_c,
+        )
 
     def warm(self) -> None:
         """Start the processes and load the knowledge base in the background, so the server
@@ -167,3 +172,9 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         slots=Slots(settings.max_analyses, settings.queue_timeout_s),
         pool=pool,
     )
+
+
+def _ignore_ctrl_c() -> None:
+    """In an engine process: a Ctrl-C in the terminal reaches every process of its group; the
+    server stops its workers itself, so they print no traceback of their own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.resources
 import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
 from bifrost.analysis import Labels, Memory, analyze, analyze_and_store
-from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose
-from bifrost.cli.output import console, progress_bar, run
-from bifrost.config import FailOn, Settings, load_settings
+from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose, one_of
+from bifrost.cli.output import console, progress_bar, run, run_async
+from bifrost.config import FailOn, ProviderName, Settings, load_settings
 from bifrost.errors import UsageError
 from bifrost.render.github import render_github
 from bifrost.render.junit import render_junit
@@ -37,25 +36,40 @@ class ReportFormat(StrEnum):
 def analyze_command(
     paths: Paths = None,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+        ReportFormat,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help=f"Output format: {one_of(ReportFormat)}."
+        ),
     ] = ReportFormat.terminal,
     top: Top = None,
     fail_on: FailOnOption = None,
     llm: Annotated[
-        str | None,
+        ProviderName | None,
         typer.Option(
-            "--llm", help="Explain with an LLM: ollama, bedrock or openai (default: none)."
+            "--llm",
+            metavar="PROVIDER",
+            help=f"Explain with an LLM: {one_of(get_args(ProviderName))} (default: none).",
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="The provider's model (id or ARN).")
+        str | None,
+        typer.Option("--model", "-m", metavar="MODEL", help="The provider's model (id or ARN)."),
     ] = None,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="The provider's server (Ollama, OpenAI-API).")
+        str | None,
+        typer.Option(
+            "--base-url", metavar="URL", help="The provider's server (Ollama, OpenAI-API)."
+        ),
     ] = None,
     max_input_tokens: Annotated[
         int | None,
-        typer.Option("--max-input-tokens", help="Budget of what is sent (default: 3000)."),
+        typer.Option(
+            "--max-input-tokens",
+            metavar="N",
+            min=256,
+            max=200_000,
+            help="Budget of what is sent (default: 3000).",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -71,13 +85,16 @@ def analyze_command(
         bool, typer.Option("--sample", help="Analyse the bundled sample log.")
     ] = False,
     service: Annotated[
-        str | None, typer.Option("--service", help="Label the stored analysis: service.")
+        str | None,
+        typer.Option("--service", metavar="NAME", help="Label the stored analysis: service."),
     ] = None,
     env: Annotated[
-        str | None, typer.Option("--env", help="Label the stored analysis: environment.")
+        str | None,
+        typer.Option("--env", metavar="NAME", help="Label the stored analysis: environment."),
     ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Label the stored analysis (repeatable).")
+        list[str] | None,
+        typer.Option("--tag", metavar="TAG", help="Label the stored analysis (repeatable)."),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Analyse afresh even if the answer is cached.")
@@ -92,10 +109,17 @@ def analyze_command(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Find the lines that explain why a log failed, ranked, with what to do about them.
+    """Find the lines that explain why a log failed.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input
-    error, 3 service error.
+    Reads each PATH, a log file (plain or gzip); '-' or no PATH reads standard input. The
+    findings are ranked, each with what to do about it.
+
+    \b
+    Exit codes:
+      0  nothing at or above --fail-on
+      1  findings at or above it
+      2  usage or input error
+      3  service error
     """
 
     def action() -> int:
@@ -124,12 +148,18 @@ def analyze_command(
         )
         with progress_bar(inputs, quiet=quiet) as progress:
             on_text = _stream_to_stderr if stream and settings.llm else None
-            outcome = asyncio.run(analyze_and_store(inputs, settings, memory, progress, on_text))
+            outcome = run_async(analyze_and_store(inputs, settings, memory, progress, on_text))
         if on_text is not None:
             print(file=sys.stderr)
         report = outcome.report
         for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
+        if outcome.cached and not quiet:
+            print(
+                f"bifrost: the answer of stored analysis {outcome.analysis_id}, from the cache "
+                "(--no-cache to analyse afresh)",
+                file=sys.stderr,
+            )
         if not quiet:
             print_report(report, format, no_color=no_color)
         return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)

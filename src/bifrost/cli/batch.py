@@ -35,20 +35,24 @@ class BatchFormat(StrEnum):
 
 
 def batch_command(
-    paths: Annotated[
-        list[str],
-        typer.Argument(
-            help="Log files, directories (searched recursively) and globs; '-' reads a list of "
-            "paths from standard input, one per line."
-        ),
-    ],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", hidden=True)],
     pattern: Annotated[
-        str, typer.Option("--glob", "-g", help="In directories, only files whose name matches.")
+        str,
+        typer.Option(
+            "--glob",
+            "-g",
+            metavar="GLOB",
+            help="In directories, only files whose name matches.",
+        ),
     ] = "*",
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Files analysed at once (default: the number of cores)."
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Files analysed at once (default: the number of cores).",
         ),
     ] = None,
     format: Annotated[
@@ -56,6 +60,7 @@ def batch_command(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="table; json (one object: files and the cross-file view); jsonl or csv (one "
             "record per file).",
         ),
@@ -66,11 +71,17 @@ def batch_command(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Analyse many logs in parallel: a verdict per file, the findings they share, and which
-    failed first. Nothing is cached or stored.
+    """Analyse many logs in parallel.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 a file at or above it, 2 a file could not be
-    read (or a usage error).
+    Each PATH is a log file, a directory (searched recursively) or a glob; '-' reads a list of
+    paths from standard input, one per line. Prints a verdict per file, the findings the files
+    share, and which failed first. Nothing is cached or stored.
+
+    \b
+    Exit codes:
+      0  nothing at or above --fail-on
+      1  a file at or above it
+      2  a file could not be read, or a usage error
     """
 
     def action() -> int:
@@ -192,32 +203,58 @@ def _print(batch: Batch, fmt: BatchFormat, *, no_color: bool) -> None:
     out.flush()
 
 
-_VERDICT_STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red"}
+_VERDICT_STYLE = {"ok": "green", "warning": "yellow", "unclear": "magenta", "failure": "bold red"}
+_OTHER_COLUMNS = 32  # verdict, findings, lines and the gaps between columns
+
+
+def _relative(paths: list[str]) -> tuple[str, list[str]]:
+    """The folder every path is in (when they share one below the root) and the paths
+    relative to it: the table then has room for what differs."""
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
+    except ValueError:  # absolute and relative paths mixed
+        folder = ""
+    if folder in {"", os.sep, "."} or paths == ["-"]:
+        return "", paths
+    return folder, [os.path.relpath(p, folder) for p in paths]
 
 
 def _print_table(batch: Batch, *, no_color: bool) -> None:
     screen = console(no_color=no_color)
+    # One line a file at any width: the answer (or, for a file that could not be read, why)
+    # is cut to fit; the warnings of files that were read follow the table, whole.
     table = Table(box=None, header_style="bold")
-    widest = max((len(r.path) for r in batch.files), default=4)
-    table.add_column("file", min_width=min(widest, 48), overflow="fold")  # never cut short
-    for name in ("verdict", "top finding"):
-        table.add_column(name)
-    table.add_column("findings", justify="right")
-    table.add_column("lines", justify="right")
-    table.add_column("error", overflow="fold")
-    for result in batch.files:
+    folder, names = _relative([r.path for r in batch.files])
+    if folder:
+        screen.print(Text(f"in {folder}{os.sep}", style="dim"))
+    widest = max((len(name) for name in names), default=4)
+    file_width = min(widest, max(24, screen.width // 3))
+    answer_width = max(20, screen.width - file_width - _OTHER_COLUMNS)
+    table.add_column("file", width=file_width, overflow="fold")  # never cut short
+    table.add_column("verdict", no_wrap=True)
+    table.add_column(
+        "top finding (or why unread)", no_wrap=True, overflow="ellipsis", max_width=answer_width
+    )
+    table.add_column("findings", justify="right", no_wrap=True)
+    table.add_column("lines", justify="right", no_wrap=True)
+    warned: list[tuple[str, str]] = []
+    for result, name in zip(batch.files, names, strict=True):
         row = record(result)
         verdict = row["verdict"] or "unread"
-        problem = (row["error"] or "; ".join(row["warnings"])).removeprefix(f"{result.path}: ")
+        answer = Text(row["top_finding"] or "")
+        if row["error"]:
+            answer = Text(row["error"].removeprefix(f"{result.path}: "), style="red")
+        warned += [(result.path, w.removeprefix(f"{result.path}: ")) for w in row["warnings"]]
         table.add_row(
-            Text(result.path),
+            Text(name),
             Text(verdict, style=_VERDICT_STYLE.get(verdict, "bold magenta")),
-            Text(row["top_finding"] or ""),
+            answer,
             "" if row["findings"] is None else str(row["findings"]),
             "" if row["lines"] is None else f"{row['lines']:,}",
-            Text(problem, style="red" if row["error"] else "yellow"),
         )
     screen.print(table)
+    for path, warning in warned:
+        screen.print(Text(f"  {path}: ", style="yellow") + Text(warning))
     analysed = sum(r.report is not None for r in batch.files)
     if batch.shared:
         screen.print("\n[bold]In several files[/bold]")

@@ -9,13 +9,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bifrost.analysis import build_report
 from bifrost.cli.analyze import ReportFormat, exit_code, print_report
-from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
+from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import run
 from bifrost.config import Settings, load_settings
 from bifrost.engine.diff import compare, rerank, section
@@ -23,25 +23,26 @@ from bifrost.engine.read import open_sources
 from bifrost.engine.score import findings
 from bifrost.errors import UsageError
 
+if TYPE_CHECKING:
+    from bifrost.store.records import AnalysisSummary
+
 
 def diff_command(
-    logs: Annotated[
-        list[str],
-        typer.Argument(
-            help="BASELINE FAILING: a good run's log, then the failing run's ('-' reads stdin); "
-            "with --baseline, only FAILING."
-        ),
-    ],
+    logs: Annotated[list[str], typer.Argument(metavar="LOG", hidden=True)],
     baseline_from: Annotated[
         str | None,
         typer.Option(
             "--baseline",
+            metavar="ID|SERVICE",
             help="A stored analysis to compare with: its id, or a service (its latest good run); "
             "it must have been stored with --store-input.",
         ),
     ] = None,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+        ReportFormat,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help=f"Output format: {one_of(ReportFormat)}."
+        ),
     ] = ReportFormat.terminal,
     top: Top = None,
     fail_on: FailOnOption = None,
@@ -52,11 +53,18 @@ def diff_command(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """What is new, gone or changed in rate in a failing run, compared with a good one; the
-    findings of the failing run, with those the good run had too ranked last.
+    """Compare a failing run's log with a good run's.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input
-    error, 3 service error.
+    Takes two LOGs, the good run's then the failing run's ('-' reads the failing run from
+    standard input), or with --baseline only the failing run's. Prints what is new, gone or
+    changed in rate, and the failing run's findings with those the good run had too ranked last.
+
+    \b
+    Exit codes:
+      0  nothing at or above --fail-on
+      1  findings at or above it
+      2  usage or input error
+      3  service error
     """
 
     def action() -> int:
@@ -138,16 +146,46 @@ async def _find_baseline(wanted: str, settings: Settings) -> tuple[bytes, str]:
                 raise UsageError(
                     f"no stored analysis has id {wanted}; `bifrost history` lists them"
                 )
-            candidates = [(stored.id, stored.input_name)]
-        else:
-            good = HistoryFilter(service=wanted, verdict="ok")
-            found = await search_analyses(store, good, limit=50)
-            candidates = [(s.id, s.input_name) for s in found]
-        for analysis_id, name in candidates:
-            blob = await get_input_blob(store, analysis_id)
-            if blob is not None:
-                return blob, f"stored analysis {analysis_id} ({name})"
-    raise UsageError(
-        f"no stored baseline with its input for {wanted!r}: analyse a good run with "
-        "`bifrost analyze LOG --store-input` (and --service) first"
+            blob = await get_input_blob(store, stored.id)
+            if blob is None:
+                raise UsageError(
+                    f"stored analysis {wanted} was stored without its input; analyse the run "
+                    "again with `bifrost analyze LOG --store-input`"
+                )
+            return blob, f"stored analysis {stored.id} ({stored.input_name})"
+        runs = await search_analyses(store, HistoryFilter(service=wanted), limit=_RUNS_LOOKED_AT)
+        for run in runs:
+            if run.verdict in _GOOD_VERDICTS:
+                blob = await get_input_blob(store, run.id)
+                if blob is not None:
+                    return blob, f"stored analysis {run.id} ({run.input_name})"
+    raise UsageError(_no_baseline(wanted, runs))
+
+
+# A good run passed the default gate (`--fail-on error`): nothing at error or worse. An
+# `unclear` run failed without saying why: it is no baseline.
+_GOOD_VERDICTS = frozenset({"ok", "warning"})
+_RUNS_LOOKED_AT = 50
+
+
+def _no_baseline(service: str, runs: list[AnalysisSummary]) -> str:
+    """Why no stored run of `service` can be the baseline: what was found, and what to do."""
+    if not runs:
+        return (
+            f"no stored analysis of service {service!r}; analyse a good run with "
+            f"`bifrost analyze LOG --service {service} --store-input` first"
+        )
+    good = [r for r in runs if r.verdict in _GOOD_VERDICTS]
+    failed = len(runs) - len(good)
+    found = f"{len(runs)} stored run{'s' if len(runs) != 1 else ''} of {service!r}"
+    if not good:
+        why = f"all {failed} failed" if failed > 1 else "it failed"
+    else:
+        were = "was" if len(good) == 1 else "were"
+        why = f"{len(good)} passed but {were} stored without the input"
+        if failed:
+            why += f", {failed} failed"
+    return (
+        f"no baseline among {found}: {why}; analyse a good run with "
+        f"`bifrost analyze LOG --service {service} --store-input`"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -39,7 +40,8 @@ class ExportFormat(StrEnum):
 
 def export_command(
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv, json (one array) or jsonl.")
+        ExportFormat,
+        typer.Option("--format", "-f", metavar="FORMAT", help="csv, json (one array) or jsonl."),
     ] = ExportFormat.jsonl,
     query: Query = None,
     service: Service = None,
@@ -52,7 +54,10 @@ def export_command(
     provider: Provider = None,
     verbose: Verbose = False,
 ) -> None:
-    """Stored analyses (newest first) on stdout; the same filters as `history`."""
+    """Write stored analyses to stdout as CSV, JSON or JSONL.
+
+    Newest first, streamed; the same filters as `history`.
+    """
 
     def action() -> None:
         filters = history_filter(
@@ -64,10 +69,17 @@ def export_command(
 
 
 async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -> None:
-    """Write every matching analysis to `out` as it is read."""
+    """Write every matching analysis to `out` as it is read.
+
+    The pieces are closed before the store, also when writing fails (`| head`): left to the
+    event loop's shutdown, the generators under them are closed all at once, out of order.
+    """
     from bifrost.store import open_store  # noqa: PLC0415
     from bifrost.store.export import export_text  # noqa: PLC0415
 
-    async with await open_store(load_settings()) as store:
-        async for piece in export_text(store, filters, fmt.value):
+    async with (
+        await open_store(load_settings()) as store,
+        contextlib.aclosing(export_text(store, filters, fmt.value)) as pieces,
+    ):
+        async for piece in pieces:
             out.write(piece)

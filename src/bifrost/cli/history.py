@@ -26,13 +26,17 @@ from bifrost.cli.options import (
 )
 from bifrost.cli.output import console, run
 from bifrost.config import load_settings
+from bifrost.errors import UsageError
 from bifrost.render.terminal import render_terminal
 from bifrost.times import parse_when
 
 if TYPE_CHECKING:
     from bifrost.store import AnalysisSummary, HistoryFilter, StoredAnalysis
 
-app = typer.Typer(help="Past analyses: list and search, show one, where they are kept.")
+app = typer.Typer(
+    help="List and search past analyses; show one.\n\nWithout a command: the newest analyses "
+    "that match the options (all of them with none), a page at a time.",
+)
 
 
 def history_filter(
@@ -57,10 +61,22 @@ def history_filter(
         tag=tag,
         category=category,
         verdict=verdict,
-        since=parse_when(since, now) if since else None,
-        until=parse_when(until, now) if until else None,
+        since=_when("--since", since, now),
+        until=_when("--until", until, now),
         provider=provider,
     )
+
+
+def _when(option: str, text: str | None, now: datetime) -> datetime | None:
+    """The moment `text` names; a bad one is a usage error that names its option."""
+    if not text:
+        return None
+    try:
+        return parse_when(text, now)
+    except UsageError:
+        raise UsageError(
+            f"{option}: must be 30m, 12h, 7d, 2w or a date like 2024-05-01 (got {text!r})"
+        ) from None
 
 
 @app.callback(invoke_without_command=True)
@@ -75,8 +91,8 @@ def history_command(
     since: Since = None,
     until: Until = None,
     provider: Provider = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per page.")] = 20,
-    page: Annotated[int, typer.Option("--page", min=1, help="Which page.")] = 1,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Rows per page.")] = 20,
+    page: Annotated[int, typer.Option("--page", metavar="N", min=1, help="Which page.")] = 1,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
@@ -103,12 +119,17 @@ def history_command(
 
 @app.command("show")
 def show_command(
-    analysis_id: Annotated[int, typer.Argument(help="The id `bifrost history` shows.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the stored Report.")] = False,
+    analysis_id: Annotated[int, typer.Argument(metavar="ID", hidden=True)],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the stored Report as JSON.")
+    ] = False,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
-    """The stored Report, rendered as `analyze` renders it."""
+    """Show a stored Report, rendered as `analyze` renders it.
+
+    ID is the id `bifrost history` shows.
+    """
 
     def action() -> None:
         from bifrost.store import NotFound, get_analysis, open_store  # noqa: PLC0415
@@ -131,7 +152,10 @@ def show_command(
 
 @app.command("path")
 def path_command(verbose: Verbose = False) -> None:
-    """Where the history database lives (its URL, without any password)."""
+    """Print where the history database lives.
+
+    Its file, or its URL without any password.
+    """
 
     def action() -> None:
         from bifrost.store import database_url  # noqa: PLC0415
@@ -148,20 +172,38 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
     if not rows:
         out.print("No stored analyses match.", style="dim")
         return
-    table = Table(
-        "id", "when (UTC)", "input", "service", "verdict", "top finding", "explained by", box=None
-    )
+    # One line a row at any width: long texts are cut, never wrapped; on a narrow terminal
+    # the provider column gives its room to the top finding.
+    wide = out.width >= _WIDE
+    input_width = min(28 if wide else 16, max(len(r.input_name) for r in rows))
+    service_width = min(16 if wide else 10, max(len(r.service or "—") for r in rows))
+    id_width = max(len(str(r.id)) for r in rows)
+    columns = (id_width, 16, max(5, input_width), max(7, service_width), 7, 20 if wide else 0)
+    fixed = sum(columns) + 2 * (len(columns) if wide else len(columns) - 1)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("input", no_wrap=True, overflow="ellipsis", max_width=input_width)
+    table.add_column("service", no_wrap=True, overflow="ellipsis", max_width=service_width)
+    table.add_column("verdict", no_wrap=True)
+    top_width = max(16, out.width - fixed)
+    table.add_column("top finding", no_wrap=True, overflow="ellipsis", max_width=top_width)
+    if wide:
+        table.add_column("explained by", no_wrap=True, overflow="ellipsis", max_width=20)
     for row in rows:
-        table.add_row(
+        cells: list[str | Text] = [
             str(row.id),
             row.created_at.strftime("%Y-%m-%d %H:%M"),
             Text(row.input_name),
             Text(row.service or "—"),
             Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, "")),
             Text(row.top_title or "—"),
-            Text("/".join(filter(None, (row.provider, row.model))) or "built-in"),
-        )
+        ]
+        if wide:
+            cells.append(Text("/".join(filter(None, (row.provider, row.model))) or "built-in"))
+        table.add_row(*cells)
     out.print(table)
 
 
-_VERDICT_STYLE = {"failure": "bold red", "warning": "yellow", "ok": "green"}
+_WIDE = 120  # columns from which the provider column is shown
+_VERDICT_STYLE = {"failure": "bold red", "unclear": "magenta", "warning": "yellow", "ok": "green"}

@@ -24,7 +24,9 @@ from bifrost.config import load_settings
 if TYPE_CHECKING:
     from bifrost.store import ApiKey
 
-app = typer.Typer(help="Keys to the HTTP API: create, list, revoke.", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage the keys to the HTTP API: create, list, revoke.", no_args_is_help=True
+)
 
 DEFAULT_SCOPES = ("analyze", "read")
 PREFIX_WIDTH = 13  # the 12 characters a key is recognised by, and an ellipsis
@@ -35,11 +37,12 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead.")]
 
 @app.command("create")
 def create_command(
-    name: Annotated[str, typer.Argument(help="Who or what will use the key, like ci-bot.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", hidden=True)],
     scope: Annotated[
         list[str] | None,
         typer.Option(
             "--scope",
+            metavar="SCOPE",
             help="What the key may do: analyze, read or admin; repeat for several "
             "(default: analyze and read).",
         ),
@@ -47,13 +50,18 @@ def create_command(
     rate: Annotated[
         str | None,
         typer.Option(
-            "--rate", help="Its request limit, like 600/hour (default: the server's limit)."
+            "--rate",
+            metavar="RATE",
+            help="Its request limit, like 600/hour (default: the server's limit).",
         ),
     ] = None,
     json_output: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Create a key and print its secret, once: only a hash of it is kept."""
+    """Create a key and print its secret, once.
+
+    NAME says who or what will use the key, like ci-bot. Only a hash of the secret is kept.
+    """
     scopes: Sequence[str] = DEFAULT_SCOPES
     if scope:  # `--scope analyze --scope read` or `--scope analyze,read`
         scopes = [s.strip() for given in scope for s in given.split(",")]
@@ -90,7 +98,10 @@ def list_command(
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
-    """The keys, oldest first: name, prefix, scopes, rate, when made and last used."""
+    """List the keys, oldest first.
+
+    Each with its name, prefix, scopes, rate, when it was made and last used.
+    """
 
     def action() -> None:
         from bifrost.store import list_keys, open_store  # noqa: PLC0415
@@ -110,10 +121,14 @@ def list_command(
 
 @app.command("revoke")
 def revoke_command(
-    key_id: Annotated[int, typer.Argument(help="The id `bifrost keys list` shows.")],
+    key_id: Annotated[int, typer.Argument(metavar="ID", hidden=True)],
     verbose: Verbose = False,
 ) -> None:
-    """Revoke a key for good: the API refuses it from now on (it stays listed with --all)."""
+    """Revoke a key for good.
+
+    ID is the id `bifrost keys list` shows. The API refuses the key from now on; it stays
+    listed with --all.
+    """
 
     def action() -> None:
         from bifrost.store import open_store, revoke_key  # noqa: PLC0415

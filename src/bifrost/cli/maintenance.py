@@ -12,13 +12,16 @@ from bifrost.cli.output import run
 from bifrost.config import load_settings
 from bifrost.errors import UsageError
 
-db_app = typer.Typer(help="The history database: apply and inspect migrations.")
-cache_app = typer.Typer(help="The analysis cache.")
+db_app = typer.Typer(help="Apply and inspect the history database's migrations.")
+cache_app = typer.Typer(help="Inspect or clear the analysis cache.")
 
 
 @db_app.command("upgrade")
 def upgrade_command(verbose: Verbose = False) -> None:
-    """Apply every migration (the embedded SQLite does this by itself on first use)."""
+    """Apply every migration.
+
+    The embedded SQLite does this by itself on first use; PostgreSQL needs it once per upgrade.
+    """
 
     def action() -> None:
         from bifrost.store import database_url, upgrade  # noqa: PLC0415
@@ -31,7 +34,10 @@ def upgrade_command(verbose: Verbose = False) -> None:
 
 @db_app.command("current")
 def current_command(verbose: Verbose = False) -> None:
-    """The revision the database is at (`none` for an empty one)."""
+    """Print the revision the database is at.
+
+    `none` for an empty database.
+    """
 
     def action() -> None:
         from bifrost.store import current, database_url  # noqa: PLC0415
@@ -43,7 +49,10 @@ def current_command(verbose: Verbose = False) -> None:
 
 @cache_app.command("stats")
 def cache_stats_command(verbose: Verbose = False) -> None:
-    """Entries, hits and misses of the cache in use (Redis or the database)."""
+    """Show the entries, hits and misses of the cache.
+
+    The cache in use: Redis, or the database.
+    """
 
     def action() -> None:
         stats = asyncio.run(_with_cache("stats"))
@@ -77,13 +86,18 @@ async def _with_cache(action: str) -> Any:
 
 
 def feedback_command(
-    analysis_id: Annotated[int, typer.Argument(help="The id `bifrost history` shows.")],
+    analysis_id: Annotated[int, typer.Argument(metavar="ID", hidden=True)],
     good: Annotated[bool, typer.Option("--good", help="The analysis was right.")] = False,
     bad: Annotated[bool, typer.Option("--bad", help="The analysis was wrong.")] = False,
-    note: Annotated[str | None, typer.Option("--note", help="What was right or wrong.")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="What was right or wrong.")
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Say whether an analysis was right; kept with it in the history."""
+    """Say whether an analysis was right.
+
+    ID is the id `bifrost history` shows; the feedback is kept with the analysis.
+    """
 
     async def record() -> None:
         from bifrost.store import add_feedback, open_store  # noqa: PLC0415

@@ -1,13 +1,20 @@
-"""What every command shares: the console, the error line, broken pipes."""
+"""What every command shares: the console, the error line, Ctrl-C, broken pipes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterator
-from typing import NoReturn
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import FrameType
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,10 +22,29 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from bifrost.errors import BifrostError
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+INTERRUPTED = 130
+"""The exit code after Ctrl-C: 128 + SIGINT, as a shell reports it."""
+READER_GONE = 141
+"""The exit code when the reader of stdout went away (`bifrost export | head -1`): 128 + SIGPIPE,
+as a shell reports a program that SIGPIPE ended (`yes | head -1`), so that `set -o pipefail`
+never takes a cut-off report for a complete one, nor for a passing one."""
+
 
 def console(*, no_color: bool = False) -> Console:
     """A console on stdout; colour only on a terminal, never with NO_COLOR or --no-color."""
-    return Console(no_color=no_color or "NO_COLOR" in os.environ, highlight=False, soft_wrap=False)
+    return _Stdout(no_color=no_color or "NO_COLOR" in os.environ, highlight=False, soft_wrap=False)
+
+
+class _Stdout(Console):
+    """A closed stdout (`| head`) ends the command as any other write to it does: `run` exits
+    141. Rich's own way is to exit 1 there and then."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more can be shown
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 _PROGRESS_MIN_BYTES = 64 << 20  # smaller inputs are done in about a second
@@ -46,9 +72,18 @@ def _size(path: str) -> int:
 
 
 def run(action: Callable[[], int | None], *, verbose: bool) -> NoReturn:
-    """Run a command's body: its exit code, or one error line (a traceback only with -v)."""
+    """Run a command's body: its exit code, or one error line (a traceback only with -v).
+
+    Ctrl-C ends it with 130 (see `stop_on_ctrl_c`); a reader of stdout that went away
+    (`| head`) ends it quietly with 141.
+    """
     try:
         code = action() or 0
+        sys.stdout.flush()  # a closed pipe shows here, not as Python's complaint at exit
+    except KeyboardInterrupt:
+        code = INTERRUPTED
+    except BrokenPipeError:
+        code = _reader_gone()
     except Exception as exc:
         code = report_error(exc, verbose=verbose)
     raise typer.Exit(code)
@@ -66,15 +101,110 @@ def report_error(exc: BaseException, *, verbose: bool) -> int:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, BifrostError):
         return fail(exc.message, exc.exit_code)
-    if isinstance(exc, BrokenPipeError):
-        _silence_stdout()
-        return 0
     if isinstance(exc, MemoryError):
         return fail("out of memory; try a smaller input or --chunk-bytes", 2)
     return fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", 70)
 
 
-def _silence_stdout() -> None:
-    """After the reader of a pipe went away (`| head`), keep Python quiet at exit."""
+def _reader_gone() -> int:
+    """Stdout onto /dev/null, so that Python's own flush at exit stays quiet (what is left in
+    its buffer cannot be written anyway); see `READER_GONE`."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return READER_GONE
+
+
+def stop_on_ctrl_c() -> None:
+    """Make Ctrl-C stop every command at once, wherever the main thread is.
+
+    The first Ctrl-C says so on stderr and raises KeyboardInterrupt, so the command unwinds
+    (temporary files removed, databases closed, worker processes stopped) and `run` ends it
+    with 130. A second one, while that cleaning up runs, ends the process there and then.
+
+    Installed before any event loop starts, this keeps `asyncio.run` from putting its own
+    handler in place, which only cancels the task: a blocking read in the command's coroutine
+    (standard input being spooled) would go on. See `_interrupt` for where it is raised.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+
+
+_COMMAND_TASK = "bifrost-command"
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Raise KeyboardInterrupt where the main thread is, unless it is running an event loop's
+    task other than the command's own (see `run_async`): that task may be in a task group
+    (anyio's, under httpx), which would hand the interrupt on wrapped in an exception group,
+    logged at exit. There it is raised by the event loop, as soon as the task lets go."""
+    with contextlib.suppress(OSError):  # the file descriptor: a write to sys.stderr may be
+        os.write(2, b"bifrost: error: interrupted\n")  # what was interrupted
+    signal.signal(signal.SIGINT, _exit_at_once)
+    task = _running_task()
+    if task is not None and task.get_name() != _COMMAND_TASK:
+        task.get_loop().call_soon_threadsafe(_raise_interrupt)
+        return
+    raise KeyboardInterrupt
+
+
+def _running_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop running
+        return None
+
+
+def _raise_interrupt() -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _exit_at_once(signum: int, frame: FrameType | None) -> NoReturn:
+    """The last resort, in case the cleaning up is what hangs: worker processes (which never
+    see SIGINT) are stopped, stdout is flushed, and nothing else runs."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+    with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a write it interrupted
+        sys.stdout.flush()
+    os._exit(INTERRUPTED)
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` for a command's coroutine: Ctrl-C interrupts it where it is (see
+    `_interrupt`), and what it hands to threads (`asyncio.to_thread`) runs on daemon threads.
+
+    A thread blocked on input that never comes (a FIFO without a writer, a silent pipe) cannot
+    be interrupted; after Ctrl-C, `asyncio.run` and then Python's exit would wait for it for
+    ever. Daemon threads are left behind instead.
+    """
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_default_executor(_DaemonThreads())
+        return runner.run(_as_command(main))
+
+
+async def _as_command(main: Coroutine[Any, Any, T]) -> T:
+    task = asyncio.current_task()
+    assert task is not None
+    task.set_name(_COMMAND_TASK)
+    return await main
+
+
+class _DaemonThreads(ThreadPoolExecutor):
+    """Each call on a daemon thread of its own, which nothing waits for at exit.
+
+    A ThreadPoolExecutor's own threads are joined at exit, daemon or not; the event loop only
+    accepts a ThreadPoolExecutor as its default executor, hence the subclass.
+    """
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+
+        def call() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # the caller's to handle, as with any executor
+                future.set_exception(exc)
+
+        threading.Thread(target=call, name="bifrost-blocking", daemon=True).start()
+        return future

@@ -13,7 +13,10 @@ from bifrost.config import load_settings
 
 
 def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> None:
-    """Each provider: where it is, whether it answers, its models, and what to fix if not."""
+    """Check which LLM providers answer.
+
+    Each provider: where it is, whether it answers, its models, and what to fix if not.
+    """
 
     def action() -> None:
         from bifrost.llm.providers import statuses  # noqa: PLC0415

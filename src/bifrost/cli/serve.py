@@ -10,23 +10,30 @@ import socket
 import sys
 import tempfile
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
-from bifrost.cli.options import Verbose
+from bifrost.cli.options import Verbose, one_of
 from bifrost.cli.output import run
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError, UsageError
 
 _GRACE_S = 30
 
+LogFormat = Literal["json", "console"]
+
 
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", "-p", metavar="PORT", min=1, max=65535, help="Port.")
+    ] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=64, help="Worker processes.")
+        int,
+        typer.Option("--workers", "-w", metavar="N", min=1, max=64, help="Worker processes."),
     ] = 1,
     auth: Annotated[
         bool | None,
@@ -36,11 +43,19 @@ def serve_command(
         ),
     ] = None,
     log_format: Annotated[
-        str, typer.Option("--log-format", help="Server logs: json lines or console text.")
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            metavar="FORMAT",
+            help=f"Server logs: {one_of(get_args(LogFormat))} (JSON lines or text for people).",
+        ),
     ] = "json",
     verbose: Verbose = False,
 ) -> None:
-    """Serve the API: POST a log to /api/v1/analyses, get the Report. Docs at /docs."""
+    """Serve the HTTP API.
+
+    POST a log to /api/v1/analyses, get the Report. Docs at /docs.
+    """
 
     def action() -> None:
         try:
@@ -74,7 +89,8 @@ def serve_command(
         metrics_dir = tempfile.mkdtemp(prefix="bifrost-metrics-") if workers > 1 else None
         if metrics_dir:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        previous = signal.signal(signal.SIGTERM, _stopped)
+        previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+        cause = ""
         try:
             uvicorn.run(
                 "bifrost.api.app:serve_app",
@@ -87,22 +103,26 @@ def serve_command(
                 timeout_graceful_shutdown=_GRACE_S,
                 server_header=False,
             )
-        except _Stopped:
-            sys.stderr.write("Bifrost API stopped (SIGTERM); requests in flight were answered\n")
+        except _Stopped as stopped:
+            cause = f" ({stopped})"
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             if metrics_dir:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
+        say(f"Bifrost API stopped{cause}; requests in flight were answered\n")
 
     run(action, verbose=verbose)
 
 
 class _Stopped(Exception):
-    """SIGTERM: uvicorn re-raises it once the requests in flight are answered."""
+    """SIGINT (Ctrl-C) or SIGTERM, named: with one worker, uvicorn re-raises the signal once
+    the requests in flight are answered. With several, its supervisor takes the signals, stops
+    the workers the same way and returns, so the stopped line names no signal."""
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
-    raise _Stopped
+    raise _Stopped(signal.Signals(signum).name)
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,4 +1,5 @@
-"""`bifrost templates`: the log's templates, or the template of every line (jsonl contract)."""
+"""`bifrost templates`: the log's templates with counts, or the template of every line (jsonl
+contract)."""
 
 from __future__ import annotations
 
@@ -28,28 +29,32 @@ class TemplatesFormat(StrEnum):
 def templates_command(
     paths: Paths = None,
     format: Annotated[
-        TemplatesFormat | None,
+        TemplatesFormat,
         typer.Option(
             "--format",
             "-f",
-            help="table (default on a terminal), jsonl (one record per input line; default in "
-            "a pipe) or json (the templates with counts).",
+            metavar="FORMAT",
+            help="table; json (the templates with counts); jsonl (the template of every input "
+            "line, one record per line).",
         ),
-    ] = None,
+    ] = TemplatesFormat.table,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
-    """List the templates of a log, most frequent first, or the template of every line."""
+    """List a log's templates with their counts, most frequent first.
+
+    Reads each PATH, a log file (plain or gzip); '-' or no PATH reads standard input. The
+    output is the same on a terminal and in a pipe: a table unless --format says otherwise.
+    """
 
     def action() -> None:
-        chosen = format or (TemplatesFormat.table if sys.stdout.isatty() else TemplatesFormat.jsonl)
         scan = scan_templates(list(paths or []), load_settings())
         for source in scan.sources:
             for warning in source.warnings:
                 print(f"bifrost: warning: {warning}", file=sys.stderr)
-        if chosen is TemplatesFormat.jsonl:
+        if format is TemplatesFormat.jsonl:
             write_jsonl(scan)
-        elif chosen is TemplatesFormat.json:
+        elif format is TemplatesFormat.json:
             sys.stdout.write(json.dumps(template_counts(scan), indent=2) + "\n")
         else:
             _print_table(scan, no_color=no_color)

@@ -7,14 +7,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.text import Text
 
-from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import Settings, load_settings
+from bifrost.cli.options import NoColor, Verbose, one_of
+from bifrost.cli.output import INTERRUPTED, console, run
+from bifrost.config import ProviderName, Settings, load_settings
 from bifrost.errors import BifrostError, InputError
 from bifrost.watch import Alert, Watcher, alert_report, watch
 
@@ -22,33 +22,45 @@ _POLL_S = 0.25
 
 
 def watch_command(
-    path: Annotated[
-        str | None, typer.Argument(help="A log file to follow; nothing or '-' reads stdin.")
-    ] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep reading a file as it grows (tail -f).")
+    path: Annotated[str | None, typer.Argument(metavar="PATH", hidden=True)] = None,
+    follow: Annotated[  # -F, as `tail -F`: -f is --format in every command
+        bool, typer.Option("--follow", "-F", help="Keep reading the file as it grows (tail -f).")
     ] = False,
     burst: Annotated[
-        int, typer.Option("--burst", min=2, help="Occurrences within --window that are a burst.")
+        int,
+        typer.Option(
+            "--burst", metavar="N", min=2, help="Occurrences within --window that are a burst."
+        ),
     ] = 20,
-    window: Annotated[float, typer.Option("--window", help="Burst window in seconds.")] = 10.0,
+    window: Annotated[
+        float, typer.Option("--window", metavar="SECONDS", help="Burst window in seconds.")
+    ] = 10.0,
     llm: Annotated[
-        str | None,
-        typer.Option("--llm", help="Explain each new kind of error with an LLM (once each)."),
+        ProviderName | None,
+        typer.Option(
+            "--llm",
+            metavar="PROVIDER",
+            help="Explain each new kind of error with an LLM, once each: "
+            f"{one_of(get_args(ProviderName))}.",
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="The LLM's model.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", metavar="MODEL", help="The LLM's model.")
+    ] = None,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="The LLM provider's server.")
+        str | None, typer.Option("--base-url", metavar="URL", help="The LLM provider's server.")
     ] = None,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
-    """Report each new kind of error once, and bursts of known ones, until the input ends.
+    """Follow a live log: new kinds of error, and bursts.
 
-    Ctrl-C stops it cleanly with a summary.
+    Reads PATH, a log file, or standard input when PATH is '-' or missing. Reports each new
+    kind of error once, and a known one again when it bursts, until the input ends. Ctrl-C
+    stops it cleanly with a summary.
     """
 
-    def action() -> None:
+    def action() -> int:
         out = console(no_color=no_color)
         watcher = Watcher(burst_count=burst, burst_window_s=window)
         settings = load_settings(llm=llm, model=model, base_url=base_url)
@@ -64,16 +76,19 @@ def watch_command(
                 out.print(Text(f"    {_explained(alert, watcher, settings)}"), overflow="fold")
             sys.stdout.flush()
 
+        code = 0
         try:
             watch(_lines(path, follow), watcher, show)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the summary, then the exit code of any interrupted command
             out.print(Text("stopped", style="dim"))
+            code = INTERRUPTED
         summary = watcher.summary()
         out.print(
             Text(f"{watcher.lines:,} lines read, {len(summary)} kinds of trouble", style="dim")
         )
         for template, count in summary[:10]:
             out.print(Text(f"  ×{count:<6} {template}", style="dim"))
+        return code
 
     run(action, verbose=verbose)
 

@@ -145,6 +145,17 @@ def is_headline(cls: int) -> bool:
     return cls in _HEADLINES
 
 
+# An exception named at the start of an indented line: test runners (Jest, Mocha, RSpec) print
+# the error of a failed test indented under its name.
+_INDENTED_EXCEPTION = re.compile(r"\s+(?:[A-Za-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception)(?::|$)")
+
+
+def stands_out(cls: int, line: str) -> bool:
+    """Whether a line can stand for an event on its own (`is_headline`), or is an exception
+    named on an indented line, which reports trouble wherever it sits."""
+    return is_headline(cls) or (cls == INDENTED and _INDENTED_EXCEPTION.match(line) is not None)
+
+
 def last_start(classes: bytes) -> int:
     """Where the chunk's last event starts.
 

@@ -69,10 +69,13 @@ _PLAIN_LEVEL = re.compile(
 )
 
 
-# A compiler's or linter's diagnostic: `src/a.c:12:5: error: …`, `Main.hs:94:10: Warning:`.
+# A compiler's or linter's diagnostic: `src/a.c:12:5: error: …`, `Main.hs:94:10: Warning:`,
+# `psql:migrate.sql:3: NOTICE:`; and CMake's status lines (`-- Looking for pthread.h`).
 _DIAGNOSTIC = re.compile(
-    r"\s*+[^\s:]++(?::\d+){1,2}:\s*(?:fatal\s+)?(?P<word>error|warning|(?i:error|warning))\b"
+    r"\s*+[^\s:]++(?::[^\s:]+)?(?::\d+){1,2}:\s*(?:fatal\s+)?"
+    r"(?P<word>(?i:error|warning|notice|note|info))\b"
 )
+_CMAKE_STATUS = re.compile(r"-- [A-Z]")
 
 
 def guess_level(text: str) -> Level | None:
@@ -80,7 +83,9 @@ def guess_level(text: str) -> Level | None:
     m = _PLAIN_LEVEL.match(text)
     if m is None:
         diagnostic = _DIAGNOSTIC.match(text)
-        return normalise_level(diagnostic["word"]) if diagnostic else None
+        if diagnostic is not None:
+            return normalise_level(diagnostic["word"])
+        return "info" if _CMAKE_STATUS.match(text) else None
     if m["build"]:
         return "error"
     word = m["bracket"] or m["colon"] or m["upper"] or m["letter"] or m["npm"]

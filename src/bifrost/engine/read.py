@@ -152,7 +152,7 @@ class Gunzip:
 
     `gzip.GzipFile.read` drops the piece it was decoding when the data ends early or is
     corrupt; here the bytes decoded so far are returned first, and the error is raised by the
-    next read.
+    next read. A read that decoded nothing raises it at once: an empty read means the end.
     """
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -170,7 +170,7 @@ class Gunzip:
                 break
             parts.append(piece)
             have += len(piece)
-        if not parts and self._error is not None:
+        if not have and self._error is not None:
             raise self._error
         return b"".join(parts)
 

@@ -242,7 +242,7 @@ class Scanner:
     def _check_not_empty(self, source: Source, inputs: int) -> None:
         if source.bytes_read:
             return
-        what = "the gzip data is corrupt" if source.truncated else "empty input"
+        what = "the gzip data is truncated or corrupt" if source.truncated else "empty input"
         if inputs == 1:
             raise InputError(f"{source.name}: {what}, nothing to analyse")
         source.warnings.append(f"{source.name}: {what}, skipped")
@@ -316,7 +316,7 @@ class Scanner:
                 self._role[key] = role
                 self._role_keys.add(key)
             stats.level = max(stats.level, level)
-            if events.is_headline(cls):
+            if events.stands_out(cls, text):
                 stats.headline = True
                 loud = level >= RANK["warning"] and not is_harmless(message)
                 if loud or looks_like_trouble(message) or match(message) is not None:

@@ -39,6 +39,8 @@ _SUSPICIOUS = 0.5  # a line without trouble of its own is reported from this pro
 _LETTER = re.compile(r"[^\W\d_]")
 _FOLLOWING = re.compile(r"\bfollowing\b", re.IGNORECASE)
 _VARIABLE = re.compile(r"(?:<\*>\s*)+")
+# A source location leading a message: `src/app.py:12:`, `helm.go:84:`, `main.c:3:5:`.
+_LOCATED = re.compile(r"(?P<path>[\w.\\/-]+\.\w{1,8})(?:\s*:\s*(?:…|\d+))+\s*:?\s*(?P<rest>.*)")
 
 
 @dataclass
@@ -67,14 +69,11 @@ def findings(
     for candidate in scored:
         candidate.score = ranker.probability(candidate.features, candidate.words)
     _hand_over(context, scored)
+    _errors_first_outside_steps(context, scored)
     for candidate in scored:
         if is_mild(scan.template_text(candidate.stats.index)):
             candidate.score *= _MILD  # a retry or a deprecation is rarely the cause
-    troubled = [c for c in scored if c.stats.trouble]
-    kept = troubled
-    if scan.failures or any(SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"] for c in troubled):
-        # it failed: lines without trouble words of their own may explain why
-        kept = troubled + [c for c in scored if not c.stats.trouble and c.score >= _SUSPICIOUS]
+    kept = _kept(scan, scored)
     if not kept:
         return []
     groups = _group(kept)
@@ -120,6 +119,31 @@ def _candidates(scan: Scan, normal: Normal) -> tuple[Context, list[Candidate]]:
         lead = candidate.lead
         candidate.words = words(own_line(lead) if lead else candidate.stats.last_text)
     return context, chosen
+
+
+def _kept(scan: Scan, scored: list[Candidate]) -> list[Candidate]:
+    """The candidates worth reporting: every troubled one; when the input shows that
+    something failed, the lines without trouble words of their own that score high enough,
+    and in each failing step at least its most suspicious line (the step failed: its best
+    guess is better than nothing)."""
+    troubled = [c for c in scored if c.stats.trouble]
+    failed = any(SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"] for c in troubled)
+    if not scan.failures and not failed:
+        return troubled
+    quiet = [c for c in scored if not c.stats.trouble and c.lead is not None]
+    kept = {id(c) for c in quiet if c.score >= _SUSPICIOUS}
+    for window in scan.failures:
+        if window.exit and window.end is not None:
+            inside = [
+                c
+                for c in quiet
+                if c.lead is not None
+                and c.lead.file == window.file
+                and window.step_start <= c.lead.line < window.end
+            ]
+            if inside:
+                kept.add(id(max(inside, key=lambda c: c.score)))
+    return troubled + [c for c in quiet if id(c) in kept]
 
 
 def _announces(stats: TemplateStats) -> bool:
@@ -174,6 +198,25 @@ def _hand_over(context: Context, scored: list[Candidate]) -> None:
                 and wrapper.lead.line < later.lead.line <= end
             ):
                 later.score = min(later.score, cause.score * 0.98)
+
+
+def _errors_first_outside_steps(context: Context, scored: list[Candidate]) -> None:
+    """A line without trouble words of its own may explain a failing build step: the step's
+    exit line says something failed there. Outside a failing step nothing vouches for it,
+    so it ranks below the best error of its input."""
+    best: dict[int, float] = {}
+    for c in scored:
+        if (
+            c.lead is not None
+            and c.stats.trouble
+            and SEVERITY_RANK[c.severity] >= SEVERITY_RANK["error"]
+        ):
+            best[c.lead.file] = max(best.get(c.lead.file, 0.0), c.score)
+    for c in scored:
+        if c.stats.trouble or c.lead is None or c.lead.file not in best:
+            continue
+        if not context.in_failed_step(c.lead):
+            c.score = min(c.score, best[c.lead.file] * 0.99)
 
 
 def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
@@ -263,17 +306,17 @@ def _candidate(scan: Scan, stats: TemplateStats, in_window: Occurrence | None) -
     text = scan.template_text(stats.index)
     signature = _best_signature(lead.lines[:50] if lead else [stats.last_text])
     words = max(trouble_words(text), trouble_words(own_line(lead)) if lead else 0)
-    vocab_severity: Severity = "error" if words else "info"
-    if words and 0 <= stats.level <= RANK["notice"]:
-        vocab_severity = "info"  # the program itself said this was information: a note
-    if not stats.trouble:
-        vocab_severity = "info"
+    # Error words make a line an error only when the program gave it no level: its own level
+    # wins (a WARNING that mentions a failure is a warning; INFO with error words, a note).
+    vocab_severity: Severity = "info"
+    if words and stats.trouble:
+        vocab_severity = "error" if stats.level < 0 else _level_severity(stats.level)
     severity = max(
         (_level_severity(stats.level), vocab_severity, signature.severity if signature else "info"),
         key=SEVERITY_RANK.__getitem__,
     )
-    if is_mild(text):  # a retry or a deprecation: worth a look, rarely the cause
-        severity = min(severity, "warning", key=SEVERITY_RANK.__getitem__)
+    if is_mild(text):  # a retry or a deprecation: a note, rarely the cause
+        severity = "info"
     wrapper = (
         stats.role == steps.WRAPPER
         or (stats.role == steps.STEP_END and steps.failed(own_line(lead) if lead else text))
@@ -452,11 +495,16 @@ def _group_count(group: list[Candidate]) -> int:
 
 
 def _title(template: str) -> str:
-    """A readable title from a template: variables shown as `…`, cut at a word boundary."""
+    """A readable title from a template: the message first and the place it names after it
+    (`AssertionError (tests/test_tax.py)`, not `tests/test_tax.py:…: AssertionError`),
+    variables shown as `…`, cut at a word boundary, written as the log writes it."""
     title = _VARIABLE.sub("… ", template).strip()
+    located = _LOCATED.match(title)
+    if located is not None and located["rest"].strip(" :…"):
+        title = f"{located['rest'].strip(' :')} ({located['path']})"
     if len(title) > 90:
         title = title[:87].rsplit(" ", 1)[0] + " …"
-    return title[:1].upper() + title[1:]
+    return title
 
 
 def _position(scan: Scan, where: tuple[int, int], lines: list[str]) -> Position:

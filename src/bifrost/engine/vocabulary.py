@@ -10,26 +10,41 @@ import re
 
 _HARMLESS = re.compile(
     r"""
-    \b(?:0|no|zero|without)\s+(?:errors?|failures?|failed|exceptions?|warnings?|problems?)\b
-    | \b(?:errors?|failures?|failed|exceptions?|warnings?|skipped)\s*[=:]\s*0\b(?![.\d])
+    \b(?:0|no|zero|without|none)\s+(?:[\w-]+\s+){0,3}?
+       (?:errors?|failures?|failed|exceptions?|warnings?|problems?|issues?|broken)\b
+    | ['"]?\b(?:errors?|failures?|failed|exceptions?|warnings?|skipped)['"]?\s*[=:]\s*
+       (?:0\b(?![.\d])|(?:no|none)\b[^,;]*)
     | \b(?:error|fail|failure|exception|warn)(?:_|-)?(?:count|total|rate|s)?\s*[=:]\s*0\b(?![.\d])
     | \b(?:on|ignore|allow|continue|handle|raise|suppress)[_-]?(?:errors?|failures?)\b
     | \berror[_-]?(?:handler|handling|page|log|reporting|prone|free)\b
     | \bfail[_-]?(?:fast|over|safe)\b
     | --(?:no-)?(?:fail|error)[\w-]*
+    | -XX:[+-]?\w+(?:=\S*)?  # a JVM flag: `-XX:+ExitOnOutOfMemoryError`
     | \bif\s+err\s*!=\s*nil\b
     | to\ see\ the\ full\ stack\ trace\ of\ the\ errors | re-run\ maven | ->\ \[Help\ \d+\]
     | for\ more\ information\ about\ the\ errors  # Maven's help boilerplate
     | \btime_?outs?(?:\(\w+\))?\s*[=:]\s*[\d:.]+\w*  # a timeout setting, not a timeout
     | \#?(?:success|failure)(?:_?threshold)?\s*[=:]\s*\d+  # a probe's thresholds
+    | \bcrash[- ]recovery\b  # what databases do at every start
+    | \baborting\ on\ container\ exit\b  # docker compose --abort-on-container-exit
     """,
     re.IGNORECASE | re.VERBOSE,
 )
 
+# A trouble word counts as a word of the message, not as a part of a name: never inside a
+# path, a file or package name, an option or a key (`errors.c`, `pytest-timeout`,
+# `fix/retry-on-timeout`, `errors=remount-ro`, `--abort-on-container-exit`).
+_OPEN = r"(?<![\w./\\+-])"
+_CLOSE = r"(?![\w=]|[-./\\_]\w)"
+
 _TROUBLE = re.compile(
-    r"""
-    \b(?:errors?|exceptions?|fatal|failures?|fail(?:s|ed|ing)?|panic(?:ked)?|crash(?:ed|es)?
-       |abort(?:ed|ing)?|killed|kill|denied|refused|unreachable|timed?\s?out|timeouts?
+    rf"""
+    {_OPEN}(?:errors?|exceptions?|fatal|failures?|fail(?:s|ed|ing)?|panic(?:ked)?
+       |crash(?:ed|es)?|abort(?:ed|ing)?|killed|kill|denied|refused|unreachable
+       |timed\s?out|time\s+out
+       |(?:read|connect(?:ion)?|request|socket|gateway|deadline|operation|lock|handshake)
+         \s+timeout
+       |timeouts?\s+(?:waiting|while|after|expired|exceeded|reached|occurred)
        |cannot|can't|couldn't|could\s+not|unable|invalid|illegal|corrupt(?:ed)?|missing
        |not\s+found|no\s+such|segmentation|segfault|traceback|out\s+of\s+memory
        |unhealthy|backoff|back-off|evicted|rejected|oom(?:[-_ ]?kill(?:ed|er)?)?
@@ -39,10 +54,12 @@ _TROUBLE = re.compile(
        |not\s+(?:ok|defined|installed|available|supported|allowed|permitted|recogni[sz]ed
                 |exist|match(?:ed|es)?|resolved|satisfied)
        |(?:does|do|did)\s*n[o']t\s+(?:exist|match|support)
-       |unknown|unexpected|unrecogni[sz]ed|unsupported|incompatible|conflicts?)\b
+       |unknown\s+(?:option|command|flag|argument|host|file|attribute|type|key|field|module
+                  |package|target|parameter|property|revision|column|table|variable)
+       |unexpected|unrecogni[sz]ed|incompatible|conflicts?){_CLOSE}
     | [✖✗✘❌]
     | (?-i:[a-z0-9_](?:Error|Exception|Fault|Failure)\b)
-    | \bE\d{3,4}\b
+    | (?-i:(?<![\w-])E\d{{3,4}}\b)
     """,
     re.IGNORECASE | re.VERBOSE,
 )

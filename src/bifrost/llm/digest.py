@@ -1,9 +1,11 @@
 """The digest: what the model reads, built from the Report only — never from the raw log.
 
 A Report is bounded (a few findings, a dozen evidence lines each), so a 1,000,000-line log
-costs no more than a 100-line one. The digest is redacted and fitted to a token budget by
-giving up, in order: lower-ranked findings, evidence lines within a finding, then the middle of
-long lines (their start and end stay, where the message and the error code usually are).
+costs no more than a 100-line one. The log text in it is redacted (Bifrost's own words, a
+known failure's explanation and suggestion, hold no user data and go as written: rules made for
+logs would only mangle them), and it is fitted to a token budget by giving up, in order:
+lower-ranked findings, evidence lines within a finding, then the middle of long lines (their
+start and end stay, where the message and the error code usually are).
 """
 
 from __future__ import annotations
@@ -88,9 +90,12 @@ class Digest:
 
 @dataclass(frozen=True)
 class _Source:
-    """One finding before redaction: header lines and evidence chunks (first line, file, text)."""
+    """One finding before redaction: header lines taken from the log (title, template, times),
+    Bifrost's own notes, which are never redacted, and evidence chunks (first line, file, text).
+    """
 
     header: list[str]
+    notes: list[str]
     chunks: list[tuple[int, str | None, str]]
 
     @property
@@ -108,7 +113,7 @@ class _Source:
             if kept:
                 chunks.append((line, file, "\n".join(kept)))
             left -= len(kept)
-        return _Source(self.header, chunks)
+        return _Source(self.header, self.notes, chunks)
 
 
 @dataclass(frozen=True)
@@ -180,16 +185,18 @@ def _source(finding: Finding) -> _Source:
         f"last at line {last.line}{f' ({last.ts})' if last.ts else ''}",
         f"template: {finding.template}",
     ]
+    notes = []
     if finding.explanation:
-        header.append(f"built-in explanation: {finding.explanation}")
+        notes.append(f"built-in explanation: {finding.explanation}")
     if finding.suggestion:
-        header.append(f"built-in suggestion: {finding.suggestion}")
-    header.append("evidence (line | text):")
-    return _Source(header, [(item.line, item.file, item.text) for item in finding.evidence])
+        notes.append(f"built-in suggestion: {finding.suggestion}")
+    notes.append("evidence (line | text):")
+    evidence = [(item.line, item.file, item.text) for item in finding.evidence]
+    return _Source(header, notes, evidence)
 
 
 def _texts(source: _Source) -> str:
-    return "\n".join([*source.header, *(text for _, _, text in source.chunks)])
+    return "\n".join([*source.header, *source.notes, *(text for _, _, text in source.chunks)])
 
 
 def _redacted(source: _Source, redactor: Redactor) -> _Block:
@@ -199,7 +206,8 @@ def _redacted(source: _Source, redactor: Redactor) -> _Block:
     for first, file, text in source.chunks:
         for offset, line in enumerate(redactor.redact(text).split("\n")):
             evidence.append((f"{file}:{first + offset}" if file else str(first + offset), line))
-    return _Block([redactor.redact(line) for line in source.header], evidence)
+    header = [redactor.redact(line) for line in source.header]
+    return _Block([*header, *source.notes], evidence)
 
 
 def _render(block: _Block, max_lines: int | None, max_chars: int) -> list[str]:

@@ -3,8 +3,9 @@
 Only the digest leaves the process: the top findings and their evidence lines, redacted and
 fitted to a token budget — never the raw log. The answer must follow a JSON schema; a
 malformed one is sent back once with the validation error, then reported as such. Every line
-the model cites is checked against the evidence, and the placeholders in its text are mapped
-back to what they replaced, for the user's eyes only.
+the model cites is checked against the evidence (a quote found on another line is reported
+there), and the placeholders in its text are mapped back to what they replaced, for the user's
+eyes only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bifrost.config import Settings
 from bifrost.llm.answer import Answer, AnswerError, parse_answer
 from bifrost.llm.base import ChatRequest, ChatResult, Provider
 from bifrost.llm.digest import Digest, build_digest
-from bifrost.llm.grounding import ground
+from bifrost.llm.grounding import Grounding, ground
 from bifrost.llm.prompt import Prompt, load_prompt
 from bifrost.llm.redact import Redaction, Redactor
 from bifrost.report import LLMCitation, LLMExplanation, LLMFindingNote, Report
@@ -78,8 +79,6 @@ async def explain(
         result = await provider.chat(retry)
         answer = parse_answer(result.text)
     restored = _restore(answer, prepared.redactor)
-    grounded = ground(restored, report)
-    ungrounded = {(c.line, c.text) for c in grounded.ungrounded}
     llm = LLMExplanation(
         provider=provider.name,
         model=result.model or provider.model,
@@ -92,10 +91,7 @@ async def explain(
             for n in restored.findings
         ],
         fixes=restored.fixes,
-        citations=[
-            LLMCitation(line=c.line, text=c.text, grounded=(c.line, c.text) not in ungrounded)
-            for c in restored.citations
-        ],
+        citations=[_citation(g) for g in ground(restored.citations, report)],
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         duration_s=round(time.perf_counter() - started, 3),
@@ -118,6 +114,18 @@ async def _ask(
         if chunk.done:
             prompt_tokens, completion_tokens = chunk.prompt_tokens, chunk.completion_tokens
     return ChatResult("".join(parts), provider.model, prompt_tokens, completion_tokens)
+
+
+def _citation(grounding: Grounding) -> LLMCitation:
+    """A citation whose quote is on another line is shown there, with the line the model gave:
+    a reader who opens the log at the model's line would not find it."""
+    cited = grounding.citation
+    return LLMCitation(
+        line=cited.line if grounding.line is None else grounding.line,
+        text=cited.text,
+        grounded=grounding.line is not None,
+        claimed_line=cited.line if grounding.moved else None,
+    )
 
 
 def _restore(answer: Answer, redactor: Redactor) -> Answer:

@@ -2,43 +2,48 @@
 
 The model only saw the evidence lines, so a citation is grounded when its text appears on the
 cited line (whitespace-normalised, as models reflow spaces), or "moved" when it appears on
-another evidence line (a wrong line number, the right quote). Anything else is ungrounded:
-the Report marks it as a claim whose evidence is not in the log.
+another evidence line (a wrong line number, the right quote): the Report then shows the line
+the quote is really on, and the one the model gave. Anything else is ungrounded: the Report
+marks it as a claim whose evidence is not in the log.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bifrost.llm.answer import Answer, Citation
+from bifrost.llm.answer import Citation
 from bifrost.report import Report
 
 _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class GroundedAnswer:
-    answer: Answer
-    ungrounded: list[Citation] = field(default_factory=list)
-    moved: list[Citation] = field(default_factory=list)
+class Grounding:
+    """Where the quote of `citation` really is: `line` is the cited line when the quote is on
+    it, the nearest evidence line holding it when the number is wrong, None when no evidence
+    line holds it."""
+
+    citation: Citation
+    line: int | None
+
+    @property
+    def moved(self) -> bool:
+        return self.line is not None and self.line != self.citation.line
 
 
-def ground(answer: Answer, report: Report) -> GroundedAnswer:
+def ground(citations: list[Citation], report: Report) -> list[Grounding]:
     lines = _evidence_lines(report)
-    ungrounded: list[Citation] = []
-    moved: list[Citation] = []
-    for citation in answer.citations:
-        quote = _normal(citation.text)
-        if not quote:
-            ungrounded.append(citation)
-        elif quote in lines.get(citation.line, ""):
-            continue
-        elif any(quote in text for text in lines.values()):
-            moved.append(citation)
-        else:
-            ungrounded.append(citation)
-    return GroundedAnswer(answer, ungrounded, moved)
+    return [Grounding(c, _where(_normal(c.text), c.line, lines)) for c in citations]
+
+
+def _where(quote: str, cited: int, lines: dict[int, str]) -> int | None:
+    """The line holding `quote` nearest to the cited one (the earlier of two as near): a model
+    that miscounts is usually a few lines off, and a quote can be on several lines."""
+    if not quote:
+        return None
+    holding = [number for number, text in lines.items() if quote in text]
+    return min(holding, key=lambda number: (abs(number - cited), number), default=None)
 
 
 def _evidence_lines(report: Report) -> dict[int, str]:

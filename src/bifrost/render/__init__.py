@@ -13,23 +13,24 @@ the terminal and Markdown outputs say the same thing in the same words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bifrost.report import Evidence, Finding, Position, Report
+from bifrost.report import Evidence, Finding, Position, Report, Severity, counts_phrase
 
 __all__ = [
     "EvidenceLine",
     "counts_phrase",
     "evidence_lines",
+    "finding_counts",
     "headline",
     "is_multi_file",
     "plural",
     "position_phrase",
     "printable",
-    "severity_counts",
     "shown_findings",
     "stats_phrase",
+    "total_findings",
     "verdict_phrase",
 ]
 
@@ -73,19 +74,20 @@ def shown_findings(report: Report, top: int | None) -> list[Finding]:
     return list(report.findings[: max(top, 0)])
 
 
-def severity_counts(findings: Sequence[Finding]) -> list[str]:
-    """`["1 critical", "2 error"]`: how many findings are critical and error, when any are."""
-    counts = []
-    for severity in ("critical", "error"):
-        n = sum(1 for f in findings if f.severity == severity)
-        if n:
-            counts.append(f"{n:,} {severity}")
+def finding_counts(report: Report) -> dict[Severity, int]:
+    """How many findings the analysis found, by severity: the Report's own counts (every
+    finding, also those `--top` left out), or, for a Report stored before it had them, the
+    findings it lists."""
+    if report.finding_counts:
+        return dict(report.finding_counts)
+    counts: dict[Severity, int] = {}
+    for finding in report.findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
     return counts
 
 
-def counts_phrase(findings: Sequence[Finding]) -> str:
-    """`"3 findings, 1 critical, 1 error"`: the total, then how many are critical and error."""
-    return ", ".join([plural(len(findings), "finding"), *severity_counts(findings)])
+def total_findings(report: Report) -> int:
+    return sum(finding_counts(report).values())
 
 
 def verdict_phrase(report: Report) -> str:
@@ -107,23 +109,24 @@ def headline(report: Report) -> str:
     """
     if report.verdict == "ok":
         if report.findings:
-            return f"no problems found ({plural(len(report.findings), 'note')})"
+            return f"no problems found ({plural(total_findings(report), 'note')})"
         return "no problems found"
     text = verdict_phrase(report)
     if report.findings:
-        text += f" ({counts_phrase(report.findings)})"
+        text += f" ({counts_phrase(finding_counts(report))})"
     return text
 
 
 def stats_phrase(report: Report) -> str:
-    """`"1,836 lines · 211 templates · 14 errors · 0.04 s · format: klog"`."""
+    """`"1,836 lines · 211 templates · 14 error lines · 0.04 s · format: klog"`: about the
+    log itself (its lines at level error or worse), not the findings."""
     stats = report.stats
     errors = stats.levels.get("error", 0) + stats.levels.get("critical", 0)
     elapsed = stats.elapsed_s
     parts = [
         plural(stats.lines, "line"),
         plural(stats.templates, "template"),
-        plural(errors, "error"),
+        plural(errors, "error line"),
         f"{elapsed:.2f} s" if elapsed < 10 else f"{elapsed:.1f} s",
     ]
     if len(report.input.files) > 1:

@@ -35,14 +35,16 @@ from __future__ import annotations
 import re
 
 from bifrost.render import (
+    counts_phrase,
     evidence_lines,
+    finding_counts,
     is_multi_file,
     plural,
     position_phrase,
     printable,
-    severity_counts,
     shown_findings,
     stats_phrase,
+    total_findings,
     verdict_phrase,
 )
 from bifrost.report import Finding, Report
@@ -92,17 +94,17 @@ def render_markdown(report: Report, *, top: int | None = None) -> str:
     verdict = verdict_phrase(report)
     parts = [f"## {VERDICT_MARK[report.verdict]} {escape(verdict[:1].upper() + verdict[1:])}"]
 
-    intro = plural(len(report.findings), "finding") if report.findings else "No findings"
-    if counts := severity_counts(report.findings):
-        intro += f" ({', '.join(counts)})"
-    intro += f" in {code_span(report.input.name)}." if report.input.name else "."
+    intro = counts_phrase(finding_counts(report)) if report.findings else "no findings"
+    intro = intro[:1].upper() + intro[1:] + "."
+    if report.input.name:
+        intro += f" Input: {code_span(report.input.name)}."
     parts.append(intro)
     if report.summary and (not report.findings or report.summary != report.findings[0].title):
         parts.append(escape(report.summary))
 
     findings = shown_findings(report, top)
-    if len(findings) < len(report.findings):
-        total = plural(len(report.findings), "finding")
+    if len(findings) < total_findings(report):
+        total = plural(total_findings(report), "finding")
         parts.append(f"_Showing the top {len(findings)} of {total}._")
 
     multi_file = is_multi_file(report)

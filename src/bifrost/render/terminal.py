@@ -41,8 +41,9 @@ from bifrost.render import (
     printable,
     shown_findings,
     stats_phrase,
+    total_findings,
 )
-from bifrost.report import Finding, LLMExplanation, Report
+from bifrost.report import DiffSection, Finding, LLMExplanation, Report
 
 __all__ = ["render_terminal"]
 
@@ -153,8 +154,10 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     out.print(_verdict(report, out.glyphs))
     if report.llm is not None:
         _explanation(out, report.llm)
-    elif report.summary and (not report.findings or report.summary != report.findings[0].title):
+    elif report.summary and not _restates(report):
         _indented(out, Text(_prose(report.summary)))
+    if report.diff is not None:
+        _comparison(out, report.diff)
 
     findings = shown_findings(report, top)
     multi_file = is_multi_file(report)
@@ -162,7 +165,7 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
         out.print()
         _finding(out, rank, finding, multi_file)
 
-    hidden = len(report.findings) - len(findings)
+    hidden = total_findings(report) - len(findings)
     out.print()
     if hidden > 0:
         more = plural(hidden, "more finding")
@@ -170,8 +173,43 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     _indented(out, Text(stats_phrase(report), style="dim"), indent=0)
 
 
+def _restates(report: Report) -> bool:
+    """Whether the summary only says what the verdict line does (the engine's own summary
+    starts with the top finding's title and counts the findings, or says no problems were
+    found)."""
+    if not report.findings:
+        return report.verdict == "ok"
+    return report.summary.startswith(report.findings[0].title)
+
+
+_TEMPLATES_SHOWN = 5
+
+
+def _comparison(out: _Out, diff: DiffSection) -> None:
+    """`bifrost diff`: what the failing run wrote that the baseline did not, and the reverse."""
+    out.print()
+    head = (
+        f"compared with {diff.baseline.name}: {diff.new:,} new, {diff.gone:,} gone, "
+        f"{diff.changed:,} changed templates"
+    )
+    _indented(out, Text(printable(head), style="bold"))
+    for label, deltas, total in (
+        ("new", diff.new_templates, diff.new),
+        ("gone", diff.gone_templates, diff.gone),
+        ("changed", diff.changed_templates, diff.changed),
+    ):
+        for delta in deltas[:_TEMPLATES_SHOWN]:
+            counts = f"{delta.baseline_count:,} {out.glyphs.arrow} {delta.failing_count:,}"
+            line = f"{label:<8}{counts:>14}  {printable(delta.template)}"
+            _indented(out, Text(line))
+        if total > min(len(deltas), _TEMPLATES_SHOWN):
+            more = plural(total - min(len(deltas), _TEMPLATES_SHOWN), f"more {label} template")
+            _indented(out, Text(f"{out.glyphs.gap} {more}", style="dim"))
+
+
 def _explanation(out: _Out, llm: LLMExplanation) -> None:
-    """The model's diagnosis above the findings; claims the log does not back are marked."""
+    """The model's diagnosis above the findings; claims the log does not back are marked, and
+    quotes the model placed on the wrong line are shown where they are."""
     out.print()
     _indented(out, Text(f"{llm.provider}/{llm.model} ({llm.confidence} confidence):", style="bold"))
     _indented(out, Text(_prose(llm.summary)))
@@ -180,9 +218,12 @@ def _explanation(out: _Out, llm: LLMExplanation) -> None:
     for fix in llm.fixes:
         _indented(out, Text.assemble(("→ fix: ", "bold green"), _prose(fix)))
     for citation in llm.citations:
+        quote = f"“{printable(citation.text)}”"
         if not citation.grounded:
-            note = f"not in the log: line {citation.line} “{printable(citation.text)}”"
-            _indented(out, Text(note, style="yellow"))
+            _indented(out, Text(f"not in the log: line {citation.line} {quote}", style="yellow"))
+        elif citation.claimed_line is not None:
+            where = f"line {citation.line} (model said {citation.claimed_line})"
+            _indented(out, Text(f"wrong line: {where} {quote}", style="yellow"))
 
 
 def _verdict(report: Report, glyphs: _Glyphs) -> Text:

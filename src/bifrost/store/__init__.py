@@ -25,6 +25,7 @@ from bifrost.store.repository import (
     get_analysis,
     get_input_blob,
     iter_analyses,
+    keep_input,
     save_analysis,
     search_analyses,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "get_input_blob",
     "hash_secret",
     "iter_analyses",
+    "keep_input",
     "list_keys",
     "new_secret",
     "open_store",

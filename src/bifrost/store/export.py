@@ -5,10 +5,11 @@ The CLI writes the pieces to stdout; the API streams them as the response body.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Literal
 
 from bifrost.store.database import Store
@@ -27,8 +28,11 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
 
 async def export_text(
     store: Store, filters: HistoryFilter, fmt: ExportFormat
-) -> AsyncIterator[str]:
-    """Every matching analysis (newest first), one piece of text per row, as it is read."""
+) -> AsyncGenerator[str, None]:
+    """Every matching analysis (newest first), one piece of text per row, as it is read.
+
+    A caller that stops early must close it (`contextlib.aclosing`): that closes the database
+    cursor too."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
     if fmt == "csv":
@@ -37,16 +41,17 @@ async def export_text(
     elif fmt == "json":
         yield "["
     written = 0
-    async for analysis in iter_analyses(store, filters):
-        row = analysis.to_row()
-        if fmt == "csv":
-            writer.writerow({**row, "tags": " ".join(analysis.tags)})
-            yield _drain(buffer)
-        elif fmt == "json":
-            yield ("," if written else "") + "\n" + json.dumps(row)
-        else:
-            yield json.dumps(row) + "\n"
-        written += 1
+    async with contextlib.aclosing(iter_analyses(store, filters)) as analyses:
+        async for analysis in analyses:
+            row = analysis.to_row()
+            if fmt == "csv":
+                writer.writerow({**row, "tags": " ".join(analysis.tags)})
+                yield _drain(buffer)
+            elif fmt == "json":
+                yield ("," if written else "") + "\n" + json.dumps(row)
+            else:
+                yield json.dumps(row) + "\n"
+            written += 1
     if fmt == "json":
         yield "\n]\n" if written else "]\n"
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from bifrost import __version__
 from bifrost.report import Report
@@ -144,6 +144,16 @@ async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
     if found is None:
         raise _not_found(analysis_id)
     return found[0]
+
+
+async def keep_input(store: Store, analysis_id: int, input_blob: bytes) -> None:
+    """Keep the raw input of an analysis stored without it (a repeat asked for it)."""
+    async with store.write() as connection:
+        await connection.execute(
+            update(Analysis)
+            .where(Analysis.id == analysis_id, Analysis.input_blob.is_(None))
+            .values(input_blob=input_blob)
+        )
 
 
 async def search_analyses(

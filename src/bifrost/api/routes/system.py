@@ -1,23 +1,33 @@
-"""Liveness, readiness, Prometheus metrics, and the LLM providers the server can use."""
+"""Liveness, readiness, Prometheus metrics, the LLM providers the server can use, and the
+API's own documentation (`/openapi.json`, Swagger UI at `/docs`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from bifrost.api import metrics
 from bifrost.api.auth import Caller, require, services_of
-from bifrost.api.errors import ERROR_RESPONSES
+from bifrost.api.errors import ERROR_RESPONSES, ApiError
 from bifrost.errors import BifrostError
 from bifrost.store.database import check_ready
 
 router = APIRouter()
 _PROBE_TIMEOUT_S = 3.0
+_STATIC = Path(__file__).parents[1] / "static"
+DOCS_ASSETS: dict[str, tuple[str, str]] = {
+    "swagger-ui-bundle.js": ("swagger-ui/swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui.css": ("swagger-ui/swagger-ui.css", "text/css"),
+    "favicon.png": ("swagger-ui/favicon-32x32.png", "image/png"),
+    "docs.js": ("docs.js", "text/javascript"),
+}
+"""What `/docs/assets/{name}` serves: the file under `api/static/` and its content type."""
 
 
 class Health(BaseModel):
@@ -119,6 +129,32 @@ async def providers(
         )
         for s in await statuses(settings)
     ]
+
+
+# The documentation is served by routes of the API rather than FastAPI's built-in ones, so its
+# requests have their own route labels in the metrics, and Swagger UI comes from the package:
+# the page works offline and its Content-Security-Policy needs no other host.
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI document of the API."""
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs() -> FileResponse:
+    """Swagger UI. A static page: its start-up script is `docs.js`, not inline."""
+    return FileResponse(_STATIC / "docs.html", media_type="text/html")
+
+
+@router.get("/docs/assets/{name}", include_in_schema=False)
+async def docs_asset(name: str) -> FileResponse:
+    """A file of the Swagger UI page; only those listed, so no path reaches other files."""
+    if name not in DOCS_ASSETS:
+        raise ApiError(404, "not_found", f"no such documentation asset: {name}")
+    path, media_type = DOCS_ASSETS[name]
+    return FileResponse(_STATIC / path, media_type=media_type)
 
 
 async def _probe(check: Awaitable[object], good: str) -> Check:
