@@ -102,6 +102,42 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty: CORS off."
     )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: "
+        "addresses or networks, comma-separated (`*`: any); unset: none, the client is the "
+        "peer address.",
+    )
+    max_header_bytes: int = Field(
+        default=64 << 10,
+        ge=1024,
+        description="Largest request line and headers accepted (400 and disconnected beyond).",
+    )
+    request_read_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a client may take to send a request, headers and body, from "
+        "its first byte (from connecting, for a connection's first); 408 and disconnected "
+        "beyond.",
+    )
+    keepalive_timeout_s: int = Field(
+        default=5, ge=1, description="How long an idle kept-alive connection stays open."
+    )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Open connections per server process; a request beyond them gets 503.",
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Host names the server answers to besides `localhost` and IP addresses, "
+        "comma-separated (`*.example.com`: its subdomains; `*`: any); others get 400.",
+    )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Unverified API keys tried per client address, as N/second|minute|hour|"
+        "day; beyond it, 429 before any key lookup.",
+    )
 
 
 def config_path() -> Path:

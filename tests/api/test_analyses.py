@@ -395,6 +395,55 @@ def test_json_that_is_not_utf8_is_422(sqlite_api: Api) -> None:
     sqlite_api.run(scenario)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 10_000,
+        '{"log": "ERROR boom", "tag": ' + "[" * 10_000 + "]" * 10_000 + "}",
+        '{"log": ' + '{"log": ' * 10_000 + '"x"' + "}" * 10_001,
+    ],
+    ids=["unclosed arrays", "nested tag", "nested objects"],
+)
+def test_json_nested_too_deeply_is_422_not_a_server_error(
+    sqlite_api: Api, body: str, service_log: list[MutableMapping[str, Any]]
+) -> None:
+    """The parser recurses once per level: a small body nested 10,000 deep must not reach
+    the last-resort 500 (and its traceback in the log)."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        response = await client.post(ANALYSES, content=body, headers=JSON)
+        error = assert_error(response, 422, "validation_error")
+        assert error["message"].startswith("body: invalid JSON")
+        assert (await client.get(ANALYSES)).json()["items"] == []
+
+    sqlite_api.run(scenario)
+    assert [entry for entry in service_log if entry["log_level"] == "error"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("store", 0),
+        ("store", "false"),
+        ("cache", 1),
+        ("cache", "true"),
+        ("store_input", 1),
+        ("store_input", "yes"),
+    ],
+)
+def test_json_booleans_must_be_true_or_false(sqlite_api: Api, field: str, value: object) -> None:
+    """The document says boolean: `0` or `"false"` is a mistake to report, not a guess to make
+    (and `"yes"` read leniently would do what the caller may not have meant)."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        response = await client.post(ANALYSES, json={"log": TRAINER.decode(), field: value})
+        error = assert_error(response, 422, "validation_error")
+        assert error["fields"][0]["field"] == f"body.{field}"
+        assert (await client.get(ANALYSES)).json()["items"] == []
+
+    sqlite_api.run(scenario)
+
+
 def test_a_form_without_a_file_part_is_422(sqlite_api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         response = await client.post(ANALYSES, files={"attachment": ("trainer.log", TRAINER)})
@@ -415,9 +464,10 @@ def test_a_bad_since_on_the_list_is_422(sqlite_api: Api) -> None:
 
 def test_an_analysis_id_must_be_a_positive_number(sqlite_api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        for bad in ("0", "abc"):
-            error = assert_error(await client.get(f"{ANALYSES}/{bad}"), 422, "validation_error")
-            assert error["fields"][0]["field"] == "path.analysis_id"
+        error = assert_error(await client.get(f"{ANALYSES}/0"), 422, "validation_error")
+        assert error["fields"][0]["field"] == "path.analysis_id"
+        # Not a number: no route (so `DELETE …/export` is 405, not a bad id).
+        assert_error(await client.get(f"{ANALYSES}/abc"), 404, "not_found")
 
     sqlite_api.run(scenario)
 
@@ -575,6 +625,17 @@ def test_the_history_exports_as_csv_jsonl_and_json(api: Api) -> None:
     api.run(scenario)
 
 
+def test_the_csv_export_neutralises_formulas_in_labels(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        labels = {"service": "+1+cmd|' /C calc'!A0", "env": "-2+3"}
+        await client.post(ANALYSES, params=labels, content=TRAINER)
+        response = await client.get(f"{ANALYSES}/export", params={"format": "csv"})
+        [row] = list(csv.DictReader(io.StringIO(response.text)))
+        assert (row["service"], row["environment"]) == ("'+1+cmd|' /C calc'!A0", "'-2+3")
+
+    sqlite_api.run(scenario)
+
+
 def test_a_deleted_analysis_is_gone(api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         location = (await client.post(ANALYSES, content=TRAINER)).headers["location"]
@@ -651,6 +712,20 @@ def test_feedback_is_kept_with_the_analysis(api: Api) -> None:
         assert error["fields"][0]["field"] == "body.good"
 
     api.run(scenario)
+
+
+def test_feedback_must_say_true_or_false(sqlite_api: Api) -> None:
+    """`good` is a boolean: `0`, `1` or `"true"` is refused, not read as a verdict."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        location = (await client.post(ANALYSES, content=TRAINER)).headers["location"]
+        for good in (0, 1, "true", "no"):
+            response = await client.post(f"{location}/feedback", json={"good": good})
+            error = assert_error(response, 422, "validation_error")
+            assert error["fields"][0]["field"] == "body.good"
+        assert (await client.get(location)).json()["feedback"] == []
+
+    sqlite_api.run(scenario)
 
 
 def titles(report: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ retries per analysis.
 from __future__ import annotations
 
 import atexit
+import gzip
 import json
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ from typing import Any, cast
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
@@ -104,9 +106,18 @@ app = create_app(
         # Auth off limits per client address; the default 600/minute would turn many of the
         # generated requests into 429s and leave the routes themselves untested.
         rate_limit="1000000/second",
+        allowed_hosts="testserver",  # the name schemathesis's ASGI client sends
         llm="ollama",
         base_url=f"http://127.0.0.1:{_llm.server_address[1]}",
     )
+)
+# What the engine reads, which JSON Schema cannot say: text that is not mostly control
+# characters (`format: log`, the document's own), and such text or its gzip where the
+# document says `binary` (a log upload). Arbitrary bytes would be refused with 422.
+LOG_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), min_size=1)
+schemathesis.openapi.format("log", LOG_TEXT)
+schemathesis.openapi.format(
+    "binary", LOG_TEXT.map(str.encode) | LOG_TEXT.map(lambda text: gzip.compress(text.encode()))
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 

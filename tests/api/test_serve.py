@@ -10,9 +10,11 @@ database. The Redis test uses database 15 on 127.0.0.1:6379 (see `redis_url`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -36,8 +38,10 @@ import bifrost
 
 SAMPLE = Path(bifrost.__file__).parent / "samples" / "trainer.log"
 LOGS = Path(__file__).parent.parent / "data" / "logs"
+ANALYSES = "/api/v1/analyses"
 STARTUP_S = 60.0
 STOP_S = 30.0
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -177,6 +181,30 @@ def metric_total(text: str, name: str) -> float:
     return sum(float(value) for value in pattern.findall(text))
 
 
+def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
+    """What `probe` returns once that is true, polled; the test fails if it never is."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := probe():
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"still waiting for {what} after {timeout_s:g} s")
+
+
+def access_log(server: Server, path: str) -> list[dict[str, Any]]:
+    """The server's access-log entries (JSON lines on stderr) of the requests to `path`."""
+    entries = (json.loads(line) for line in server.stderr().splitlines() if line.startswith("{"))
+    return [e for e in entries if e.get("event") == "request" and e.get("path") == path]
+
+
+def exported(env: dict[str, str], *filters: str) -> dict[str, int]:
+    """The stored analyses (`bifrost export` with these filters): input name -> id."""
+    result = cli(env, "export", "--format", "jsonl", *filters)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    return {row["input_name"]: row["id"] for row in rows}
+
+
 # Start-up ------------------------------------------------------------------------------------
 
 
@@ -206,6 +234,16 @@ def test_port_in_use_is_one_line_and_exit_code_3(env: dict[str, str]) -> None:
     assert lines[0].startswith("bifrost: error: ")
     assert f"127.0.0.1:{port}" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_proxies_must_be_addresses_or_networks(env: dict[str, str]) -> None:
+    """A host name would never match a peer, so no proxy would be believed, silently."""
+    result = cli(env, "serve", "--port", str(free_port()), "--forwarded-allow-ips", "10.0.0.0/8,lb")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "bifrost: error: --forwarded-allow-ips: must be IP addresses or networks, "
+        "comma-separated, or * (got '10.0.0.0/8,lb')\n"
+    )
 
 
 # End to end ----------------------------------------------------------------------------------
@@ -418,6 +456,115 @@ def test_two_workers_share_the_rate_limit_through_redis(
     assert not metrics_dir.exists()
 
 
+# The client's address --------------------------------------------------------------------------
+
+
+def two_clients_behind_a_proxy(server: Server) -> tuple[list[str], list[str]]:
+    """Two requests from this loopback peer, each naming another client in X-Forwarded-For:
+    the rate-limit tokens left after each, and the client each was logged under."""
+    remaining = []
+    for client in ("203.0.113.7", "198.51.100.9"):
+        answer = httpx.get(
+            f"{server.url}{ANALYSES}", headers={"X-Forwarded-For": client}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        remaining.append(answer.headers["RateLimit-Remaining"])
+
+    def logged() -> list[dict[str, Any]] | None:  # once answered: maybe after the client read it
+        entries = access_log(server, ANALYSES)
+        return entries if len(entries) == 2 else None
+
+    return remaining, [entry["client"] for entry in until(logged, "the access log")]
+
+
+def test_x_forwarded_for_is_not_believed_by_default(serve: Serve) -> None:
+    """Else any local client could pick its address, so its rate-limit bucket and its name in
+    the access log."""
+    server = serve(extra_env={"BIFROST_RATE_LIMIT": "10/minute"})
+    assert "proxies:" not in server.stderr()
+    remaining, clients = two_clients_behind_a_proxy(server)
+    assert remaining == ["9", "8"]  # one bucket: the peer's
+    assert clients == ["127.0.0.1", "127.0.0.1"]
+
+
+def test_x_forwarded_for_names_the_client_behind_a_configured_proxy(serve: Serve) -> None:
+    server = serve(
+        "--forwarded-allow-ips", "127.0.0.1", extra_env={"BIFROST_RATE_LIMIT": "10/minute"}
+    )
+    assert "proxies: 127.0.0.1 (X-Forwarded-For names the client)" in server.stderr()
+    remaining, clients = two_clients_behind_a_proxy(server)
+    assert remaining == ["9", "9"]  # a bucket each
+    assert clients == ["203.0.113.7", "198.51.100.9"]
+
+
+# Connection limits ---------------------------------------------------------------------------
+
+
+def test_a_huge_request_head_is_refused(serve: Serve) -> None:
+    server = serve()
+    try:
+        answer = httpx.get(f"{server.url}/healthz", headers={"X-Big": "a" * (20 << 20)}, timeout=60)
+    except httpx.TransportError:
+        pass  # cut off while still sending it: refused too
+    else:
+        assert answer.status_code == 400, answer.text
+    assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+def trickle(client: socket.socket, piece: bytes, times: int) -> bytes:
+    """Send `piece` once a second until the server closes the connection; what it answered.
+    The test fails if it is still open after `times` pieces."""
+    for _ in range(times):
+        if select.select([client], [], [], 1.0)[0]:
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := client.recv(1 << 16):
+                    received += chunk
+            return received
+        with contextlib.suppress(OSError):  # closed meanwhile: read at the next turn
+            client.sendall(piece)
+    pytest.fail(f"the server kept a connection that sent a piece a second for {times} s")
+
+
+@pytest.mark.parametrize(
+    ("begun", "piece"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Slow: ", b"a"),
+        (b"POST /api/v1/analyses HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100000\r\n\r\n", b"E"),
+    ],
+    ids=["head", "body"],
+)
+def test_a_request_that_trickles_in_is_cut_off(serve: Serve, begun: bytes, piece: bytes) -> None:
+    """A byte a second would not complete this request within the 60 s of the test; the
+    server gives up after its configured 2 s, and says so."""
+    server = serve(extra_env={"BIFROST_REQUEST_READ_TIMEOUT_S": "2"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        client.sendall(begun.replace(b"{host}", f"127.0.0.1:{server.port}".encode()))
+        received = trickle(client, piece, times=60)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), received
+    assert b"connection: close" in head.lower()
+    error = json.loads(body)["error"]
+    assert error["code"] == "request_timeout"
+    assert "BIFROST_REQUEST_READ_TIMEOUT_S" in error["message"]
+
+
+def test_a_connection_that_sends_nothing_is_closed(serve: Serve) -> None:
+    server = serve(extra_env={"BIFROST_REQUEST_READ_TIMEOUT_S": "2"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        assert trickle(client, b"", times=60) == b""
+
+
+def test_a_request_beyond_max_connections_gets_503(serve: Serve) -> None:
+    server = serve(extra_env={"BIFROST_MAX_CONNECTIONS": "1"})
+    with httpx.Client(base_url=server.url, timeout=30) as holder:
+        # The connections of the readiness checks may not be closed on the server's side yet.
+        until(lambda: holder.get("/healthz").status_code == 200, "the only open connection")
+        with httpx.Client(base_url=server.url, timeout=30) as other:  # a second connection
+            assert other.get("/healthz").status_code == 503
+        assert holder.get("/healthz").status_code == 200
+
+
 # Shutdown ------------------------------------------------------------------------------------
 
 
@@ -441,9 +588,17 @@ def big_log(path: Path, lines: int) -> Path:
     return path
 
 
-def test_sigterm_lets_the_running_analysis_finish(serve: Serve, tmp_path: Path) -> None:
+WORKERS = pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "two workers"])
+
+
+@WORKERS
+def test_sigterm_lets_the_running_analysis_finish(
+    serve: Serve, tmp_path: Path, workers: int
+) -> None:
+    """New connections are refused at once (with several workers too, whose supervisor holds
+    the listening socket), while the analysis in flight is answered."""
     log = big_log(tmp_path / "big.log", 200_000)
-    server = serve()
+    server = serve("--workers", str(workers), workers=workers)
     answer: dict[str, Any] = {}
 
     def analyse() -> None:
@@ -470,8 +625,7 @@ def test_sigterm_lets_the_running_analysis_finish(serve: Serve, tmp_path: Path) 
 
     server.process.send_signal(signal.SIGTERM)
     refused = False
-    deadline = time.monotonic() + 10
-    while not refused and time.monotonic() < deadline:
+    while not refused and client.is_alive():
         try:
             httpx.get(f"{server.url}/healthz", timeout=1)
         except httpx.ConnectError:
@@ -480,13 +634,14 @@ def test_sigterm_lets_the_running_analysis_finish(serve: Serve, tmp_path: Path) 
             pass
         else:
             time.sleep(0.05)
-    assert refused, "new connections were still accepted 10 s after SIGTERM"
+    assert refused, "new connections were accepted until the analysis was answered"
 
     client.join(timeout=90)
     assert not client.is_alive()
     assert "error" not in answer, answer
     response: httpx.Response = answer["response"]
     assert response.status_code == 201, response.text
+    assert response.headers["connection"] == "close"  # answered while draining
     report = response.json()
     assert report["schema"] == "bifrost.report/v1"
     assert report["input"]["lines"] == 200_000
@@ -498,17 +653,132 @@ def test_sigterm_lets_the_running_analysis_finish(serve: Serve, tmp_path: Path) 
     assert "Traceback" not in server.stderr()
 
 
-@pytest.mark.parametrize(
-    ("workers", "stopped"),
-    [(1, "Bifrost API stopped (SIGINT); "), (2, "Bifrost API stopped; ")],
-    ids=["one worker", "two workers"],
-)
-def test_ctrl_c_says_stopped_and_exits_0(serve: Serve, workers: int, stopped: str) -> None:
+def test_sigterm_answers_or_cleanly_closes_kept_alive_connections(serve: Serve) -> None:
+    """Clients that send request after request on kept-alive connections, to two workers,
+    while SIGTERM arrives: each request is answered, or its connection is closed without an
+    answer (a retry on a new connection is then refused) and the request was not handled.
+    Never is an analysis stored but unanswered, or answered but not stored."""
+    server = serve("--workers", "2", workers=2)
+    clients = 4
+    outcomes: list[list[tuple[str, str, int | None]]] = [[] for _ in range(clients)]
+    all_answered_twice = threading.Barrier(clients + 1, timeout=120)
+
+    def keep_sending(client: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            for request in itertools.count():
+                name = f"kept-alive-{client}-{request}"
+                outcomes[client].append(send(http, name))
+                if outcomes[client][-1][1] == "refused":
+                    return
+                if request == 1:
+                    all_answered_twice.wait()
+
+    def send(http: httpx.Client, name: str) -> tuple[str, str, int | None]:
+        log = f"2024-05-01 12:00:00 ERROR job {name} failed\n".encode() * 20
+        try:
+            answer = http.post(ANALYSES, content=log, params={"name": name, "service": "drain"})
+        except httpx.ConnectError:
+            return name, "refused", None
+        except (httpx.ReadError, httpx.WriteError):  # reset: an answer is one short write
+            return name, "closed", None
+        except httpx.RemoteProtocolError as error:
+            clean = "without sending a response" in str(error)
+            return name, "closed" if clean else repr(error), None
+        if answer.status_code != 201:
+            return name, f"{answer.status_code} {answer.text}", None
+        return name, "answered", int(answer.headers["Location"].rsplit("/", 1)[1])
+
+    threads = [threading.Thread(target=keep_sending, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    all_answered_twice.wait()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+
+    for sent in outcomes:
+        assert {outcome for _, outcome, _ in sent} <= {"answered", "closed", "refused"}, sent
+        assert sent[-1][1] == "refused", sent
+    answered = {name: id_ for sent in outcomes for name, outcome, id_ in sent if id_ is not None}
+    assert exported(server.env, "--service", "drain") == answered
+    assert "Bifrost API stopped (SIGTERM); " in server.stderr()
+    assert "Traceback" not in server.stderr()
+
+
+@WORKERS
+def test_ctrl_c_says_stopped_and_exits_0(serve: Serve, workers: int) -> None:
     server = serve("--workers", str(workers), workers=workers)
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
-    assert stopped in server.stderr()
+    assert "Bifrost API stopped (SIGINT); " in server.stderr()
     assert "Traceback" not in server.stderr()
+
+
+# Engine processes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    started: int  # clock ticks after boot: with the pid, names the process for good
+    parent: int
+    group: int
+    command: str
+
+
+def running_processes() -> list[Process]:
+    """The processes running now, from /proc (psutil is not a dependency); zombies, which
+    have exited, left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command, which may hold spaces
+        state, parent, group, started = fields[0], fields[1], fields[2], fields[19]
+        if state not in ("Z", "X"):
+            found.append(Process(int(entry.name), int(started), int(parent), int(group), command))
+    return found
+
+
+def spawned_by(pid: int) -> list[Process]:
+    """What `pid` started with multiprocessing's spawn: uvicorn's workers, engine processes."""
+    return [
+        p for p in running_processes() if p.parent == pid and "multiprocessing.spawn" in p.command
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_engine_processes_end_with_their_worker_and_none_outlive_the_server(
+    serve: Serve,
+) -> None:
+    server = serve("--workers", "2", extra_env={"BIFROST_ENGINE_PROCESSES": "2"}, workers=2)
+
+    def engines_of_each_worker() -> dict[Process, list[Process]] | None:
+        tree = {worker: spawned_by(worker.pid) for worker in spawned_by(server.process.pid)}
+        return tree if len(tree) == 2 and all(len(e) == 2 for e in tree.values()) else None
+
+    worker, engines = next(iter(until(engines_of_each_worker, "the engine processes").items()))
+    os.kill(worker.pid, signal.SIGKILL)
+    doomed = {(engine.pid, engine.started) for engine in engines}
+    until(
+        lambda: not doomed & {(p.pid, p.started) for p in running_processes()},
+        "the engine processes of the killed worker to end",
+    )
+    until(lambda: server.stderr().count('"event": "ready to serve"') == 3, "its replacement")
+
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
+    until(
+        lambda: not [p for p in running_processes() if p.group == server.process.pid],
+        "every process the server started to end",
+    )
 
 
 # Readiness -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import warnings
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ def test_a_repeat_in_the_stream_comes_from_the_cache(sqlite_api: Api) -> None:
 
 def test_a_log_that_cannot_be_analysed_ends_the_stream_with_an_error(sqlite_api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        response = await client.post(STREAM, content=b"")
+        response = await client.post(STREAM, content=gzip.compress(b""))  # nothing inside
         assert response.status_code == 200  # the stream had started
         events = sse_events(response.text)
         name, data = events[-1]
@@ -89,6 +90,13 @@ def test_a_log_that_cannot_be_analysed_ends_the_stream_with_an_error(sqlite_api:
         assert "report" not in [name for name, _ in events]
         assert data["error"]["code"] == "input_error"
         assert data["error"]["request_id"] == response.headers["x-request-id"]
+
+    sqlite_api.run(scenario)
+
+
+def test_an_empty_body_is_refused_before_the_stream_starts(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        assert_error(await client.post(STREAM, content=b""), 422, "input_error")
 
     sqlite_api.run(scenario)
 
@@ -148,7 +156,9 @@ def test_the_llm_explanation_streams_its_tokens_before_the_report(sqlite_api: Ap
 @contextmanager
 def socket_client(api: Api, **settings: Any) -> Iterator[TestClient]:
     """A test client for the app (its lifespan running), which can open WebSockets."""
-    with TestClient(create_app(api.settings(**settings))) as client:
+    # Its WebSockets go to ws://testserver, whatever its base URL.
+    app = create_app(api.settings(**{"allowed_hosts": "testserver", **settings}))
+    with TestClient(app) as client:
         yield client
 
 
@@ -198,8 +208,10 @@ def test_a_websocket_takes_the_log_in_binary_frames(sqlite_api: Api) -> None:
         ("[1, 2]", "must be a JSON object"),
         ('{"colour": "red"}', "colour: Extra inputs are not permitted"),
         ('{"log": ""}', "log: String should have at least 1 character"),
+        ("[" * 10_000, "invalid JSON (nested too deeply)"),
+        ('{"log": "x", "store": 0}', "store: Input should be a valid boolean"),
     ],
-    ids=["not JSON", "not an object", "unknown option", "empty log"],
+    ids=["not JSON", "not an object", "unknown option", "empty log", "nested", "store=0"],
 )
 def test_a_bad_first_message_gets_an_error_then_the_socket_closes(
     sqlite_api: Api, first: str, message: str

@@ -78,6 +78,16 @@ def test_export_streams_every_format(bifrost: Run) -> None:
     assert len(json.loads(bifrost("export", "-f", "json").stdout)) == 2
 
 
+def test_export_to_csv_neutralises_formulas_in_labels(bifrost: Run) -> None:
+    bifrost("analyze", CRASH, "-q", "--service", '=HYPERLINK("https://evil.example")')
+    bifrost("analyze", MAVEN, "-q", "--tag", "@SUM(1+1)*cmd|' /C calc'!A0")
+    rows = list(csv.DictReader(io.StringIO(bifrost("export", "-f", "csv").stdout)))
+    assert rows[0]["tags"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert rows[1]["service"] == '\'=HYPERLINK("https://evil.example")'
+    jsonl = [json.loads(x) for x in bifrost("export", "-f", "jsonl").stdout.splitlines()]
+    assert jsonl[1]["service"] == '=HYPERLINK("https://evil.example")'  # JSON stays as sent
+
+
 def test_feedback(bifrost: Run) -> None:
     bifrost("analyze", CRASH, "-q")
     assert bifrost("feedback", "1", "--good", "--note", "right").returncode == 0

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from bifrost import __version__
 from bifrost.api import errors
+from bifrost.api.intake import document_options
 from bifrost.api.logs import configure_logging
-from bifrost.api.middleware import BodyLimit, RequestContext
+from bifrost.api.middleware import BodyLimit, HostAndOrigin, RequestContext
+from bifrost.api.ratelimit import Rate
 from bifrost.api.routes import analyses, keys, streaming, system
 from bifrost.api.services import start_services
 from bifrost.config import Settings, load_settings
@@ -62,6 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
     )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_options(generate(), settings.llm)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to complete it
     errors.install(app)
     for router in (streaming.router, analyses.router, keys.router, system.router):
         app.include_router(router)
@@ -83,7 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Reset",
             ],
         )
+    app.add_middleware(
+        HostAndOrigin, allowed_hosts=settings.allowed_hosts, cors_origins=settings.cors_origins
+    )
     app.add_middleware(RequestContext)
+    app.state.auth_failure_limit = Rate.parse(settings.auth_failure_limit)  # refused at start
     return app
 
 

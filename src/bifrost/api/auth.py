@@ -3,6 +3,11 @@
 A key comes in `X-API-Key` or `Authorization: Bearer …`; only its SHA-256 is stored, so it is
 looked up by hash. With auth off (a server on loopback), every caller may do everything and is
 rate-limited by client address instead.
+
+Guessing keys is rate-limited too: every key this process has not yet found valid costs its
+client address a token of `BIFROST_AUTH_FAILURE_LIMIT`, taken before the key is looked up, so
+a guesser gets 429 without reaching the database. A bad key is answered with one message
+whether it never existed or was revoked, so the answer does not confirm that a key once worked.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ Scope = Literal["analyze", "read", "admin"]
 ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin"})
 _TOUCH_EVERY_S = 60.0
 _CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="bifrost"'}
+_BAD_KEY = (
+    "this API key is not valid (mistyped, or revoked); check it, or ask an admin for a new one"
+)
 _touched: dict[int, float] = {}
+_verified: set[str] = set()
+"""Digests of the keys this process found valid: they skip the guessing limit (not the lookup,
+so a revoked key is refused at once). Bounded by the keys that exist."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +75,9 @@ async def identify(connection: HTTPConnection) -> Caller:
     """The caller behind the request's key (any scope); 401 when the key is missing or bad."""
     services = services_of(connection)
     if not services.auth:
-        client = connection.client.host if connection.client else "local"
-        return Caller("anonymous", ALL_SCOPES, services.default_rate, f"ip:{client}")
+        return Caller(
+            "anonymous", ALL_SCOPES, services.default_rate, f"ip:{_client_address(connection)}"
+        )
     secret = _presented_key(connection)
     if secret is None:
         raise ApiError(
@@ -75,17 +87,22 @@ async def identify(connection: HTTPConnection) -> Caller:
             "(create one with `bifrost keys create NAME`)",
             headers=_CHALLENGE,
         )
-    from bifrost.store.keys import find_key, touch_key  # noqa: PLC0415
+    from bifrost.store.keys import find_key, hash_secret, touch_key  # noqa: PLC0415
 
+    digest = hash_secret(secret)
+    if digest not in _verified:
+        await _count_unverified(connection)
     key = await find_key(services.store, secret)
-    if key is None:
-        raise ApiError(
-            401, "unauthorized", "this API key is not known; check it for typos", _CHALLENGE
+    if key is None or not key.active:
+        _verified.discard(digest)
+        log.info(
+            "API key refused",
+            reason="unknown" if key is None else "revoked",
+            key_id=key.id if key is not None else None,
+            client=_client_address(connection),
         )
-    if not key.active:
-        raise ApiError(
-            401, "unauthorized", "this API key was revoked; ask an admin for a new one", _CHALLENGE
-        )
+        raise ApiError(401, "unauthorized", _BAD_KEY, _CHALLENGE)
+    _verified.add(digest)
     connection.scope["state"]["key_name"] = key.name
     now = time.monotonic()
     if now - _touched.get(key.id, -_TOUCH_EVERY_S) >= _TOUCH_EVERY_S:
@@ -99,16 +116,8 @@ async def identify(connection: HTTPConnection) -> Caller:
 
 
 async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
-    """Take one request from the caller's bucket; 429 with Retry-After when it is empty.
-
-    When Redis fails, the process's own buckets take over: limits stay on, per process.
-    """
-    services = services_of(connection)
-    try:
-        decision = await services.limiter.hit(caller.bucket, caller.rate)
-    except ServiceError as exc:
-        log.warning("rate limiter unavailable, limiting per process", problem=exc.message)
-        decision = await services.fallback_limiter.hit(caller.bucket, caller.rate)
+    """Take one request from the caller's bucket; 429 with Retry-After when it is empty."""
+    decision = await _take(connection, caller.bucket, caller.rate)
     connection.scope["state"]["rate_headers"] = decision.headers()
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
@@ -118,6 +127,37 @@ async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
             f"rate limit of {caller.rate} exceeded; retry in {decision.headers()['Retry-After']} s",
         )
     return decision
+
+
+async def _count_unverified(connection: HTTPConnection) -> None:
+    """Take a token for a key not yet found valid from its client address; 429 when none is
+    left, before the key is looked up."""
+    rate: Rate = connection.app.state.auth_failure_limit
+    decision = await _take(connection, f"auth:ip:{_client_address(connection)}", rate)
+    if not decision.allowed:
+        metrics.RATE_LIMITED.inc()
+        retry = decision.headers()["Retry-After"]
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many unrecognised API keys from this address ({rate}); retry in {retry} s",
+            headers={"Retry-After": retry},
+        )
+
+
+async def _take(connection: HTTPConnection, bucket: str, rate: Rate) -> Decision:
+    """One token from `bucket`. When Redis fails, the process's own buckets take over: limits
+    stay on, per process."""
+    services = services_of(connection)
+    try:
+        return await services.limiter.hit(bucket, rate)
+    except ServiceError as exc:
+        log.warning("rate limiter unavailable, limiting per process", problem=exc.message)
+        return await services.fallback_limiter.hit(bucket, rate)
+
+
+def _client_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "local"
 
 
 def _presented_key(connection: HTTPConnection) -> str | None:

@@ -2,7 +2,9 @@
 
 Bifrost's own errors keep their stable codes and get the HTTP status that fits them; FastAPI's
 validation errors name the field; anything unexpected is answered with a request id only, and
-the traceback goes to the log under that id (see `middleware.RequestContext`).
+the traceback goes to the log under that id (see `middleware.RequestContext`). A failure of
+the database or Redis says which one failed, never where it is: their URLs name users, hosts
+and databases, so those go to the log alone.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, HTTPConnection
+from starlette.routing import Match
 
+from bifrost.api.logs import log
 from bifrost.errors import BifrostError
+from bifrost.report import Report
+from bifrost.store.database import safe_url
 
 
 class FieldProblem(BaseModel):
@@ -74,6 +81,8 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
 }
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
@@ -107,6 +116,33 @@ def request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+def public_message(connection: HTTPConnection, message: str) -> str:
+    """`message` as a client may read it: a failure that names the database or Redis by its
+    URL becomes "the database/cache is unavailable", and the message goes to the log (under
+    the request id) for the operator."""
+    services = getattr(connection.app.state, "services", None)
+    if services is None:
+        return message
+    addresses = {services.store.url: "database"}
+    if services.settings.redis_url:
+        addresses[safe_url(services.settings.redis_url)] = "cache"
+    for address, dependency in addresses.items():
+        if address in message:
+            log.warning("dependency failed", dependency=dependency, problem=message)
+            return f"the {dependency} is unavailable (the server log has the details)"
+    return message
+
+
+def public_report(connection: HTTPConnection, report: Report) -> Report:
+    """The Report with `public_message` applied to the why of its warnings (`not stored: why`,
+    `cache not used: why`)."""
+    warnings = []
+    for warning in report.warnings:
+        head, colon, why = warning.partition(": ")
+        warnings.append(f"{head}: {public_message(connection, why)}" if colon else warning)
+    return report.model_copy(update={"warnings": warnings})
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every known error into the one format."""
 
@@ -120,7 +156,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, BifrostError)
         status = _STATUS_BY_CODE.get(exc.code, 500)
         headers = {"Retry-After": "5"} if status == 503 else None
-        return error_response(status, exc.code, exc.message, request_id(request), headers)
+        message = public_message(request, exc.message)
+        return error_response(status, exc.code, message, request_id(request), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -138,8 +175,10 @@ def install(app: FastAPI) -> None:
             fields=problems,
         )
 
-    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if isinstance(exc.__cause__, ClientDisconnect):
+            raise exc.__cause__  # the client left mid-body: not a bad body (`RequestContext`)
         if exc.status_code == 400:  # a body FastAPI or Starlette could not parse
             return error_response(
                 422,
@@ -149,13 +188,29 @@ def install(app: FastAPI) -> None:
             )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such route: {request.url.path}; the routes are listed at /docs"
         elif exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+            if request.method == "OPTIONS":  # what the path supports; CORS preflights aside
+                return Response(status_code=204, headers=headers)
             message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return error_response(exc.status_code, code, message, request_id(request), exc.headers)
+        return error_response(exc.status_code, code, message, request_id(request), headers)
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(BifrostError, on_bifrost_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to, and OPTIONS, for Allow. Starlette's 405
+    names those of the first route that matched the path, but FastAPI makes one route per
+    method: so each method is tried against the path."""
+    allowed = {"OPTIONS"}
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.routes):
+            allowed.add(method)
+    return ", ".join(sorted(allowed))

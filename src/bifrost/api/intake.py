@@ -24,6 +24,16 @@ _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
 """Labels and queries are text: a NUL byte is refused (PostgreSQL cannot store it)."""
 OutputFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+LOG_TEXT: dict[str, Any] = {
+    "format": "log",
+    "description": "The log's text. Text that looks binary (over 10% control characters) "
+    "cannot be analysed: 422.",
+}
+"""A log as text, in the OpenAPI document; `log` is a format of its own (an annotation to
+others), so tests can generate what the engine reads."""
+LOG_BYTES: dict[str, Any] = {
+    "description": "The log: text, or gzip of text. Data that looks binary cannot be analysed: 422."
+}
 
 
 class AnalysisOptions(BaseModel):
@@ -63,18 +73,19 @@ class AnalysisOptions(BaseModel):
 class AnalysisRequest(AnalysisOptions):
     """The JSON form of a request: the log as text, with any options."""
 
-    log: str = Field(min_length=1, description="The log text.")
+    log: str = Field(min_length=1, json_schema_extra=LOG_TEXT)
 
 
+LABEL = {"type": "string", "maxLength": 200, "pattern": NO_NUL}
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
         "application/octet-stream": {
-            "schema": {"type": "string", "format": "binary"},
+            "schema": {"type": "string", "format": "binary", "minLength": 1, **LOG_BYTES},
             "example": "2024-05-01 12:00:00 ERROR worker crashed: CUDA out of memory\n",
         },
         "text/plain": {
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "minLength": 1, **LOG_TEXT},
             "example": "2024-05-01 12:00:00 ERROR worker crashed: CUDA out of memory\n",
         },
         "application/json": {
@@ -87,11 +98,17 @@ REQUEST_BODY: dict[str, Any] = {
                 "properties": {
                     "file": {
                         "type": "array",
-                        "items": {"type": "string", "format": "binary"},
+                        "items": {
+                            "type": "string",
+                            "format": "binary",
+                            "minLength": 1,
+                            **LOG_BYTES,
+                        },
+                        "minItems": 1,
                         "description": "One or more log files.",
                     },
-                    "service": {"type": "string"},
-                    "env": {"type": "string"},
+                    "service": LABEL,
+                    "env": LABEL,
                 },
                 "required": ["file"],
             }
@@ -99,6 +116,26 @@ REQUEST_BODY: dict[str, Any] = {
     },
 }
 """The request body as OpenAPI documents it (FastAPI cannot infer a multi-type body)."""
+
+
+def document_options(document: dict[str, Any], llm: ProviderName | None) -> dict[str, Any]:
+    """Complete the OpenAPI document with what depends on the server: the JSON body's schema
+    (`AnalysisRequest`, referenced by `REQUEST_BODY`), and the one provider `llm` accepts,
+    the configured one (any other is refused with 422). Without one, the `llm` query parameter
+    is not offered and the body's `llm` may only be null."""
+    body = AnalysisRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    accepted: list[dict[str, Any]] = [{"type": "string", "enum": [llm]}] if llm else []
+    body["properties"]["llm"]["anyOf"] = [*accepted, {"type": "null"}]
+    document.setdefault("components", {}).setdefault("schemas", {})["AnalysisRequest"] = body
+    for path in document["paths"].values():
+        for operation in path.values():
+            parameters = operation.get("parameters", [])
+            for parameter in [p for p in parameters if (p["name"], p["in"]) == ("llm", "query")]:
+                if llm:
+                    parameter["schema"] = {"type": "string", "enum": [llm]}
+                else:
+                    parameters.remove(parameter)
+    return document
 
 
 async def receive(
@@ -117,6 +154,8 @@ async def receive(
         with source.path.open("wb") as out:
             async for piece in request.stream():
                 out.write(piece)
+        if not source.path.stat().st_size:  # answered before a stream starts with 200
+            raise ApiError(422, "input_error", "body: empty; send the log as the request body")
     except BaseException:
         source.path.unlink(missing_ok=True)
         raise
@@ -127,13 +166,9 @@ async def _from_json(
     request: Request, options: AnalysisOptions
 ) -> tuple[list[Source], AnalysisOptions]:
     body = await request.body()
+    data = parse_json(body, "body")
     try:
-        data = json.loads(body)
-    except ValueError as exc:  # not JSON, or not UTF-8
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise ApiError(422, "validation_error", f"body: invalid JSON ({reason})") from None
-    try:
-        parsed = AnalysisRequest.model_validate(data)
+        parsed = AnalysisRequest.model_validate(data, strict=True)
     except ValidationError as exc:
         raise invalid(exc, "body") from None
     merged = _merge(options, parsed.model_dump(exclude={"log"}, exclude_unset=True))
@@ -182,6 +217,18 @@ def _merge(options: AnalysisOptions, fields: dict[str, Any]) -> AnalysisOptions:
         return AnalysisOptions.model_validate({**options.model_dump(exclude_unset=True), **fields})
     except ValidationError as exc:
         raise invalid(exc, "body") from None
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """The JSON value of a body or message; 422 when it is not JSON, not UTF-8, or nested
+    deeper than the parser's recursion allows."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+    except RecursionError:
+        reason = "nested too deeply"
+    raise ApiError(422, "validation_error", f"{where}: invalid JSON ({reason})")
 
 
 def spool_source(name: str) -> Source:

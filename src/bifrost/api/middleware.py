@@ -1,4 +1,5 @@
-"""What wraps every request: its id, security headers, metrics, the access log, the size limit.
+"""What wraps every request: its id, security headers, metrics, the access log, the size limit,
+and the checks that keep web pages the user visits from driving the API (Host and Origin).
 
 Plain ASGI middleware (not `BaseHTTPMiddleware`), so streamed responses pass through untouched
 and nothing is buffered.
@@ -6,12 +7,16 @@ and nothing is buffered.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bifrost.api import metrics
@@ -33,6 +38,11 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
 }
+CLIENT_CLOSED = 499
+"""nginx's status for a request whose client went away before the answer: not a server error."""
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class RequestContext:
@@ -68,7 +78,7 @@ class RequestContext:
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
             routed()
-            if message["type"] == "http.response.start":
+            if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
@@ -79,6 +89,8 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=rid)
         try:
             await self.app(scope, receive_routed, send_with_headers)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED  # nobody to answer, nothing to fix: the request line says it
         except Exception:
             log.exception("unhandled error", method=method, path=scope["path"])
             if scope["type"] == "http" and not response_started:
@@ -102,12 +114,104 @@ class RequestContext:
                 method=method,
                 path=scope["path"],
                 route=route,
-                status=status if scope["type"] == "http" else None,
+                status=status if scope["type"] == "http" or response_started else None,
                 duration_ms=round(elapsed * 1000, 2),
                 key=scope["state"].get("key_name"),
                 client=(scope.get("client") or ("-",))[0],
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class HostAndOrigin:
+    """Refuse what a web page the user visits could send without the user meaning to.
+
+    Such a page may send requests to the API (on loopback, with auth off, nothing else stops
+    it), but it cannot choose their Host or Origin headers:
+    - DNS rebinding: a page of `attacker.example`, whose name now resolves to 127.0.0.1, reads
+      the API as its own origin; its requests say `Host: attacker.example`. So the Host must be
+      a loopback name, an IP address (no name, so nothing to rebind: this covers the address
+      the server listens on, and ones forwarded to it), or one of `allowed_hosts` (`*`: any);
+      else 400, on every request.
+    - Cross-site requests: a form or `fetch` with a simple content type reaches the API with no
+      preflight, and so does a WebSocket handshake. A state-changing request (POST, PUT, PATCH,
+      DELETE) or a handshake whose Origin is neither the server's own (the host and port of its
+      Host) nor one of `cors_origins` gets 403. A browser that withholds the Origin still says
+      `Sec-Fetch-Site`: `cross-site` or `same-site` is refused the same way. A request with
+      neither comes from no browser (curl, the CLI, scripts), and goes on.
+
+    Reads (GET, HEAD, OPTIONS) are not checked for origin: the browser does not show their
+    answers to another origin unless CORS allows it, and links to the API keep working. Both
+    checks hold with auth on too: a page cannot send a key without CORS, but they cost nothing.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: str | None, cors_origins: Iterable[str]):
+        self.app = app
+        names = {_split_host(name)[0] for name in (allowed_hosts or "").split(",") if name.strip()}
+        self.any_host = "*" in names
+        self.hosts = _LOOPBACK_NAMES | {name for name in names if not name.startswith("*.")}
+        self.domains = tuple(name[1:] for name in names if name.startswith("*."))
+        self.origins = frozenset(cors_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        refusal = self._host_refusal(scope) or self._origin_refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, code, message = refusal
+        log.warning(
+            "refused a request a web page may have sent",
+            code=code,
+            host=_header(scope, b"host"),
+            origin=_header(scope, b"origin"),
+            sec_fetch_site=_header(scope, b"sec-fetch-site"),
+        )
+        if scope["type"] == "websocket" and "websocket.http.response" not in scope.get(
+            "extensions", {}
+        ):
+            await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+            return
+        rid = scope.get("state", {}).get("request_id")
+        await error_response(status, code, message, rid)(scope, receive, send)
+
+    def _host_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        host = _header(scope, b"host")
+        if host is None or self.any_host:  # no Host: HTTP/1.0, never a browser
+            return None
+        name, _ = _split_host(host)
+        if name in self.hosts or name.endswith(self.domains) or _is_ip(name):
+            return None
+        return (
+            400,
+            "host_not_allowed",
+            f"this server does not answer to the host name {name[:100]!r}; "
+            "its operator can add it to BIFROST_ALLOWED_HOSTS",
+        )
+
+    def _origin_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        if scope["type"] == "http" and scope["method"] not in _STATE_CHANGING:
+            return None
+        origin = _header(scope, b"origin")
+        if origin is None:
+            site = _header(scope, b"sec-fetch-site")
+            if site not in ("cross-site", "same-site"):
+                return None
+            sender = f"another site (Sec-Fetch-Site: {site})"
+        elif self._trusted(origin, _header(scope, b"host")):
+            return None
+        else:
+            sender = origin[:100]
+        return (
+            403,
+            "origin_not_allowed",
+            f"a web page from {sender} may not change anything here; if it is yours, "
+            "the operator can add its origin to BIFROST_CORS_ORIGINS",
+        )
+
+    def _trusted(self, origin: str, host: str | None) -> bool:
+        return "*" in self.origins or origin in self.origins or _same_host(origin, host)
 
 
 class BodyLimit:
@@ -154,6 +258,48 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    """A Host header's name (lower case, IPv6 without brackets) and port (None when absent)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, colon, port = host.rpartition(":")
+        if not colon or ":" in name:  # no port, or a bare IPv6 address
+            name, port = host, ""
+    return name, int(port) if port.isdigit() else None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _same_host(origin: str, host: str | None) -> bool:
+    """Whether `origin` is the server's own: the name and port the request was sent to.
+
+    A Host without a port was sent to the scheme's default one; the Origin's scheme may differ
+    from the server's (TLS ended by a proxy), so the ports, not the schemes, are compared.
+    """
+    if host is None:
+        return False
+    try:
+        parts = urlsplit(origin)
+        origin_port = parts.port
+    except ValueError:
+        return False
+    name, port = _split_host(host)
+    if parts.hostname != name:
+        return False
+    if port is None:
+        return origin_port is None
+    return (origin_port or _DEFAULT_PORTS.get(parts.scheme)) == port
 
 
 def _route_of(scope: Scope) -> str | None:

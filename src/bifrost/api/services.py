@@ -4,9 +4,13 @@ engine's process pool and the analysis slots. Built at start-up, closed at shutd
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,55 +30,76 @@ from bifrost.report import Report
 from bifrost.store import Store, database_url, open_store
 from bifrost.store.database import create_engine, safe_url
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_TRIES = 2
+"""Runs of one analysis when engine processes die under it (`EnginePool`)."""
+
 
 class EnginePool:
     """The engine in worker processes, so analyses never hold the event loop's GIL.
 
-    A process that dies (out of memory, killed) breaks the pool: it is replaced, and the one
-    request that was running gets a 503.
+    A process that dies (out of memory, killed) breaks the pool, and every analysis running on
+    it fails with it, not only the one that process ran. So the pool is replaced and each of
+    them is tried once more: a killed process costs a wait, and only an analysis during which
+    the pool breaks twice (most likely one that needs more memory than there is) gets a 503.
+    The processes die with the server process (see `_start_engine_process`), and closing the
+    pool ends them.
     """
 
     def __init__(self, processes: int) -> None:
         self._processes = processes
         self._executor = self._new()
-        self._warming: asyncio.Task[None] | None = None
+        self._closed = False
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        """A pool whose processes start now and load the knowledge base in the background, so
+        the server answers at once and the first analysis does not pay for it.
+
+        Starting them all before any analysis also lets the pool see each of them die:
+        Python 3.11's pool watches the processes it knew when it last woke, and one started
+        by a later `submit` can be missed until something wakes it (each warm-up result
+        does)."""
+        executor = ProcessPoolExecutor(
             self._processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_ctrl_c,
+            initializer=_start_engine_process,
+            initargs=(os.getpid(),),
         )
-
-    def warm(self) -> None:
-        """Start the processes and load the knowledge base in the background, so the server
-        answers at once and the first analysis does not pay for it."""
-        loop = asyncio.get_running_loop()
-
-        async def warming() -> None:
-            await asyncio.gather(
-                *(loop.run_in_executor(self._executor, _warm) for _ in range(self._processes))
-            )
-
-        self._warming = asyncio.create_task(warming())
+        for _ in range(self._processes):
+            executor.submit(_warm)
+        return executor
 
     async def __call__(
         self, sources: list[Source], settings: Settings, progress: Progress | None
     ) -> Report:
         del progress  # byte counts do not cross processes; the stream reports stages instead
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, analyze_sources, sources, settings)
-        except BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for _ in range(_TRIES):
+            executor = self._executor
+            try:
+                return await loop.run_in_executor(executor, analyze_sources, sources, settings)
+            except BrokenProcessPool:
+                if self._closed:
+                    raise ServiceError("the server stopped during the analysis") from None
+                self._replace(executor)
+        raise ServiceError(
+            "the engine process stopped twice during this analysis (out of memory?); try a "
+            "smaller log, or give the server more memory"
+        )
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new pool for a broken one; once, however many of its analyses report it."""
+        if self._executor is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new()
-            raise ServiceError(
-                "the engine process stopped during the analysis (out of memory?); try again"
-            ) from None
 
     def close(self) -> None:
-        if self._warming is not None:
-            self._warming.cancel()
+        """End the engine processes and wait for them. The server closes its services once its
+        requests are answered or given up on, so an analysis still running is one nobody waits
+        for: it is stopped rather than waited for, which could take minutes."""
+        self._closed = True
+        for process in list(self._executor._processes.values()):  # public from Python 3.14
+            process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -151,8 +176,6 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         log.warning("database not ready", problem=exc.message)
         store = Store(create_engine(database_url(settings)))
     pool = EnginePool(settings.engine_processes) if settings.engine_processes else None
-    if pool is not None:
-        pool.warm()
     log.info(
         "ready to serve",
         database=safe_url(store.engine.url),
@@ -174,7 +197,29 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
     )
 
 
-def _ignore_ctrl_c() -> None:
-    """In an engine process: a Ctrl-C in the terminal reaches every process of its group; the
-    server stops its workers itself, so they print no traceback of their own."""
+def _start_engine_process(server_pid: int) -> None:
+    """In a new engine process. A Ctrl-C in the terminal reaches every process of its group;
+    the server stops its engine processes itself, so they ignore it and print no traceback of
+    their own. A server process that is killed cannot stop them, and they would wait on its
+    queue for ever (about 80 MB each): they die with it instead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(server_pid)
+
+
+def _die_with(parent_pid: int) -> None:
+    """End this process when its parent `parent_pid` ends: on Linux the kernel kills it at
+    once (PR_SET_PDEATHSIG; it fires when the parent's thread that started this process ends,
+    and the pool starts its processes from the event loop's thread, which lives as long as the
+    server process); elsewhere a thread notices within a second."""
+    linux = sys.platform == "linux"
+    if not linux or ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # it ended before we asked to follow it
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit once `parent_pid` is no longer this process's parent (it ended: we were adopted)."""
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os._exit(1)

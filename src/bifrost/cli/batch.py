@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
 from bifrost.cli.output import console, run
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
+from bifrost.render.spreadsheet import SafeDictWriter
 from bifrost.report import SEVERITY_RANK, VERDICT_SEVERITY
 
 SCHEMA = "bifrost.batch/v1"
@@ -193,7 +193,7 @@ def _print(batch: Batch, fmt: BatchFormat, *, no_color: bool) -> None:
         for result in batch.files:
             out.write(json.dumps(record(result)) + "\n")
     elif fmt is BatchFormat.csv:
-        writer = csv.DictWriter(out, fieldnames=list(record(FileResult("")).keys()))
+        writer = SafeDictWriter(out, fieldnames=list(record(FileResult("")).keys()))
         writer.writeheader()
         for result in batch.files:
             row = record(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import shutil
@@ -16,10 +17,8 @@ import typer
 
 from bifrost.cli.options import Verbose, one_of
 from bifrost.cli.output import run
-from bifrost.config import load_settings
+from bifrost.config import LoadedSettings, load_settings_with_origins
 from bifrost.errors import ServiceError, UsageError
-
-_GRACE_S = 30
 
 LogFormat = Literal["json", "console"]
 
@@ -50,6 +49,15 @@ def serve_command(
             help=f"Server logs: {one_of(get_args(LogFormat))} (JSON lines or text for people).",
         ),
     ] = "json",
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            metavar="IPS",
+            help="Proxies whose X-Forwarded-For names the client: addresses or networks, "
+            "comma-separated, or * (default: none; BIFROST_FORWARDED_ALLOW_IPS).",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Serve the HTTP API.
@@ -58,13 +66,15 @@ def serve_command(
     """
 
     def action() -> None:
-        try:
-            import uvicorn  # noqa: PLC0415 — the optional `server` extra
-        except ImportError:
-            raise UsageError(
-                "the server is not installed; pip install 'bifrost-logs[server]'"
-            ) from None
-        settings = load_settings(log_format=log_format)
+        if importlib.util.find_spec("uvicorn") is None:  # the optional `server` extra
+            raise UsageError("the server is not installed; pip install 'bifrost-logs[server]'")
+        from bifrost.api.server import serve, server_config  # noqa: PLC0415
+
+        loaded = load_settings_with_origins(
+            log_format=log_format, forwarded_allow_ips=forwarded_allow_ips
+        )
+        settings = loaded.settings
+        _check_proxies(loaded)
         require_keys = auth if auth is not None else settings.auth
         if require_keys is None:
             require_keys = not _is_loopback(host)
@@ -80,6 +90,8 @@ def serve_command(
         say(f"  database: {safe_url(database_url(settings))}\n")
         cache = f"redis {safe_url(settings.redis_url)}" if settings.redis_url else "database"
         say(f"  cache: {cache}\n")
+        if settings.forwarded_allow_ips:
+            say(f"  proxies: {settings.forwarded_allow_ips} (X-Forwarded-For names the client)\n")
         say(
             "  auth: on (X-API-Key required; `bifrost keys create NAME`)\n"
             if require_keys
@@ -92,17 +104,7 @@ def serve_command(
         previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
         cause = ""
         try:
-            uvicorn.run(
-                "bifrost.api.app:serve_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-                access_log=False,
-                timeout_graceful_shutdown=_GRACE_S,
-                server_header=False,
-            )
+            serve(server_config(settings, host=host, port=port, workers=workers))
         except _Stopped as stopped:
             cause = f" ({stopped})"
         finally:
@@ -116,13 +118,34 @@ def serve_command(
 
 
 class _Stopped(Exception):
-    """SIGINT (Ctrl-C) or SIGTERM, named: with one worker, uvicorn re-raises the signal once
-    the requests in flight are answered. With several, its supervisor takes the signals, stops
-    the workers the same way and returns, so the stopped line names no signal."""
+    """SIGINT (Ctrl-C) or SIGTERM, named: the server raises the signal again once the
+    requests in flight are answered, with one worker or several."""
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
     raise _Stopped(signal.Signals(signum).name)
+
+
+def _check_proxies(loaded: LoadedSettings) -> None:
+    """Addresses or networks, or `*`: uvicorn would take anything else for the name of a peer
+    that never connects, and so silently believe no proxy."""
+    proxies = loaded.settings.forwarded_allow_ips
+    if not proxies or all(_is_network(entry.strip()) for entry in proxies.split(",")):
+        return
+    where = {
+        "flag": "--forwarded-allow-ips",
+        "environment": "BIFROST_FORWARDED_ALLOW_IPS",
+    }.get(loaded.origins["forwarded_allow_ips"], f"{loaded.file}: forwarded_allow_ips")
+    raise UsageError(
+        f"{where}: must be IP addresses or networks, comma-separated, or * (got {proxies!r})"
+    )
+
+
+def _is_network(text: str) -> bool:
+    try:
+        return text == "*" or bool(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return False
 
 
 def _is_loopback(host: str) -> bool:

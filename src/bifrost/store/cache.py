@@ -1,7 +1,8 @@
 """The database cache backend: Reports under their cache key, with a TTL and hit counters.
 
-Each call is one write transaction, so counts stay exact with several processes. Expired
-entries are ignored on read and removed on the next write.
+A lookup is one read (on SQLite it never waits for a writer, nor makes one wait): its hit or
+miss is counted in memory and written now and then (`store/tally.py`). Expired entries are
+ignored on read and removed on the next write.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy import Insert, delete, func, select, update
+from sqlalchemy import Insert, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,17 +26,19 @@ async def cache_get(store: Store, key: str, now: datetime | None = None) -> Cach
     found = select(CacheEntry.report, CacheEntry.analysis_id).where(
         CacheEntry.key == key, CacheEntry.expires_at > now
     )
-    async with store.write() as connection:
-        row = (await connection.execute(found)).first()
-        report = _parse(row.report) if row is not None else None
-        if row is not None and report is None:  # written by an incompatible version: drop it
-            await connection.execute(delete(CacheEntry).where(CacheEntry.key == key))
-        if report is not None:
-            await connection.execute(
-                update(CacheEntry).where(CacheEntry.key == key).values(hits=CacheEntry.hits + 1)
-            )
-        await _count(connection, "hits" if report is not None else "misses")
-    return Cached(report, row.analysis_id) if report is not None and row is not None else None
+
+    async def body(connection: AsyncConnection) -> Row[str, int | None] | None:
+        return (await connection.execute(found)).first()
+
+    row = await store.transact(body, write=False)
+    report = _parse(row.report) if row is not None else None
+    if row is None or report is None:
+        store.tally.miss()
+        if row is not None:  # written by an incompatible version: drop it
+            await _drop(store, key)
+        return None
+    store.tally.hit(key)
+    return Cached(report, row.analysis_id)
 
 
 async def cache_put(
@@ -58,21 +61,28 @@ async def cache_put(
         "expires_at": now + timedelta(seconds=ttl_s),
         "hits": 0,
     }
-    async with store.write() as connection:
+    upsert = _upsert(store.dialect, values)
+
+    async def body(connection: AsyncConnection) -> None:
         await connection.execute(delete(CacheEntry).where(CacheEntry.expires_at <= now))
-        await connection.execute(_upsert(store.dialect, values))
+        await connection.execute(upsert)
+
+    await store.transact(body)
 
 
 async def cache_clear(store: Store) -> int:
-    """Remove every entry and reset the hit and miss counters; returns how many were removed."""
+    """Remove every entry and reset the hit and miss counters (this process's not yet written
+    too); returns how many were removed."""
     async with store.write() as connection:
         removed = (await connection.execute(delete(CacheEntry))).rowcount
         await connection.execute(update(CacheCounter).values(value=0))
+    store.tally.forget()
     return removed
 
 
 async def cache_stats(store: Store, now: datetime | None = None) -> CacheStats:
-    """Live entries (not expired), the oldest and newest of them, and lifetime hits and misses."""
+    """Live entries (not expired), the oldest and newest of them, and lifetime hits and misses:
+    those written by every process, and this process's not written yet."""
     now = now or utcnow()
     live = select(
         func.count(), func.min(CacheEntry.created_at), func.max(CacheEntry.created_at)
@@ -82,19 +92,19 @@ async def cache_stats(store: Store, now: datetime | None = None) -> CacheStats:
         counters = dict(
             (await connection.execute(select(CacheCounter.name, CacheCounter.value))).all()
         )
+    pending = store.tally.pending
     return CacheStats(
         entries=entries,
-        hits=counters.get("hits", 0),
-        misses=counters.get("misses", 0),
+        hits=counters.get("hits", 0) + pending.hits,
+        misses=counters.get("misses", 0) + pending.misses,
         oldest=oldest,
         newest=newest,
     )
 
 
-async def _count(connection: AsyncConnection, name: str) -> None:
-    await connection.execute(
-        update(CacheCounter).where(CacheCounter.name == name).values(value=CacheCounter.value + 1)
-    )
+async def _drop(store: Store, key: str) -> None:
+    async with store.write() as connection:
+        await connection.execute(delete(CacheEntry).where(CacheEntry.key == key))
 
 
 def _upsert(dialect: str, values: dict[str, object]) -> Insert:

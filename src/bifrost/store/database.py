@@ -2,8 +2,11 @@
 
 SQLite (the embedded default) is opened in WAL mode with a long busy timeout, and every write
 transaction starts with `BEGIN IMMEDIATE`, so two processes writing at once queue instead of
-failing. Every way of failing to reach or use the database becomes one `ServiceError` line
-that names the URL without its password.
+failing. On a server database, pooled connections are pinged before use, a connection that
+went away is never handed out again, and `Store.transact` tries a transaction that lost its
+connection before the commit once more, so that a restart of the database costs a short wait
+instead of an answer "not stored". Every way of failing to reach or use the database becomes
+one `ServiceError` line that names the URL without its password.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 from sqlalchemy import URL, event, make_url
@@ -26,8 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bifrost.config import Settings
 from bifrost.errors import ConfigError, ServiceError
 from bifrost.store.migrations import HEAD_REVISION
+from bifrost.store.tally import HitTally
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 15_000
+RETRY_AFTER_S = 0.5
+"""The pause before the one more try of a transaction whose connection went away."""
 _DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
@@ -36,6 +43,16 @@ _DRIVERS = {
 _SUPPORTED = {"postgresql+asyncpg", "sqlite+aiosqlite"}
 _IMMEDIATE = "bifrost_immediate"
 _ADVISORY_LOCK = 0x62696672  # "bifr": serialises concurrent `db upgrade` runs on PostgreSQL
+# SQLSTATEs of a server that is stopping or starting (class 08 is every lost connection).
+_GOING_AWAY = {"57P01", "57P02", "57P03"}
+# asyncpg's errors for a connection that is closed or left mid-operation (neither has a
+# SQLSTATE; SQLAlchemy does not always see the second as a disconnect, sqlalchemy#13241).
+_BROKEN_CONNECTION = {"InterfaceError", "InternalClientError"}
+
+
+class ConnectionLost(ServiceError):
+    """The connection went away before the transaction committed: nothing was written, and a
+    new connection may well work (the server restarted, or dropped its connections)."""
 
 
 def database_url(settings: Settings) -> str:
@@ -110,6 +127,11 @@ class Store:
     """An open history database. Use `async with store:` (or `await store.close()`)."""
 
     engine: AsyncEngine
+    tally: HitTally = field(init=False, compare=False, repr=False)
+    """The cache lookups of this process not yet written (`store/tally.py`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tally", HitTally(self.write))
 
     @property
     def url(self) -> str:
@@ -131,21 +153,45 @@ class Store:
         async with self._transaction(immediate=True) as connection:
             yield connection
 
+    async def transact(
+        self, body: Callable[[AsyncConnection], Awaitable[T]], *, write: bool = True
+    ) -> T:
+        """`body` in one transaction; once more, on a new connection after `RETRY_AFTER_S`,
+        when the connection went away before the commit (so nothing was written twice)."""
+        try:
+            async with self._transaction(immediate=write) as connection:
+                return await body(connection)
+        except ConnectionLost:
+            await asyncio.sleep(RETRY_AFTER_S)
+        async with self._transaction(immediate=write) as connection:
+            return await body(connection)
+
     @asynccontextmanager
     async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
         connection = await _connect(self.engine)
+        committing = False
         try:
             await connection.execution_options(**{_IMMEDIATE: immediate})
-            async with connection.begin():
-                yield connection
+            transaction = await connection.begin()
+            yield connection
+            committing = True
+            await transaction.commit()
         except (DBAPIError, OSError, TimeoutError) as exc:
-            raise ServiceError(
+            lost = _lost(exc)
+            if lost:  # never back into the pool: its next user would fail too
+                with suppress(Exception):
+                    await connection.invalidate()
+            failed = ConnectionLost if lost and not committing else ServiceError
+            raise failed(
                 f"the database at {self.url} failed ({_reason(exc, self.engine.url)})"
             ) from exc
         finally:
             await connection.close()
 
     async def close(self) -> None:
+        """Write the cache counts still pending, then close every connection."""
+        with suppress(ServiceError):  # a database that is away now: those counts are lost
+            await self.tally.flush()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -267,10 +313,30 @@ async def _connect(engine: AsyncEngine) -> AsyncConnection:
                 if sqlite
                 else "check BIFROST_DATABASE_URL or start the server"
             )
-            raise ServiceError(
+            raise (ConnectionLost if _lost(exc) else ServiceError)(
                 f"cannot reach the database at {safe_url(engine.url)} "
                 f"({_reason(exc, engine.url)}); {hint}"
             ) from exc
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether the server went away or is restarting (refused, reset, shutting down, starting
+    up, a connection closed under us), as opposed to refusing what was asked."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    state = str(getattr(exc, "sqlstate", None) or "")
+    if state.startswith("08") or state in _GOING_AWAY:
+        return True
+    if isinstance(exc, ConnectionError):  # refused, reset, broken pipe
+        return True
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(cause, ConnectionError):
+        return True
+    return (
+        type(cause).__module__.startswith("asyncpg") and type(cause).__name__ in _BROKEN_CONNECTION
+    )
 
 
 def _reason(exc: BaseException, url: URL) -> str:

@@ -1,17 +1,19 @@
 """Stored analyses as CSV, JSON or JSONL text, produced piece by piece in constant memory.
 
+CSV cells that a spreadsheet would run as formulas are neutralised (`render/spreadsheet.py`).
+
 The CLI writes the pieces to stdout; the API streams them as the response body.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 from collections.abc import AsyncGenerator
 from typing import Literal
 
+from bifrost.render.spreadsheet import SafeDictWriter
 from bifrost.store.database import Store
 from bifrost.store.records import SUMMARY_FIELDS
 from bifrost.store.repository import iter_analyses
@@ -34,7 +36,7 @@ async def export_text(
     A caller that stops early must close it (`contextlib.aclosing`): that closes the database
     cursor too."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
+    writer = SafeDictWriter(buffer, fieldnames=SUMMARY_FIELDS)
     if fmt == "csv":
         writer.writeheader()
         yield _drain(buffer)

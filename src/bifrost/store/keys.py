@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.errors import UsageError
 from bifrost.store.database import Store
@@ -95,8 +96,11 @@ async def list_keys(store: Store, *, include_revoked: bool = True) -> list[ApiKe
 async def find_key(store: Store, secret: str) -> ApiKey | None:
     """The key with this secret, revoked or not (the caller tells "revoked" from "unknown")."""
     query = select(*_COLUMNS).where(ApiKeyRow.key_hash == hash_secret(secret))
-    async with store.read() as connection:
-        row = (await connection.execute(query)).mappings().first()
+
+    async def body(connection: AsyncConnection) -> RowMapping | None:
+        return (await connection.execute(query)).mappings().first()
+
+    row = await store.transact(body, write=False)  # every request with a key: tried twice
     return _record(row) if row is not None else None
 
 
@@ -120,10 +124,12 @@ async def revoke_key(store: Store, key_id: int) -> ApiKey:
 
 async def touch_key(store: Store, key_id: int) -> None:
     """Note that the key was used just now (an unknown id changes nothing)."""
-    async with store.write() as connection:
-        await connection.execute(
-            update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=utcnow())
-        )
+    touch = update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=utcnow())
+
+    async def body(connection: AsyncConnection) -> None:
+        await connection.execute(touch)
+
+    await store.transact(body)
 
 
 def _valid_scopes(scopes: Sequence[str]) -> tuple[str, ...]:

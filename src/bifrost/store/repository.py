@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost import __version__
 from bifrost.report import Report
@@ -84,28 +85,34 @@ async def save_analysis(
         "report": report.to_json(indent=None),
         "input_blob": input_blob,
     }
-    async with store.write() as connection:
+
+    async def body(connection: AsyncConnection) -> int:
         if store.dialect == "sqlite":  # above every id ever deleted (migration 0003)
             values["id"] = await connection.scalar(_NEXT_SQLITE_ID)
         result = await connection.execute(insert(Analysis).values(values).returning(Analysis.id))
         analysis_id: int = result.scalar_one()
         if report.findings:
-            rows = [
-                {
-                    "analysis_id": analysis_id,
-                    "rank": rank,
-                    "title": f.title,
-                    "severity": f.severity,
-                    "category": f.category,
-                    "template_id": f.template_id,
-                    "template": f.template,
-                    "count": f.count,
-                    "first_line": f.first_seen.line,
-                }
-                for rank, f in enumerate(report.findings, start=1)
-            ]
-            await connection.execute(insert(FindingRow), rows)
-    return analysis_id
+            await connection.execute(insert(FindingRow), _finding_rows(analysis_id, report))
+        return analysis_id
+
+    return await store.transact(body)
+
+
+def _finding_rows(analysis_id: int, report: Report) -> list[dict[str, object]]:
+    return [
+        {
+            "analysis_id": analysis_id,
+            "rank": rank,
+            "title": f.title,
+            "severity": f.severity,
+            "category": f.category,
+            "template_id": f.template_id,
+            "template": f.template,
+            "count": f.count,
+            "first_line": f.first_seen.line,
+        }
+        for rank, f in enumerate(report.findings, start=1)
+    ]
 
 
 async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
@@ -148,12 +155,16 @@ async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
 
 async def keep_input(store: Store, analysis_id: int, input_blob: bytes) -> None:
     """Keep the raw input of an analysis stored without it (a repeat asked for it)."""
-    async with store.write() as connection:
-        await connection.execute(
-            update(Analysis)
-            .where(Analysis.id == analysis_id, Analysis.input_blob.is_(None))
-            .values(input_blob=input_blob)
-        )
+    keep = (
+        update(Analysis)
+        .where(Analysis.id == analysis_id, Analysis.input_blob.is_(None))
+        .values(input_blob=input_blob)
+    )
+
+    async def body(connection: AsyncConnection) -> None:
+        await connection.execute(keep)
+
+    await store.transact(body)
 
 
 async def search_analyses(

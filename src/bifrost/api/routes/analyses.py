@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bifrost.api.auth import Caller, require, services_of
-from bifrost.api.errors import ERROR_RESPONSES, ApiError
+from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.running import Answer, run_analysis
 from bifrost.errors import UsageError
@@ -44,6 +44,44 @@ RENDERED: dict[str, Any] = {media.split(";")[0]: {} for _, media in _RENDERERS.v
 AnalysisId = Annotated[int, Path(ge=1, le=2**62, description="The analysis id.")]
 
 
+When = Annotated[
+    str,
+    Field(max_length=40),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 40,
+            "anyOf": [
+                {"pattern": "^([0-9]+[mhdw])?$"},  # empty: no limit
+                {"format": "date"},
+                {"format": "date-time"},
+            ],
+        }
+    ),
+]
+"""A time as `bifrost history` takes it, as the OpenAPI document describes it."""
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _moment(text: str | None, now: datetime) -> datetime | None:
+    """The instant `text` names, in UTC; None for no limit. One beyond what a datetime holds
+    (`99999999w`, `0001-01-01T00:00:00+23:59`) is the earliest or the latest there is, which
+    selects the same analyses."""
+    if not text:
+        return None
+    try:
+        moment = parse_when(text, now)
+    except UsageError as exc:
+        raise ApiError(422, "validation_error", exc.message) from None
+    except OverflowError:  # so long ago that subtracting it leaves the calendar
+        return _EARLIEST
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if moment.year == 1 else _LATEST
+
+
 class AnalysisPage(BaseModel):
     items: list[AnalysisSummary]
     page: int
@@ -52,6 +90,8 @@ class AnalysisPage(BaseModel):
 
 
 class FeedbackIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # `0` is not `false`: the schema says boolean
+
     good: bool = Field(description="Was the analysis right?")
     note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
@@ -72,21 +112,14 @@ class HistoryQuery(BaseModel):
         description="Finding category or prefix (`gpu`).",
     )
     verdict: Verdict | None = None
-    since: str | None = Field(
-        default=None, max_length=40, pattern=NO_NUL, description="`30m`, `7d`, or a date."
+    since: When | None = Field(
+        default=None, description="`30m`, `12h`, `7d`, `2w` ago, or a date or date-time."
     )
-    until: str | None = Field(
-        default=None, max_length=40, pattern=NO_NUL, description="Same forms as since."
-    )
+    until: When | None = Field(default=None, description="Same forms as since.")
     provider: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
 
     def to_filter(self) -> HistoryFilter:
         now = datetime.now(UTC)
-        try:
-            since = parse_when(self.since, now) if self.since else None
-            until = parse_when(self.until, now) if self.until else None
-        except UsageError as exc:
-            raise ApiError(422, "validation_error", exc.message) from None
         return HistoryFilter(
             query=self.q,
             service=self.service,
@@ -94,8 +127,8 @@ class HistoryQuery(BaseModel):
             tag=self.tag,
             category=self.category,
             verdict=self.verdict,
-            since=since,
-            until=until,
+            since=_moment(self.since, now),
+            until=_moment(self.until, now),
             provider=self.provider,
         )
 
@@ -129,22 +162,21 @@ async def create_analysis(
     `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering."""
     sources, options = await receive(request, options)
     answer = await run_analysis(services_of(request), sources, options)
-    return render(answer, options.format)
+    return render(request, answer, options.format)
 
 
-def render(answer: Answer, fmt: str) -> Response:
+def render(request: Request, answer: Answer, fmt: str) -> Response:
     """The Report in the asked format, with where it is stored and whether it was cached."""
+    report = public_report(request, answer.report)
     headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss"}
     if answer.analysis_id is not None:
         headers["Location"] = f"/api/v1/analyses/{answer.analysis_id}"
         headers["X-Bifrost-Analysis-Id"] = str(answer.analysis_id)
     status = 201 if answer.analysis_id is not None and not answer.cached else 200
     if fmt == "json":
-        return Response(
-            answer.report.to_json(indent=None), status, headers, media_type="application/json"
-        )
+        return Response(report.to_json(indent=None), status, headers, media_type="application/json")
     renderer, media_type = _RENDERERS[fmt]
-    return Response(renderer(answer.report), status, headers, media_type=media_type)
+    return Response(renderer(report), status, headers, media_type=media_type)
 
 
 @router.get(
@@ -201,7 +233,7 @@ async def export_analyses(
 
 
 @router.get(
-    "/{analysis_id}",
+    "/{analysis_id:int}",
     summary="Get one stored analysis",
     response_model=StoredAnalysis,
     responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
@@ -219,7 +251,7 @@ async def get_one(
 
 
 @router.delete(
-    "/{analysis_id}",
+    "/{analysis_id:int}",
     summary="Delete a stored analysis",
     status_code=204,
     response_class=Response,
@@ -239,7 +271,7 @@ async def delete_one(
 
 
 @router.post(
-    "/{analysis_id}/feedback",
+    "/{analysis_id:int}/feedback",
     summary="Say whether an analysis was right",
     status_code=204,
     response_class=Response,

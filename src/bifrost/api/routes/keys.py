@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES
@@ -18,16 +19,30 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 ScopeName = Literal["analyze", "read", "admin"]
 
 
+RATE = r"^ *[0-9]*[1-9][0-9]* */ *(second|minute|hour|day)s? *$"
+"""A rate as keys take it, N ≥ 1: what `Rate.parse` reads, as the OpenAPI document says it."""
+
+
 class KeyIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL, examples=["ci-bot"])
     scopes: list[ScopeName] = Field(default=["analyze", "read"], min_length=1)
     rate: str | None = Field(
         default=None,
         max_length=40,
-        pattern=NO_NUL,
         description="N/second|minute|hour|day.",
         examples=["600/hour"],
+        json_schema_extra={"pattern": RATE},
     )
+
+    @field_validator("rate")
+    @classmethod
+    def _readable(cls, rate: str | None) -> str | None:
+        """The pattern's own error would quote the pattern; this one says what to write."""
+        if rate is not None and not re.fullmatch(RATE, rate):
+            raise ValueError("use N/second, N/minute, N/hour or N/day with N ≥ 1, like 600/hour")
+        return rate
 
 
 class KeyOut(BaseModel):
@@ -89,7 +104,7 @@ async def list_keys(
 
 
 @router.delete(
-    "/{key_id}",
+    "/{key_id:int}",
     summary="Revoke an API key",
     response_model=KeyOut,
     responses={**NOT_FOUND, **ERROR_RESPONSES},

@@ -17,15 +17,24 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
+from starlette.requests import HTTPConnection
 
 from bifrost.analysis import OnText
 from bifrost.api.auth import Caller, identify, require, services_of, spend
-from bifrost.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail
+from bifrost.api.errors import (
+    ERROR_RESPONSES,
+    ApiError,
+    ErrorBody,
+    ErrorDetail,
+    public_message,
+    public_report,
+)
 from bifrost.api.intake import (
     REQUEST_BODY,
     AnalysisOptions,
     AnalysisRequest,
     invalid,
+    parse_json,
     receive,
     spool_source,
 )
@@ -68,7 +77,7 @@ async def stream_analysis(
             lambda stage, text: run_analysis(
                 services, sources, options, on_text=text, on_stage=stage
             ),
-            request_id=request.state.request_id,
+            request,
         ):
             yield f"event: {name}\ndata: {json.dumps(data)}\n\n" if name else ": keep-alive\n\n"
 
@@ -103,7 +112,7 @@ async def analysis_socket(websocket: WebSocket) -> None:
             lambda stage, text: run_analysis(
                 services, sources, options, on_text=text, on_stage=stage
             ),
-            request_id=rid,
+            websocket,
         ):
             if name:
                 await websocket.send_json({"event": name, **data})
@@ -115,11 +124,12 @@ async def analysis_socket(websocket: WebSocket) -> None:
 Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Answer]]
 
 
-async def events(start: Start, *, request_id: str) -> AsyncIterator[Event]:
+async def events(start: Start, connection: HTTPConnection) -> AsyncIterator[Event]:
     """Run the analysis and yield its events as they happen; ("", {}) is a heartbeat.
 
-    `start(on_stage, on_text)` returns the analysis coroutine. If the client goes away, the
-    analysis is cancelled.
+    `start(on_stage, on_text)` returns the analysis coroutine; `connection` (the request or
+    the socket) gives the request id and whom the errors are worded for. If the client goes
+    away, the analysis is cancelled.
     """
     queue: asyncio.Queue[Event] = asyncio.Queue()
 
@@ -145,19 +155,19 @@ async def events(start: Start, *, request_id: str) -> AsyncIterator[Event]:
                 getter.cancel()
                 if not done:
                     yield "", {}
-        yield _final(task, request_id)
+        yield _final(task, connection)
     finally:
         if not task.done():
             task.cancel()
 
 
-def _final(task: asyncio.Task[Answer], request_id: str) -> Event:
+def _final(task: asyncio.Task[Answer], connection: HTTPConnection) -> Event:
+    request_id = connection.scope["state"]["request_id"]
     try:
         answer = task.result()
-    except ApiError as exc:
-        return "error", {"error": _error(exc.code, exc.message, request_id)}
-    except BifrostError as exc:
-        return "error", {"error": _error(exc.code, exc.message, request_id)}
+    except (ApiError, BifrostError) as exc:
+        message = public_message(connection, exc.message)
+        return "error", {"error": _error(exc.code, message, request_id)}
     except Exception:
         log.exception("streamed analysis failed")
         message = f"an internal error occurred; quote request id {request_id} when reporting it"
@@ -165,7 +175,7 @@ def _final(task: asyncio.Task[Answer], request_id: str) -> Event:
     return "report", {
         "analysis_id": answer.analysis_id,
         "cached": answer.cached,
-        "report": json.loads(answer.report.to_json(indent=None)),
+        "report": json.loads(public_report(connection, answer.report).to_json(indent=None)),
     }
 
 
@@ -178,16 +188,14 @@ async def _receive_socket(
     websocket: WebSocket, max_bytes: int
 ) -> tuple[list[Source], AnalysisOptions]:
     """The first message: options (with `log`, or followed by binary frames and `end`)."""
+    data = parse_json(await websocket.receive_text(), "message")
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "the first message must be a JSON object")
     try:
-        data = json.loads(await websocket.receive_text())
-        if not isinstance(data, dict):
-            raise ApiError(422, "validation_error", "the first message must be a JSON object")
         text = data.pop("log", None)
-        options = AnalysisOptions.model_validate(data)
+        options = AnalysisOptions.model_validate(data, strict=True)
         if text is not None:
-            text = AnalysisRequest.model_validate({"log": text}).log
-    except json.JSONDecodeError as exc:
-        raise ApiError(422, "validation_error", f"invalid JSON ({exc.msg})") from None
+            text = AnalysisRequest.model_validate({"log": text}, strict=True).log
     except ValidationError as exc:
         raise invalid(exc, "message") from None
     if text is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:

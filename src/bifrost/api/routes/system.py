@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from bifrost.api import metrics
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError
+from bifrost.api.logs import log
 from bifrost.errors import BifrostError
 from bifrost.store.database import check_ready
 
@@ -68,16 +69,17 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "A required dependency is not ready."}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers with a current schema; Redis answers when configured. The LLM
-    provider is reported, not required: the built-in analysis works without it."""
+    """The database answers with a current schema; the cache (Redis) answers when configured.
+    The LLM provider is reported, not required: the built-in analysis works without it. What
+    failed, and where, goes to the server log: this route needs no key."""
     services = services_of(request)
-    checks = {"database": await _probe(check_ready(services.store), "current schema")}
+    checks = {"database": await _probe("database", check_ready(services.store), "current schema")}
     if services.settings.redis_url:
-        checks["redis"] = await _probe(_ping_redis(services.settings.redis_url), "answers")
+        checks["cache"] = await _probe("cache", _ping_redis(services.settings.redis_url), "answers")
     if services.settings.llm:
-        checks["llm"] = (await _probe(_llm_status(request), "reachable")).model_copy(
-            update={"required": False}
-        )
+        checks["llm"] = (
+            await _probe("LLM provider", _llm_status(request), "reachable")
+        ).model_copy(update={"required": False})
     ready = all(check.ok for check in checks.values() if check.required)
     body = Readiness(status="ready" if ready else "not ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
@@ -157,14 +159,15 @@ async def docs_asset(name: str) -> FileResponse:
     return FileResponse(_STATIC / path, media_type=media_type)
 
 
-async def _probe(check: Awaitable[object], good: str) -> Check:
+async def _probe(name: str, check: Awaitable[object], good: str) -> Check:
     try:
         async with asyncio.timeout(_PROBE_TIMEOUT_S):
             detail = await check
     except TimeoutError:
         return Check(ok=False, required=True, detail=f"no answer in {_PROBE_TIMEOUT_S:g} s")
     except BifrostError as exc:
-        return Check(ok=False, required=True, detail=exc.message)
+        log.warning("not ready", dependency=name, problem=exc.message)
+        return Check(ok=False, required=True, detail=f"the {name} is unavailable (see the log)")
     return Check(ok=True, required=True, detail=detail if isinstance(detail, str) else good)
 
 
@@ -189,4 +192,4 @@ async def _llm_status(request: Request) -> str:
         await provider.aclose()
     if not status.reachable:
         raise ServiceError(status.problem or f"{status.name} is not reachable")
-    return f"{status.name} at {status.target}"
+    return f"{status.name} answers"
