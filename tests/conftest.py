@@ -132,6 +132,16 @@ def postgres_session_url(postgres: Postgres) -> Iterator[str]:
     postgres.drop(url)
 
 
+@pytest.fixture
+def own_postgres_url(postgres: Postgres) -> Iterator[str]:
+    """A migrated database of the test's own, which it may close to connections without
+    hurting any other test."""
+    url = postgres.create()
+    asyncio.run(upgrade(url))
+    yield url
+    postgres.drop(url)
+
+
 async def empty_database(url: str) -> None:
     """Every table emptied and its ids restarted (the schema version and counters kept)."""
     engine = create_async_engine(url)

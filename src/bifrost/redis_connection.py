@@ -2,16 +2,25 @@
 
 The `redis` client is the optional `redis` extra, imported only here; every failure becomes
 one `ServiceError` line that names the URL with its password masked.
+
+A Redis that cannot be reached (refused, or hung: no answer within the timeout) is left alone
+for `REST_S` seconds: calls fail at once instead of each waiting out the timeout, so the server
+goes on at full speed without it (its own rate-limit buckets, no shared cache) until the next
+try. Without the rest, every request waited up to the timeout while Redis was away.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from bifrost.errors import ConfigError, ServiceError
 from bifrost.store.database import safe_url
+
+REST_S = 5.0
+"""How long an unreachable Redis is left alone before it is tried again."""
 
 
 class RedisConnection:
@@ -25,6 +34,7 @@ class RedisConnection:
         connect_timeout_s: float = 3,
         timeout_s: float = 5,
         retry_refused: bool = True,
+        rest_s: float = REST_S,
     ) -> None:
         try:
             import redis.asyncio as redis  # noqa: PLC0415 — optional: the `redis` extra
@@ -50,6 +60,8 @@ class RedisConnection:
         self._failed = redis_errors.RedisError
         self._url = url
         self._purpose = purpose
+        self._rest_s = rest_s
+        self._resting_until = 0.0
 
     async def call(self, method: str, *args: object, **kwargs: object) -> Any:
         with self.errors():
@@ -57,10 +69,18 @@ class RedisConnection:
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
-        """Redis failures as one ServiceError line, the password masked."""
+        """Redis failures as one ServiceError line, the password masked; at once, without
+        calling Redis, while an unreachable Redis rests."""
+        resting = self._resting_until - time.monotonic()
+        if resting > 0:
+            raise ServiceError(
+                f"Redis at {safe_url(self._url)} was unreachable for {self._purpose}; "
+                f"trying it again in {resting:.0f} s"
+            )
         try:
             yield
         except self._unreachable as exc:
+            self._resting_until = time.monotonic() + self._rest_s
             raise ServiceError(
                 f"cannot reach Redis at {safe_url(self._url)} for {self._purpose} ({exc}); "
                 "check BIFROST_REDIS_URL"

@@ -41,7 +41,7 @@ def test_an_unknown_key_is_401(api: Api) -> None:
         await api.key("ci-bot", ["analyze", "read"])
         response = await client.get(ANALYSES, headers=key_header("bfk_not-a-key"))
         error = assert_error(response, 401, "unauthorized")
-        assert "not known" in error["message"]
+        assert "not valid" in error["message"]
 
     api.run(scenario, auth=True)
 
@@ -62,8 +62,12 @@ def test_a_revoked_key_is_refused_from_its_next_request(api: Api) -> None:
         async with await open_store(Settings(database_url=api.database_url)) as store:
             await revoke_key(store, key.id)
         response = await client.get(ANALYSES, headers=key_header(secret))
-        error = assert_error(response, 401, "unauthorized")
-        assert "revoked" in error["message"]
+        revoked = assert_error(response, 401, "unauthorized")
+        # Worded as for a key that never existed: the answer does not confirm one did.
+        unknown = assert_error(
+            await client.get(ANALYSES, headers=key_header("bfk_x")), 401, "unauthorized"
+        )
+        assert revoked["message"] == unknown["message"]
 
     api.run(scenario, auth=True)
 
@@ -160,7 +164,8 @@ def test_an_admin_creates_lists_and_revokes_keys(api: Api) -> None:
 def test_a_key_asked_for_with_a_bad_rate_or_scope_is_422(sqlite_api: Api) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         bad_rate = {"name": "ci-bot", "rate": "fast"}
-        error = assert_error(await client.post(KEYS, json=bad_rate), 422, "usage_error")
+        error = assert_error(await client.post(KEYS, json=bad_rate), 422, "validation_error")
+        assert error["fields"][0]["field"] == "body.rate"
         assert "N/second" in error["message"]
         bad_scope = {"name": "ci-bot", "scopes": ["root"]}
         error = assert_error(await client.post(KEYS, json=bad_scope), 422, "validation_error")
@@ -254,3 +259,41 @@ def test_with_auth_off_the_limit_counts_per_client_address(sqlite_api: Api) -> N
         assert "retry-after" in refused.headers
 
     sqlite_api.run(scenario, rate_limit="2/minute")
+
+
+# Guessing keys ------------------------------------------------------------------------------
+
+
+def test_guessing_keys_is_rate_limited_per_client(sqlite_api: Api) -> None:
+    """Wrong keys cost the client a token each, taken before the key is looked up: after a
+    few, it gets 429 rather than another answer to a guess."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await sqlite_api.key("ci-bot", ["read"])
+        for guess in range(3):
+            response = await client.get(ANALYSES, headers=key_header(f"bfk_guess-{guess}"))
+            assert_error(response, 401, "unauthorized")
+        refused = await client.get(ANALYSES, headers=key_header("bfk_guess-3"))
+        error = assert_error(refused, 429, "rate_limited")
+        assert "3/minute" in error["message"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 20  # one token per 20 s
+
+    sqlite_api.run(scenario, auth=True, auth_failure_limit="3/minute")
+
+
+def test_a_key_found_valid_is_not_held_back_by_guesses(sqlite_api: Api) -> None:
+    """The guessing limit is for keys not yet seen to work: once a key has, it goes on working
+    while a guesser from the same address is refused."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        _, secret = await sqlite_api.key("ci-bot", ["read"])
+        assert (await client.get(ANALYSES, headers=key_header(secret))).status_code == 200
+        guesses = [
+            (await client.get(ANALYSES, headers=key_header(f"bfk_guess-{n}"))).status_code
+            for n in range(4)
+        ]
+        assert guesses == [401, 401, 429, 429]  # the valid key took the first token
+        for _ in range(3):
+            assert (await client.get(ANALYSES, headers=key_header(secret))).status_code == 200
+
+    sqlite_api.run(scenario, auth=True, auth_failure_limit="3/minute")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -112,3 +113,69 @@ def test_the_wheel_contains_the_docs_files() -> None:
     for file in served:
         assert file.is_file(), file
         assert file in packaged, file
+
+
+# The OpenAPI document -----------------------------------------------------------------------
+
+
+def refs(node: object) -> set[str]:
+    """Every `$ref` anywhere in a JSON document."""
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(value) for value in node))
+    return set()
+
+
+def test_every_ref_in_the_openapi_document_is_defined(sqlite_api: Api) -> None:
+    """A `$ref` to nothing breaks client generators and Swagger UI's JSON body form."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        document = (await client.get("/openapi.json")).json()
+        used = refs(document)
+        assert "#/components/schemas/AnalysisRequest" in used  # the JSON form of a log
+        schemas = document["components"]["schemas"]
+        for ref in sorted(used):
+            assert ref.startswith("#/components/schemas/"), ref
+            assert ref.removeprefix("#/components/schemas/") in schemas, ref
+
+    sqlite_api.run(scenario)
+
+
+def llm_parameters(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """(method, path) -> the schema of its `llm` query parameter, for each operation that has
+    one."""
+    return {
+        (method, path): parameter["schema"]
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if (parameter["name"], parameter["in"]) == ("llm", "query")
+    }
+
+
+def test_without_an_llm_the_document_offers_none(sqlite_api: Api) -> None:
+    """The server refuses every provider then (422): the document must not offer them."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        document = (await client.get("/openapi.json")).json()
+        assert llm_parameters(document) == {}
+        body = document["components"]["schemas"]["AnalysisRequest"]
+        assert body["properties"]["llm"]["anyOf"] == [{"type": "null"}]
+
+    sqlite_api.run(scenario)
+
+
+def test_with_an_llm_the_document_offers_that_provider_alone(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        document = (await client.get("/openapi.json")).json()
+        ollama_only = {"type": "string", "enum": ["ollama"]}
+        assert llm_parameters(document) == {
+            ("post", "/api/v1/analyses"): ollama_only,
+            ("post", "/api/v1/analyses/stream"): ollama_only,
+        }
+        body = document["components"]["schemas"]["AnalysisRequest"]
+        assert body["properties"]["llm"]["anyOf"] == [ollama_only, {"type": "null"}]
+
+    sqlite_api.run(scenario, llm="ollama")

@@ -241,3 +241,37 @@ def test_cache_lookups_of_unstored_analyses_are_counted(sqlite_api: Api) -> None
         assert misses - metric(before, "bifrost_cache_requests_total", result="miss") == 2
 
     sqlite_api.run(scenario)
+
+
+# Allowed methods ----------------------------------------------------------------------------
+
+ALLOWED = [
+    ("/healthz", "GET, OPTIONS"),
+    (ANALYSES, "GET, OPTIONS, POST"),
+    (f"{ANALYSES}/1", "DELETE, GET, OPTIONS"),
+]
+
+
+def test_options_answers_which_methods_a_path_allows(sqlite_api: Api) -> None:
+    """OPTIONS is answered (204, no body) with every method of the path, not refused."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for path, allow in ALLOWED:
+            response = await client.options(path)
+            assert response.status_code == 204, (path, response.text)
+            assert response.headers["allow"] == allow, path
+            assert response.content == b""
+
+    sqlite_api.run(scenario)
+
+
+def test_a_405_names_every_method_of_the_path(sqlite_api: Api) -> None:
+    """FastAPI makes a route per method; the 405's Allow must list them all, not the first."""
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for path, allow in ALLOWED:
+            response = await client.request("PATCH", path)
+            assert_error(response, 405, "method_not_allowed")
+            assert response.headers["allow"] == allow, path
+
+    sqlite_api.run(scenario)

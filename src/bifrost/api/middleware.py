@@ -7,6 +7,7 @@ and nothing is buffered.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import time
@@ -63,6 +64,7 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         response_started = False
+        socket_closed = False
         in_flight: str | None = None
 
         def routed() -> None:
@@ -76,8 +78,9 @@ class RequestContext:
             return await receive()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, socket_closed
             routed()
+            socket_closed = socket_closed or message["type"] == "websocket.close"
             if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 response_started = True
                 status = message["status"]
@@ -101,6 +104,11 @@ class RequestContext:
                     rid,
                 )
                 await response(scope, receive, send_with_headers)
+            elif scope["type"] == "websocket" and not socket_closed:
+                # Refused before the handshake is accepted, closed with "internal error" after:
+                # either way the client learns it is over instead of waiting for ever.
+                with contextlib.suppress(Exception):
+                    await send({"type": "websocket.close", "code": 1011})
         finally:
             elapsed = time.perf_counter() - started
             route = _route_of(scope) or "unmatched"
