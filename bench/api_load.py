@@ -758,7 +758,7 @@ def print_comparison(rows: Sequence[Row]) -> None:
         workers = row.server.split()[-1]
         ref = reference.get((row.backend, workers, row.clients)) if row.cached else None
         ratio = f"{row.result.rps / ref.rps:.2f}×" if ref is not None and ref.rps else "-"
-        ref_cpu = reference_cpu.get((row.backend, workers, row.clients))
+        ref_cpu = reference_cpu.get((row.backend, workers, row.clients)) if row.cached else None
         table.append(
             [
                 row.backend,

@@ -303,8 +303,11 @@ def _compressed(sources: list[Source]) -> bytes:
 
     out = bytearray()
     for source in sources:
-        assert source.path is not None
-        out += gzip.compress(source.path.read_bytes())
+        if source.data is not None:
+            out += gzip.compress(source.data)
+        else:
+            assert source.path is not None
+            out += gzip.compress(source.path.read_bytes())
     return bytes(out)
 
 

@@ -9,8 +9,10 @@ import gzip
 import io
 import json
 import random
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, MutableMapping
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -18,6 +20,10 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from bifrost.api.intake import IN_MEMORY_BYTES
+from bifrost.config import Settings
+from bifrost.store import open_store
+from bifrost.store.repository import get_input_blob
 from tests.api.conftest import (
     ANALYSES,
     HEALTHY,
@@ -278,6 +284,33 @@ def test_the_engine_process_pool_analyses_too(sqlite_api: Api) -> None:
         assert response.json()["findings"][0]["category"] == "gpu.cuda_oom"
 
     sqlite_api.run(scenario, engine_processes=1)
+
+
+@pytest.mark.parametrize("engine_processes", [0, 1], ids=["in process", "engine process"])
+def test_bodies_held_in_memory_or_spooled_are_analysed_alike_and_leave_no_file(
+    sqlite_api: Api, engine_processes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small body stays in memory, a large one goes to a temporary file (removed after)."""
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))  # where spools go, to watch it
+    small = TRAINER
+    large = TRAINER + b"2024-05-01 12:00:00 INFO step done\n" * (IN_MEMORY_BYTES // 30)
+    assert len(small) <= IN_MEMORY_BYTES < len(large)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for body in (small, large):
+            response = await client.post(ANALYSES, content=body, params={"store_input": True})
+            assert response.status_code == 201
+            report = response.json()
+            assert report["input"]["bytes"] == len(body)
+            assert report["findings"][0]["category"] == "gpu.cuda_oom"
+            analysis_id = int(response.headers["x-bifrost-analysis-id"])
+            async with await open_store(Settings(database_url=sqlite_api.database_url)) as store:
+                assert gzip.decompress(await get_input_blob(store, analysis_id) or b"") == body
+        assert list(spools.iterdir()) == []
+
+    sqlite_api.run(scenario, engine_processes=engine_processes)
 
 
 def varied_log(lines: int) -> bytes:

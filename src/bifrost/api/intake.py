@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,9 @@ _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
 """Labels and queries are text: a NUL byte is refused (PostgreSQL cannot store it)."""
 OutputFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+IN_MEMORY_BYTES = 1 << 20
+"""Uploads up to this size are kept in memory: creating, writing and removing a temporary file
+cost a cached answer more than all the rest of its work. Larger ones are spooled to disk."""
 LOG_TEXT: dict[str, Any] = {
     "format": "log",
     "description": "The log's text. Text that looks binary (over 10% control characters) "
@@ -148,18 +152,45 @@ async def receive(
         return await _from_json(request, options)
     if kind == "multipart/form-data":
         return await _from_form(request, options)
-    source = spool_source(options.name or "upload")
+    source = await take_body(options.name or "upload", request.stream())
+    if source.data == b"":  # answered before a stream starts with 200
+        raise ApiError(422, "input_error", "body: empty; send the log as the request body")
+    return [source], options
+
+
+async def take_body(name: str, pieces: AsyncIterator[bytes]) -> Source:
+    """A body as a Source: in memory up to `IN_MEMORY_BYTES`, else in a temporary file
+    (removed with `discard_spools`)."""
+    held = bytearray()
+    async for piece in pieces:
+        held += piece
+        if len(held) > IN_MEMORY_BYTES:
+            return await _spool_rest(name, held, pieces)
+    return Source(name=name, path=None, data=bytes(held))
+
+
+async def _spool_rest(name: str, head: bytearray, pieces: AsyncIterator[bytes]) -> Source:
+    source = spool_source(name)
     assert source.path is not None
     try:
         with source.path.open("wb") as out:
-            async for piece in request.stream():
+            out.write(head)
+            async for piece in pieces:
                 out.write(piece)
-        if not source.path.stat().st_size:  # answered before a stream starts with 200
-            raise ApiError(422, "input_error", "body: empty; send the log as the request body")
     except BaseException:
         source.path.unlink(missing_ok=True)
         raise
-    return [source], options
+    return source
+
+
+def held_or_spooled(name: str, data: bytes) -> Source:
+    """`data` as a Source: kept in memory when small, else written to a temporary file."""
+    if len(data) <= IN_MEMORY_BYTES:
+        return Source(name=name, path=None, data=data)
+    source = spool_source(name)
+    assert source.path is not None
+    source.path.write_bytes(data)
+    return source
 
 
 async def _from_json(
@@ -172,10 +203,8 @@ async def _from_json(
     except ValidationError as exc:
         raise invalid(exc, "body") from None
     merged = _merge(options, parsed.model_dump(exclude={"log"}, exclude_unset=True))
-    source = spool_source(merged.name or "upload")
-    assert source.path is not None
-    source.path.write_text(parsed.log, encoding="utf-8", errors="surrogatepass")
-    return [source], merged
+    text = parsed.log.encode("utf-8", "surrogatepass")
+    return [held_or_spooled(merged.name or "upload", text)], merged
 
 
 async def _from_form(

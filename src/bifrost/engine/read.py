@@ -38,7 +38,8 @@ _CONTROL = str.maketrans({c: None for c in range(32) if c != 9} | {127: None})
 
 @dataclass
 class Source:
-    """One input: a file path or standard input. Counts what was read, for the Report."""
+    """One input: a file path, bytes held in memory, or standard input (neither). Counts what
+    was read, for the Report."""
 
     name: str
     path: Path | None
@@ -47,6 +48,7 @@ class Source:
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
     limit: int | None = None  # bytes allowed once decompressed (the server's gzip-bomb guard)
+    data: bytes | None = None  # a small upload, kept in memory: no file to write and remove
 
 
 def open_sources(paths: list[str]) -> list[Source]:
@@ -246,7 +248,7 @@ def spool_stdin(sources: list[Source]) -> None:
     The caller removes it with `discard_spools` when done.
     """
     for source in sources:
-        if source.path is None:
+        if source.path is None and source.data is None:
             with (
                 _open(source) as stdin,
                 tempfile.NamedTemporaryFile(prefix="bifrost-stdin-", delete=False) as spool,
@@ -286,6 +288,8 @@ def fingerprint(sources: list[Source]) -> str:
 
 
 def _open(source: Source) -> contextlib.AbstractContextManager[io.BufferedReader]:
+    if source.data is not None:
+        return io.BufferedReader(cast(io.RawIOBase, io.BytesIO(source.data)))
     if source.path is None:
         if sys.stdin is None:
             raise InputError("no input: pass a log file, or pipe one into bifrost")

@@ -33,6 +33,7 @@ from bifrost.api.intake import (
     REQUEST_BODY,
     AnalysisOptions,
     AnalysisRequest,
+    held_or_spooled,
     invalid,
     parse_json,
     receive,
@@ -200,14 +201,15 @@ async def _receive_socket(
         raise invalid(exc, "message") from None
     if text is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ApiError(413, "too_large", f"the log is larger than {max_bytes:,} bytes")
+    if text is not None:
+        return [
+            held_or_spooled(options.name or "upload", text.encode("utf-8", "surrogatepass"))
+        ], options
     source = spool_source(options.name or "upload")
     assert source.path is not None
     try:
         with source.path.open("wb") as out:
-            if text is not None:
-                out.write(text.encode("utf-8", "surrogatepass"))
-            else:
-                await _receive_frames(websocket, out, max_bytes)
+            await _receive_frames(websocket, out, max_bytes)
     except BaseException:
         source.path.unlink(missing_ok=True)
         raise
