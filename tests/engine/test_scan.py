@@ -47,6 +47,13 @@ def test_counts_positions_and_levels(tmp_path: Path) -> None:
     assert scan.format_name == "timestamped"
 
 
+@pytest.mark.parametrize(("text", "lines"), [("0", 1), ("12", 1), ("step 1\n42", 2)])
+def test_a_last_line_of_digits_without_a_line_break_is_counted(
+    tmp_path: Path, text: str, lines: int
+) -> None:
+    assert scan_text(tmp_path, text).lines == lines
+
+
 def test_a_stack_trace_is_one_event_kept_whole_as_evidence(tmp_path: Path) -> None:
     scan = scan_text(tmp_path, JAVA_LOG)
     (failed,) = by_text(scan, "request failed")

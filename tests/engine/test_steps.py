@@ -45,6 +45,11 @@ from bifrost.engine.scan import Scanner
         ("npm ERR! code E404", steps.NONE),  # the cause of an install failure, not a footer
         ("Files=3, Tests=41,  2 wallclock secs", steps.WRAPPER),
         ("12 examples, 2 failures", steps.WRAPPER),
+        ("# fail  4", steps.WRAPPER),  # TAP's summary; the `not ok` blocks above say what
+        ("# pass  7", steps.NONE),
+        ("# FAIL:  2", steps.WRAPPER),  # automake
+        ("# FAIL:  0", steps.NONE),
+        ("Test suite unit-tests: FAIL", steps.WRAPPER),  # cabal
         ("12 examples, 0 failures", steps.NONE),
         ("3 failures on node worker-7", steps.NONE),
         ("Compiling app v0.1.0", steps.NONE),

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from bifrost.api.errors import ApiError, FieldProblem
 from bifrost.config import ProviderName
-from bifrost.engine.read import Source
+from bifrost.engine.read import Source, discard_spools
 
 _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
@@ -80,7 +80,6 @@ class AnalysisRequest(AnalysisOptions):
     log: str = Field(min_length=1, json_schema_extra=LOG_TEXT)
 
 
-LABEL = {"type": "string", "maxLength": 200, "pattern": NO_NUL}
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -111,10 +110,9 @@ REQUEST_BODY: dict[str, Any] = {
                         "minItems": 1,
                         "description": "One or more log files.",
                     },
-                    "service": LABEL,
-                    "env": LABEL,
                 },
                 "required": ["file"],
+                "additionalProperties": False,
             }
         },
     },
@@ -124,15 +122,26 @@ REQUEST_BODY: dict[str, Any] = {
 
 def document_options(document: dict[str, Any], llm: ProviderName | None) -> dict[str, Any]:
     """Complete the OpenAPI document with what depends on the server: the JSON body's schema
-    (`AnalysisRequest`, referenced by `REQUEST_BODY`), and the one provider `llm` accepts,
-    the configured one (any other is refused with 422). Without one, the `llm` query parameter
+    (`AnalysisRequest`, referenced by `REQUEST_BODY`), the option fields a form may carry
+    beside its files (the same as the JSON body's), and the one provider `llm` accepts, the
+    configured one (any other is refused with 422). Without one, the `llm` query parameter
     is not offered and the body's `llm` may only be null."""
     body = AnalysisRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     accepted: list[dict[str, Any]] = [{"type": "string", "enum": [llm]}] if llm else []
     body["properties"]["llm"]["anyOf"] = [*accepted, {"type": "null"}]
     document.setdefault("components", {}).setdefault("schemas", {})["AnalysisRequest"] = body
+    options = {
+        name: form_field
+        for name, field in body["properties"].items()
+        if name != "log" and (form_field := _no_null(field)) is not None
+    }
     for path in document["paths"].values():
         for operation in path.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "multipart/form-data" in content:
+                form = dict(content["multipart/form-data"]["schema"])
+                form["properties"] = {"file": form["properties"]["file"], **options}
+                content["multipart/form-data"] = {**content["multipart/form-data"], "schema": form}
             parameters = operation.get("parameters", [])
             for parameter in [p for p in parameters if (p["name"], p["in"]) == ("llm", "query")]:
                 if llm:
@@ -140,6 +149,18 @@ def document_options(document: dict[str, Any], llm: ProviderName | None) -> dict
                 else:
                     parameters.remove(parameter)
     return document
+
+
+def _no_null(field: dict[str, Any]) -> dict[str, Any] | None:
+    """A JSON field's schema as a form field's: a form cannot send null, only leave the field
+    out. None for a field that may only be null (`llm` on a server without a provider)."""
+    if "anyOf" not in field:
+        return field
+    kept = [choice for choice in field["anyOf"] if choice != {"type": "null"}]
+    rest = {key: value for key, value in field.items() if key not in ("anyOf", "default")}
+    if not kept:
+        return None
+    return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
 async def receive(
@@ -198,8 +219,9 @@ async def _from_json(
 ) -> tuple[list[Source], AnalysisOptions]:
     body = await request.body()
     data = parse_json(body, "body")
+    strict_booleans(data, "body")
     try:
-        parsed = AnalysisRequest.model_validate(data, strict=True)
+        parsed = AnalysisRequest.model_validate(data)
     except ValidationError as exc:
         raise invalid(exc, "body") from None
     merged = _merge(options, parsed.model_dump(exclude={"log"}, exclude_unset=True))
@@ -223,22 +245,75 @@ async def _from_form(
                 continue
             values = [v for v in form.getlist(key) if isinstance(v, str)]
             fields[key] = values if key == "tag" else values[-1] if values else None
-        merged = _merge(options, fields)
-        sources = []
-        for part in files:
-            source = spool_source(part.filename or merged.name or "upload")
-            assert source.path is not None
-            sources.append(source)
-            with source.path.open("wb") as out:
-                await _copy(part, out)
-        return sources, merged
+        merged = _merge(options, _form_booleans(fields))
+        return await _spool_files(files, merged.name), merged
     finally:
         await form.close()
 
 
-async def _copy(part: UploadFile, out: Any) -> None:
+async def _spool_files(files: list[UploadFile], name: str | None) -> list[Source]:
+    """Each file of a form in a temporary file; none is left behind when one fails."""
+    sources: list[Source] = []
+    try:
+        for part in files:
+            source = spool_source(part.filename or name or "upload")
+            assert source.path is not None
+            sources.append(source)
+            with source.path.open("wb") as out:
+                if not await _copy(part, out):  # answered before a stream starts with 200
+                    raise ApiError(
+                        422, "input_error", f"body.file: {source.name} is empty; send the log"
+                    )
+    except BaseException:
+        discard_spools(sources)
+        raise
+    return sources
+
+
+async def _copy(part: UploadFile, out: Any) -> int:
+    """Copy a form's file into `out`; returns how many bytes it held."""
+    size = 0
     while piece := await part.read(_PIECE):
         out.write(piece)
+        size += len(piece)
+    return size
+
+
+_BOOLEANS = frozenset(
+    name for name, field in AnalysisOptions.model_fields.items() if field.annotation is bool
+)
+
+
+def strict_booleans(data: Any, where: str) -> None:
+    """JSON booleans are `true` or `false`: `0` or `"false"` is a mistake to report (422), not
+    a guess to make. Other fields are read as JSON Schema reads them (`5.0` is the integer 5),
+    so the model is not validated strictly as a whole."""
+    if not isinstance(data, dict):
+        return
+    problems = [
+        FieldProblem(field=f"{where}.{name}", message="Input should be a valid boolean")
+        for name in sorted(_BOOLEANS & data.keys())
+        if not isinstance(data[name], bool)
+    ]
+    if problems:
+        first = problems[0]
+        message = f"{first.field}: {first.message}"
+        raise ApiError(422, "validation_error", message, fields=problems)
+
+
+def _form_booleans(fields: dict[str, Any]) -> dict[str, Any]:
+    """Form fields are text: a boolean is `true` or `false`, as the document says (not `0`,
+    `yes` or `on`, which the validator would otherwise take)."""
+    for name in _BOOLEANS & fields.keys():
+        value = fields[name]
+        if value not in ("true", "false"):
+            raise ApiError(
+                422,
+                "validation_error",
+                f"body.{name}: must be true or false (got {str(value)[:40]!r})",
+            )
+        fields[name] = value == "true"
+    return fields
 
 
 def _merge(options: AnalysisOptions, fields: dict[str, Any]) -> AnalysisOptions:

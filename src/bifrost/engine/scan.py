@@ -588,7 +588,10 @@ class _Block:
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._end = len(data)  # where the lines counted end (see `cut`)
-        self.keys = data.translate(None, _DIGITS).splitlines()
+        shapes = data.translate(None, _DIGITS)
+        if data[-1:] not in (b"\n", b"\r") and shapes[-1:] in (b"\n", b"\r", b""):
+            shapes += b"\n"  # a last line of digits alone, unterminated, would leave no key
+        self.keys = shapes.splitlines()
         self._lines: list[bytes] | None = None
 
     @property

@@ -102,6 +102,9 @@ _WRAPPER_AT_START = re.compile(
     | Failed\ \d+/\d+\ (?:subtests|test\ programs)                 # perl prove
     | Result:\ FAIL                                                # perl prove
     | Files=\d+,\ Tests=\d+,                                        # perl prove
+    | \#\ fail\s+[1-9]                                              # TAP (tape, node-tap)
+    | \#\ (?:FAIL|ERROR):\s+[1-9]                                   # automake's test summary
+    | Test\ suite\ \S+:\ FAIL\b                                      # cabal
     | exit\ status\ [1-9]                                          # go run
     | Error:\ Process\ completed\ with\ exit\ code
     | \#\#\[error\]Process\ completed\ with\ exit\ code

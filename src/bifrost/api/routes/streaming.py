@@ -38,6 +38,7 @@ from bifrost.api.intake import (
     parse_json,
     receive,
     spool_source,
+    strict_booleans,
 )
 from bifrost.api.logs import log
 from bifrost.api.running import Answer, OnStage, run_analysis
@@ -192,9 +193,10 @@ async def _receive_socket(
     data = parse_json(await websocket.receive_text(), "message")
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "the first message must be a JSON object")
+    strict_booleans(data, "message")
     try:
         text = data.pop("log", None)
-        options = AnalysisOptions.model_validate(data, strict=True)
+        options = AnalysisOptions.model_validate(data)
         if text is not None:
             text = AnalysisRequest.model_validate({"log": text}, strict=True).log
     except ValidationError as exc:
