@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from bifrost.api.app import create_app
+from bifrost.api.intake import IN_MEMORY_BYTES
 from tests.api.conftest import ANALYSES, TRAINER, Api, assert_error, metric, sse_events
 from tests.llm.servers import FakeServer, Reply
 
@@ -90,6 +93,29 @@ def test_a_log_that_cannot_be_analysed_ends_the_stream_with_an_error(sqlite_api:
         assert "report" not in [name for name, _ in events]
         assert data["error"]["code"] == "input_error"
         assert data["error"]["request_id"] == response.headers["x-request-id"]
+
+    sqlite_api.run(scenario)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [bytes(range(256)) * 8, gzip.compress(bytes(range(256)) * 8)],
+    ids=["binary", "gzip of binary"],
+)
+def test_binary_data_is_refused_before_the_stream_starts(
+    sqlite_api: Api, body: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a stream that ends in an error: the status says it, and no spool is left."""
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))
+    big = body * (IN_MEMORY_BYTES // len(body) + 1)  # spooled to a file, not held in memory
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for content in (body, big):
+            error = assert_error(await client.post(STREAM, content=content), 422, "input_error")
+            assert "binary data" in error["message"]
+        assert list(spools.iterdir()) == []
 
     sqlite_api.run(scenario)
 

@@ -120,7 +120,9 @@ def stop_on_ctrl_c() -> None:
 
     The first Ctrl-C says so on stderr and raises KeyboardInterrupt, so the command unwinds
     (temporary files removed, databases closed, worker processes stopped) and `run` ends it
-    with 130. A second one, while that cleaning up runs, ends the process there and then.
+    with 130. A second one, while that cleaning up runs, ends the process there and then; so
+    does a cleaning up that takes over `CLEANUP_S` (a connection being closed to a server that
+    never answers may wait for ever).
 
     Installed before any event loop starts, this keeps `asyncio.run` from putting its own
     handler in place, which only cancels the task: a blocking read in the command's coroutine
@@ -130,6 +132,8 @@ def stop_on_ctrl_c() -> None:
 
 
 _COMMAND_TASK = "bifrost-command"
+CLEANUP_S = 5.0
+"""How long a command may take to clean up after Ctrl-C before it is ended without."""
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -140,6 +144,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     with contextlib.suppress(OSError):  # the file descriptor: a write to sys.stderr may be
         os.write(2, b"bifrost: error: interrupted\n")  # what was interrupted
     signal.signal(signal.SIGINT, _exit_at_once)
+    deadline = threading.Timer(CLEANUP_S, _exit_at_once, (signum, None))
+    deadline.daemon = True
+    deadline.start()
     task = _running_task()
     if task is not None and task.get_name() != _COMMAND_TASK:
         task.get_loop().call_soon_threadsafe(_raise_interrupt)

@@ -91,6 +91,17 @@ def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[by
         yield from _split_blocks(source, stream, block_bytes, max_line_bytes)
 
 
+def check_text(source: Source) -> None:
+    """Refuse an input that is not text before any work, as reading it would: for a server,
+    which must say so before it begins to stream an answer."""
+    with _open(source) as raw:
+        stream: BinaryIO = raw
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            stream = cast(BinaryIO, Gunzip(raw))
+        head = _read(Source(name=source.name, path=source.path, data=source.data), stream, 8192)
+    _reject_binary(source, head)
+
+
 def _split_blocks(
     source: Source, stream: BinaryIO, block_bytes: int, max_line_bytes: int
 ) -> Iterator[bytes]:

@@ -42,7 +42,7 @@ from bifrost.api.intake import (
 )
 from bifrost.api.logs import log
 from bifrost.api.running import Answer, OnStage, run_analysis
-from bifrost.engine.read import Source
+from bifrost.engine.read import Source, check_text, discard_spools
 from bifrost.errors import BifrostError
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
@@ -72,6 +72,12 @@ async def stream_analysis(
 ) -> StreamingResponse:
     """The same inputs as `POST /api/v1/analyses`; the Report arrives as the last event."""
     sources, options = await receive(request, options)
+    try:  # a log that cannot be read at all is a 422, not a stream that ends in an error
+        for source in sources:
+            await asyncio.to_thread(check_text, source)
+    except BaseException:
+        discard_spools(sources)
+        raise
     services = services_of(request)
 
     async def sse() -> AsyncIterator[str]:
