@@ -84,20 +84,14 @@ def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[by
     not be held in memory (shorter long lines are cut when decoded). A gzip stream is detected
     by its magic bytes, not its name.
     """
-    with _open(source) as raw:
-        stream: BinaryIO = raw
-        if raw.peek(2)[:2] == _GZIP_MAGIC:
-            stream = cast(BinaryIO, Gunzip(raw))
+    with _decompressed(source) as stream:
         yield from _split_blocks(source, stream, block_bytes, max_line_bytes)
 
 
 def check_text(source: Source) -> None:
     """Refuse an input that is not text before any work, as reading it would: for a server,
     which must say so before it begins to stream an answer."""
-    with _open(source) as raw:
-        stream: BinaryIO = raw
-        if raw.peek(2)[:2] == _GZIP_MAGIC:
-            stream = cast(BinaryIO, Gunzip(raw))
+    with _decompressed(source) as stream:
         head = _read(Source(name=source.name, path=source.path, data=source.data), stream, 8192)
     _reject_binary(source, head)
 
@@ -285,17 +279,20 @@ def fingerprint(sources: list[Source]) -> str:
     digest = hashlib.sha256()
     for source in sources:
         size = 0
-        with _open(source) as raw:
-            stream: BinaryIO = raw
-            if raw.peek(2)[:2] == _GZIP_MAGIC:
-                stream = cast(BinaryIO, Gunzip(raw))
-            with contextlib.suppress(EOFError, zlib.error):
-                while piece := stream.read(_PIECE):
-                    digest.update(piece)
-                    size += len(piece)
-                    _check_limit(source, size)
+        with _decompressed(source) as stream, contextlib.suppress(EOFError, zlib.error):
+            while piece := stream.read(_PIECE):
+                digest.update(piece)
+                size += len(piece)
+                _check_limit(source, size)
         digest.update(f"\0{size}\0".encode())  # where one input ends and the next begins
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _decompressed(source: Source) -> Iterator[BinaryIO]:
+    """The input's bytes, gunzipped when they are gzip (told by its magic bytes, not its name)."""
+    with _open(source) as raw:
+        yield cast(BinaryIO, Gunzip(raw)) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
 
 
 def _open(source: Source) -> contextlib.AbstractContextManager[io.BufferedReader]:
