@@ -1,6 +1,6 @@
 """Evidence selection: what a reader should look at in a long event."""
 
-from bifrost.engine.evidence import select
+from bifrost.engine.evidence import BLOCK_LINES, block_after, select
 
 
 def test_short_events_are_shown_whole() -> None:
@@ -27,3 +27,31 @@ def test_a_long_python_traceback_keeps_its_last_frames_and_error() -> None:
     runs = select(lines, limit=12)
     assert runs[0][0] == 0
     assert runs[-1] == (len(lines) - 5, len(lines) - 1)
+
+
+def test_a_headline_that_opens_a_paragraph_heads_the_rest_of_it() -> None:
+    after = ["> Links", "  1. [L12] 404 https://example.org/gone", "> Dupes", "  None", ""]
+    assert block_after("", after) == 4
+
+
+def test_a_headline_heads_the_indented_block_under_it_across_one_blank_line() -> None:
+    after = ["", "  Problem 1", "    - package a requires b", "", "next output"]
+    assert block_after("resolving dependencies", after) == 3
+
+
+def test_a_line_in_dense_output_heads_no_block() -> None:
+    assert block_after("compiling a.c", ["compiling b.c", "compiling c.c", ""]) == 0
+    assert block_after(None, ["next", ""]) == 0
+    assert block_after("", []) == 0
+
+
+def test_a_paragraph_longer_than_a_block_is_not_one() -> None:
+    after = [f"line {i}" for i in range(BLOCK_LINES + 1)] + [""]
+    assert block_after("", after) == 0
+    after = [f"line {i}" for i in range(BLOCK_LINES - 1)] + [""]
+    assert block_after("", after) == BLOCK_LINES - 1
+
+
+def test_an_indented_block_is_capped() -> None:
+    after = [f"  - item {i}" for i in range(3 * BLOCK_LINES)]
+    assert block_after("x", after) == BLOCK_LINES

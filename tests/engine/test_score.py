@@ -424,3 +424,35 @@ def test_jest_shows_the_error_of_the_failed_test(tmp_path: Path) -> None:
     found = analyse(tmp_path, text)
     shown = "\n".join(e.text for e in found[0].evidence)
     assert "TypeError: Cannot read properties of undefined" in shown
+
+
+def test_a_one_line_headline_shows_the_block_it_heads(tmp_path: Path) -> None:
+    text = (
+        TRAVIS_SETUP
+        + "$ ./check-links README.md\n"
+        + "Checking URLs: 540 checked\n"
+        + "\n"
+        + "Issues :-(\n"
+        + "> Links\n"
+        + "  1. [L296] 404 https://example.org/gone\n"
+        + "  2. [L494] 502 https://example.com/down\n"
+        + "\n"
+        + 'The command "./check-links README.md" exited with 1.\n'
+    )
+    found = analyse(tmp_path, text)
+    shown = {n for f in found[:5] for e in f.evidence for n in range(e.line, e.end_line + 1)}
+    assert {34, 35, 36, 37} <= shown  # the header and the broken links under `Issues :-(`
+
+
+def test_a_failed_test_shows_its_assertion_even_when_another_test_leads(tmp_path: Path) -> None:
+    tap = ["TAP version 13", "# sorts members"]
+    for n, name in enumerate(["no errors", "no messages", "fails due to sort"], start=1):
+        tap += [f"not ok {n} {name}", "  ---", f"    operator: check{n}"]
+        tap += [f"    expected: {n}", f"    actual:   {n + 1}"]
+        tap += [f"      at Test.<anonymous> (test/order.js:{n}:7)" for _ in range(15)]
+        tap += ["  ..."]
+    text = TRAVIS_SETUP + "$ npm test\n" + "\n".join(tap) + "\n" + "# fail  3\n"
+    found = analyse(tmp_path, text)
+    shown = {n for e in found[0].evidence for n in range(e.line, e.end_line + 1)}
+    first_assertion = 30 + 1 + 2 + 3  # `operator: check1`, under the first `not ok`
+    assert first_assertion in shown

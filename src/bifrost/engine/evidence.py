@@ -19,6 +19,10 @@ _CAUSE = re.compile(
     r"|^\s*(?:panic:|goroutine \d+|thread '.*' panicked|Traceback \(most recent call last\))"
 )
 _FRAMES_AFTER_CAUSE = 3
+BLOCK_LINES = 8
+"""The most lines of a block shown under the one-line headline that heads it."""
+AFTER_LINES = BLOCK_LINES + 2
+"""Lines kept after an event: a blank line, a block, and the line that shows the block ended."""
 _PYTHON_TAIL = 5  # the last two frames (file line + code line each) and the error
 
 
@@ -56,3 +60,28 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((i, i))
     return runs
+
+
+def block_after(above: str | None, after: list[str]) -> int:
+    """How many of the lines `after` a one-line headline belong to it: the detail block it
+    heads, which says what the headline only names (`Issues:` then the broken links, composer's
+    `Your requirements could not be resolved` then its indented `Problem 1` list).
+
+    That is an indented block right below it or across one blank line; or, when the headline
+    opens a paragraph (`above` is blank), the rest of that paragraph if it ends within
+    `BLOCK_LINES` lines. Otherwise nothing: a line in a dense run of output heads no block.
+    """
+    skip = 1 if after and not after[0].strip() else 0
+    indented = 0
+    for line in after[skip : skip + BLOCK_LINES]:
+        if not line.strip() or not line[0].isspace():
+            break
+        indented += 1
+    if indented:
+        return skip + indented
+    if skip or above is None or above.strip():
+        return 0
+    for n, line in enumerate(after[: BLOCK_LINES + 1]):
+        if not line.strip():
+            return n
+    return 0

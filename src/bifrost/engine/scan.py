@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress
 
-from bifrost.engine import events, steps
+from bifrost.engine import events, evidence, steps
 from bifrost.engine.bursts import BUCKETS, bucket_shift, widen
 from bifrost.engine.formats import (
     MERGED,
@@ -64,6 +64,7 @@ class Occurrence:
     start: int  # 1-based first line of `lines`
     lines: list[str]
     context: list[str]  # the lines just before `start`
+    after: list[str] = field(default_factory=list)  # the lines just after the event
 
 
 @dataclass
@@ -548,6 +549,7 @@ class Scanner:
             start=line_no + start + 1,
             lines=[self._text(line) for line in lines[start : end + 1]],
             context=[self._text(line) for line in lines[context_start:start]],
+            after=[self._text(line) for line in lines[end + 1 : end + 1 + evidence.AFTER_LINES]],
         )
 
     def _merged_stats(self) -> dict[int, TemplateStats]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bifrost.engine import events, evidence, steps
 from bifrost.engine import normal as normal_model
@@ -232,6 +232,7 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
                     start=window.start + first,
                     lines=window.lines[first : last + 1],
                     context=window.lines[max(0, first - _CONTEXT) : first],
+                    after=window.lines[last + 1 : last + 1 + evidence.AFTER_LINES],
                 )
     return found
 
@@ -520,9 +521,10 @@ def _file_name(scan: Scan, file: int) -> str | None:
 
 
 def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
-    """What to show, within `limit` lines, in line order: the lead's first event (trimmed), then
-    the line of each other template of the group, then later occurrences (the same error
-    elsewhere), one line each."""
+    """What to show, within `limit` lines, in line order. First what names the problem: the
+    lead's first event (trimmed), then the line of each other template of the group, then
+    later occurrences (the same error elsewhere), one line each or a short event whole. Then,
+    with the lines left, what explains it (`_widen`)."""
     lead, *others = group
     chosen: list[tuple[Occurrence, list[tuple[int, int]]]] = []
     budget = limit
@@ -546,6 +548,7 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
             runs = [(0, len(occurrence.lines) - 1)]
         chosen.append((occurrence, runs))
         budget -= sum(b - a + 1 for a, b in runs)
+    _widen(chosen, budget, has_lead=lead.lead is not None)
     items = [
         Evidence(
             line=o.start + first,
@@ -559,6 +562,54 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
     if lead.lead is not None and (command := _command_above(lead.lead)) is not None:
         items.append(command.model_copy(update={"file": _file_name(scan, lead.lead.file)}))
     return sorted(items, key=lambda e: (e.file or "", e.line))
+
+
+def _widen(
+    chosen: list[tuple[Occurrence, list[tuple[int, int]]]], budget: int, *, has_lead: bool
+) -> None:
+    """Spend the lines left on what explains the lines chosen: the block that a one-line lead
+    heads (`evidence.block_after`), then the first lines of the other events shown by their
+    first line only (a failed test's name, then its assertion). Never a line shown already."""
+    if has_lead and budget > 0 and len(chosen[0][0].lines) == 1:
+        lead = chosen[0][0]
+        above = lead.context[-1] if lead.context else None
+        block = min(evidence.block_after(above, lead.after), budget)
+        block = _free_lines(chosen, lead.file, lead.line + 1, block)
+        if block:
+            chosen[0] = (replace(lead, lines=lead.lines + lead.after[:block]), [(0, block)])
+            budget -= block
+    earliest_first = sorted(range(has_lead, len(chosen)), key=lambda i: _place(chosen[i][0]))
+    for i in earliest_first:
+        occurrence, runs = chosen[i]
+        if budget <= 0:
+            return
+        if runs != [(0, 0)] or len(occurrence.lines) == 1:
+            continue
+        wanted = min(_SHORT_EVENT, len(occurrence.lines)) - 1
+        extra = _free_lines(chosen, occurrence.file, occurrence.start + 1, min(wanted, budget))
+        chosen[i] = (occurrence, [(0, extra)])
+        budget -= extra
+
+
+def _place(occurrence: Occurrence) -> tuple[int, int]:
+    return occurrence.file, occurrence.start
+
+
+def _free_lines(
+    chosen: list[tuple[Occurrence, list[tuple[int, int]]]], file: int, first: int, most: int
+) -> int:
+    """How many lines from `first` on (at most `most`) are not shown by a chosen item yet."""
+    shown = {
+        o.start + n
+        for o, runs in chosen
+        if o.file == file
+        for a, b in runs
+        for n in range(a, b + 1)
+    }
+    n = 0
+    while n < most and first + n not in shown:
+        n += 1
+    return n
 
 
 def _command_above(occurrence: Occurrence) -> Evidence | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bifrost.cache import Cached, CacheStats
-from bifrost.redis_connection import RedisConnection
+from bifrost.store.cache import Cached, CacheStats
+from bifrost.store.redis import RedisConnection
 from bifrost.report import Report
 
 _PREFIX = "bifrost:cache:"

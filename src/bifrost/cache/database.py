@@ -1,4 +1,5 @@
-"""The database cache backend: Reports under their cache key, with a TTL and hit counters.
+"""The database cache backend: Reports in the history database under their cache key, with a
+TTL and hit counters; nothing more to run.
 
 A lookup is one read (on SQLite it never waits for a writer, nor makes one wait): its hit or
 miss is counted in memory and written now and then (`store/tally.py`). Expired entries are
@@ -126,3 +127,26 @@ def _parse(text: str) -> Report | None:
         return Report.model_validate_json(text)
     except ValidationError:
         return None
+
+
+class DatabaseCache:
+    """The cache in the history database: nothing more to run."""
+
+    def __init__(self, store: Store, ttl_s: int) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+
+    async def get(self, key: str) -> Cached | None:
+        return await cache_get(self._store, key)
+
+    async def put(self, key: str, report: Report, analysis_id: int | None) -> None:
+        await cache_put(self._store, key, report, analysis_id, self._ttl_s)
+
+    async def discard(self, key: str) -> None:
+        del key  # the entry goes with its analysis (ON DELETE CASCADE)
+
+    async def clear(self) -> int:
+        return await cache_clear(self._store)
+
+    async def stats(self) -> CacheStats:
+        return await cache_stats(self._store)

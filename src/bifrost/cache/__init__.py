@@ -3,7 +3,8 @@
 The key covers everything that changes the answer — the input's content hash, the engine
 version, the LLM provider, model and prompt version, and the options that shape the Report —
 so a cached answer is never stale in any way but age. Two backends: the database (the
-default, nothing to run) and Redis (`BIFROST_REDIS_URL`, shared by service replicas).
+default, nothing to run: `cache/database.py`) and Redis (`BIFROST_REDIS_URL`, shared by
+service replicas: `cache/redis.py`), each behind the `Cache` protocol.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Cached:
 
     report: Report
     analysis_id: int | None
+
 
 
 class Cache(Protocol):
@@ -77,41 +79,14 @@ def cache_key(
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-class DatabaseCache:
-    """The cache in the history database: nothing more to run."""
-
-    def __init__(self, store: Store, ttl_s: int) -> None:
-        self._store = store
-        self._ttl_s = ttl_s
-
-    async def get(self, key: str) -> Cached | None:
-        from bifrost.store import cache_get  # noqa: PLC0415 — the store loads only when used
-
-        return await cache_get(self._store, key)
-
-    async def put(self, key: str, report: Report, analysis_id: int | None) -> None:
-        from bifrost.store import cache_put  # noqa: PLC0415
-
-        await cache_put(self._store, key, report, analysis_id, self._ttl_s)
-
-    async def discard(self, key: str) -> None:
-        del key  # the entry goes with its analysis (ON DELETE CASCADE)
-
-    async def clear(self) -> int:
-        from bifrost.store import cache_clear  # noqa: PLC0415
-
-        return await cache_clear(self._store)
-
-    async def stats(self) -> CacheStats:
-        from bifrost.store import cache_stats  # noqa: PLC0415
-
-        return await cache_stats(self._store)
-
-
 def make_cache(settings: Settings, store: Store) -> Cache:
     """Redis when `BIFROST_REDIS_URL` is set (shared by replicas), else the database."""
+    # Each backend loads only when chosen: Redis is an optional extra, and the database
+    # backend brings SQLAlchemy, which a run without a history does not need.
     if settings.redis_url:
-        from bifrost.redis_cache import RedisCache  # noqa: PLC0415 — the optional `redis` extra
+        from bifrost.cache.redis import RedisCache  # noqa: PLC0415
 
         return RedisCache(settings.redis_url, settings.cache_ttl_s)
+    from bifrost.cache.database import DatabaseCache  # noqa: PLC0415
+
     return DatabaseCache(store, settings.cache_ttl_s)
