@@ -113,7 +113,7 @@ def postgres() -> Postgres:
 def redis_url() -> Iterator[str]:
     """The Redis at BIFROST_TEST_REDIS_URL, checked by using it: Bifrost's cache in it is
     emptied before and after the test."""
-    from bifrost.redis_cache import RedisCache  # noqa: PLC0415
+    from bifrost.cache.redis import RedisCache  # noqa: PLC0415
 
     try:
         asyncio.run(RedisCache(REDIS_URL, 60).clear())

@@ -12,9 +12,9 @@ import pytest
 
 from bifrost.analysis import analyze
 from bifrost.cache import Cached
+from bifrost.cache.redis import RedisCache
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
-from bifrost.redis_cache import RedisCache
 from tests.conftest import DATA, Run
 
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from bifrost.errors import ServiceError
-from bifrost.redis_connection import RedisConnection
+from bifrost.store.redis import RedisConnection
 
 
 def connections_to(server: socket.socket) -> int:

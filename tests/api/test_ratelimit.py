@@ -22,11 +22,11 @@ from bifrost.api.ratelimit import (
     Decision,
     Limiter,
     MemoryLimiter,
-    Rate,
     RedisLimiter,
     make_limiter,
 )
 from bifrost.errors import ServiceError, UsageError
+from bifrost.times import Rate
 
 PREFIX = "bifrost:rate:"
 
@@ -333,7 +333,8 @@ def test_two_limiters_share_one_bucket(redis_url: str, bucket: str) -> None:
 _WORKER = textwrap.dedent(
     """
     import asyncio, sys
-    from bifrost.api.ratelimit import Rate, RedisLimiter
+    from bifrost.api.ratelimit import RedisLimiter
+    from bifrost.times import Rate
 
     async def main() -> int:
         limiter = RedisLimiter(sys.argv[1])

@@ -7,15 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from bifrost.cache import Cached, CacheStats
-from bifrost.store import (
-    Store,
-    cache_clear,
-    cache_get,
-    cache_put,
-    cache_stats,
-    delete_analysis,
-    save_analysis,
-)
+from bifrost.cache.database import cache_clear, cache_get, cache_put, cache_stats
+from bifrost.store import Store, delete_analysis, save_analysis
 from bifrost.store.models import CacheEntry
 
 from .helpers import report, with_store

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from bifrost.store import Store, cache_stats
+from bifrost.cache.database import cache_stats
+from bifrost.store import Store
 from bifrost.store.models import Analysis, FindingRow
 
 from .helpers import LOGS, ROOT, report, with_store
@@ -23,7 +24,8 @@ WRITER = """
 import asyncio, hashlib, os, sys
 from bifrost.analysis import analyze
 from bifrost.config import load_settings
-from bifrost.store import cache_get, cache_put, open_store, save_analysis
+from bifrost.cache.database import cache_get, cache_put
+from bifrost.store import open_store, save_analysis
 
 url, name, go, log, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 report = analyze([log], load_settings())

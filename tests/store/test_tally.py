@@ -20,9 +20,10 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bifrost.cache import Cached
+from bifrost.cache.database import cache_get, cache_put, cache_stats
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
-from bifrost.store import Store, cache_get, cache_put, cache_stats, open_store
+from bifrost.store import Store, open_store
 from bifrost.store.models import CacheCounter, CacheEntry
 from tests.conftest import ADMIN_URL
 

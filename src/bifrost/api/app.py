@@ -18,10 +18,10 @@ from bifrost.api import errors
 from bifrost.api.intake import document_options
 from bifrost.api.logs import configure_logging
 from bifrost.api.middleware import BodyLimit, HostAndOrigin, RequestContext
-from bifrost.api.ratelimit import Rate
 from bifrost.api.routes import analyses, keys, streaming, system
 from bifrost.api.services import start_services
 from bifrost.config import Settings, load_settings
+from bifrost.times import Rate
 
 DESCRIPTION = """
 Bifrost finds the few lines that explain why a log failed, and says what they mean.

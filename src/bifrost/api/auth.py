@@ -23,9 +23,10 @@ from starlette.requests import HTTPConnection
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
-from bifrost.api.ratelimit import Decision, Rate
+from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
+from bifrost.times import Rate
 
 Scope = Literal["analyze", "read", "admin"]
 ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin"})

@@ -21,7 +21,7 @@ from bifrost.analysis import Engine, Progress, analyze_sources, in_thread
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
-from bifrost.api.ratelimit import Limiter, MemoryLimiter, Rate, make_limiter
+from bifrost.api.ratelimit import Limiter, MemoryLimiter, make_limiter
 from bifrost.cache import Cache, make_cache
 from bifrost.config import Settings
 from bifrost.engine.read import Source
@@ -29,6 +29,7 @@ from bifrost.errors import ServiceError
 from bifrost.report import Report
 from bifrost.store import Store, database_url, open_store
 from bifrost.store.database import create_engine, safe_url
+from bifrost.times import Rate
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _TRIES = 2

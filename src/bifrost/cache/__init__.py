@@ -1,82 +1,22 @@
 """The analysis cache: the same input with the same settings is answered from memory.
 
-The key covers everything that changes the answer — the input's content hash, the engine
-version, the LLM provider, model and prompt version, and the options that shape the Report —
-so a cached answer is never stale in any way but age. Two backends: the database (the
-default, nothing to run: `cache/database.py`) and Redis (`BIFROST_REDIS_URL`, shared by
-service replicas: `cache/redis.py`), each behind the `Cache` protocol.
+The key (`cache_key`) covers everything that changes the answer, so a cached answer is never
+stale in any way but age. Two backends behind one protocol (`base.Cache`): the history
+database (`database.py`, the default, nothing to run) and Redis (`redis.py`,
+`BIFROST_REDIS_URL`, shared by service replicas).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from bifrost import __version__
+from bifrost.cache.base import Cache, Cached, CacheStats, cache_key
 from bifrost.config import Settings
-from bifrost.engine.signatures import knowledge_version
-from bifrost.report import Report
 
 if TYPE_CHECKING:
     from bifrost.store import Store
 
-
-@dataclass(frozen=True)
-class CacheStats:
-    entries: int
-    hits: int
-    misses: int
-    oldest: datetime | None = None
-    newest: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Cached:
-    """A cached Report and the stored analysis it came from (None: it was not stored)."""
-
-    report: Report
-    analysis_id: int | None
-
-
-
-class Cache(Protocol):
-    """Where cached Reports live."""
-
-    async def get(self, key: str) -> Cached | None: ...
-
-    async def put(self, key: str, report: Report, analysis_id: int | None) -> None: ...
-    async def discard(self, key: str) -> None:
-        """Forget the entry (its analysis was deleted)."""
-
-    async def clear(self) -> int: ...
-
-    async def stats(self) -> CacheStats: ...
-
-
-def cache_key(
-    content_hash: str,
-    settings: Settings,
-    *,
-    provider: str | None = None,
-    model: str | None = None,
-    prompt_version: str | None = None,
-) -> str:
-    """SHA-256 over the content hash and every setting that changes the answer."""
-    parts = {
-        "content": content_hash,
-        "engine": __version__,
-        "knowledge": knowledge_version(),
-        "provider": provider,
-        "model": model,
-        "prompt": prompt_version,
-        "top": settings.top,
-        "context_lines": settings.context_lines,
-        "max_line_bytes": settings.max_line_bytes,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+__all__ = ["Cache", "CacheStats", "Cached", "cache_key", "make_cache"]
 
 
 def make_cache(settings: Settings, store: Store) -> Cache:

@@ -15,7 +15,7 @@ from sqlalchemy import Insert, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bifrost.cache import Cached, CacheStats
+from bifrost.cache.base import Cached, CacheStats
 from bifrost.report import Report
 from bifrost.store.database import Store
 from bifrost.store.models import CacheCounter, CacheEntry, utcnow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bifrost.store.cache import Cached, CacheStats
-from bifrost.store.redis import RedisConnection
+from bifrost.cache.base import Cached, CacheStats
 from bifrost.report import Report
+from bifrost.store.redis import RedisConnection
 
 _PREFIX = "bifrost:cache:"
 _HITS = "bifrost:cache-counter:hits"

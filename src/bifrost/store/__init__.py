@@ -1,6 +1,5 @@
 """The history database: every analysis stored, cached and searchable (SQLite or PostgreSQL)."""
 
-from bifrost.store.cache import cache_clear, cache_get, cache_put, cache_stats
 from bifrost.store.database import Store, current, database_url, open_store, upgrade
 from bifrost.store.keys import (
     SCOPES,
@@ -41,10 +40,6 @@ __all__ = [
     "Store",
     "StoredAnalysis",
     "add_feedback",
-    "cache_clear",
-    "cache_get",
-    "cache_put",
-    "cache_stats",
     "create_key",
     "current",
     "database_url",

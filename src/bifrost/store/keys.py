@@ -18,6 +18,7 @@ from bifrost.errors import UsageError
 from bifrost.store.database import Store
 from bifrost.store.models import ApiKeyRow, utcnow
 from bifrost.store.records import ApiKey, NotFound
+from bifrost.times import Rate
 
 SCOPES = ("analyze", "read", "admin")
 """What a key may do: run analyses, read the history, manage keys and the service."""
@@ -146,8 +147,6 @@ def _valid_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
 
 
 def _canonical_rate(rate: str) -> str:
-    from bifrost.api.ratelimit import Rate  # noqa: PLC0415 — the API package only when needed
-
     canonical = str(Rate.parse(rate))
     if len(canonical) > MAX_RATE:
         raise UsageError(f"the rate {rate!r} is too large to store")

@@ -172,7 +172,7 @@ async def _probe(name: str, check: Awaitable[object], good: str) -> Check:
 
 
 async def _ping_redis(url: str) -> None:
-    from bifrost.redis_connection import RedisConnection  # noqa: PLC0415 — the `redis` extra
+    from bifrost.store.redis import RedisConnection  # noqa: PLC0415 — the `redis` extra
 
     redis = RedisConnection(url, purpose="readiness", connect_timeout_s=1, timeout_s=2)
     try:
