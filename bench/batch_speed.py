@@ -4,7 +4,7 @@ Generates ``--files`` logs (default 500) of 2,000–20,000 lines each from the L
 (``make_mix.py``: real lines, digits randomised, seeded), three of them corrupt: binary bytes,
 a truncated gzip (the engine reads what precedes the cut and warns) and an unreadable file
 (mode 000; as root, which reads any file, a dangling symlink instead). Then times the batch use
-case (``bifrost.batch.run_batch``: expansion aside, what the command runs, worker start-up
+case (``bifrost.analysis.batch.run_batch``: expansion aside, what the command runs, worker start-up
 included) for each ``-j``, and prints files/s, lines/s, the speed-up over the first ``-j`` and
 how many files were analysed, analysed with a warning, or failed. Figures only; nothing is
 asserted.
@@ -30,7 +30,7 @@ import make_mix
 
 sys.path.insert(0, str(common.REPO_ROOT / "src"))  # the working tree, installed or not
 
-from bifrost.batch import Batch, expand, run_batch
+from bifrost.analysis.batch import Batch, expand, run_batch
 from bifrost.config import load_settings
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bifrost.batch import FileResult, Input, expand, first_failure, run_batch, shared_templates
+from bifrost.analysis.batch import (
+    FileResult,
+    Input,
+    expand,
+    first_failure,
+    run_batch,
+    shared_templates,
+)
 from bifrost.config import load_settings
 from bifrost.report import Report
 

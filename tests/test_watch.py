@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from bifrost.watch import Watcher
+from bifrost.analysis.watch import Watcher
 from tests.llm.servers import FakeServer, Reply
 
 GENERATOR = textwrap.dedent(

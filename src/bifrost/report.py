@@ -10,8 +10,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bifrost.levels import RANK, Level
-
 SCHEMA = "bifrost.report/v1"
 
 Severity = Literal["info", "warning", "error", "critical"]
@@ -29,15 +27,6 @@ VERDICT_SEVERITY: dict[str, Severity] = {
     "failure": "error",
 }
 """How `--fail-on` weighs a verdict: an unclear failure counts as a warning."""
-
-
-def severity_of_level(level: Level | None) -> Severity:
-    """The finding severity a log level implies on its own."""
-    if level is None or RANK[level] <= RANK["notice"]:
-        return "info"
-    if level == "warning":
-        return "warning"
-    return "error" if level == "error" else "critical"
 
 
 def counts_phrase(counts: Mapping[Severity, int]) -> str:
@@ -61,6 +50,15 @@ class InputInfo(_Model):
     files: list[str] = Field(
         default_factory=list, description="Each input, when there were several."
     )
+
+    @classmethod
+    def of(cls, names: list[str], *, lines: int, bytes: int, sha256: str) -> InputInfo:
+        """One input goes by its name; several by `N files`, each named in `files`."""
+        several = len(names) > 1
+        name = f"{len(names)} files" if several else names[0]
+        return cls(
+            name=name, lines=lines, bytes=bytes, sha256=sha256, files=names if several else []
+        )
 
 
 class Stats(_Model):

@@ -23,8 +23,9 @@ from bifrost.report import SCHEMA, Report
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-# `cli/templates.write_jsonl` writes these records with string formatting, for speed, rather
-# than through this type; the tests check that what it writes validates against the schema.
+# `analysis/templates.Templates.jsonl` writes these records with string formatting, for
+# speed, rather than through this type; the tests check that what it writes validates
+# against the schema.
 class TemplateRecord(TypedDict):
     """One line of `bifrost templates --format jsonl`: the template of one input line, in input
     order."""

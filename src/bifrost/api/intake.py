@@ -11,20 +11,21 @@ import json
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api.errors import ApiError, FieldProblem
 from bifrost.config import ProviderName
-from bifrost.engine.read import Source, discard_spools
+from bifrost.render.formats import TextFormat
 
 _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
 """Labels and queries are text: a NUL byte is refused (PostgreSQL cannot store it)."""
-OutputFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+OutputFormat = TextFormat
 IN_MEMORY_BYTES = 1 << 20
 """Uploads up to this size are kept in memory: creating, writing and removing a temporary file
 cost a cached answer more than all the rest of its work. Larger ones are spooled to disk."""

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bifrost.analysis import Labels, Memory, OnText, Outcome, Progress, analyze_and_remember
+from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.intake import AnalysisOptions
 from bifrost.api.services import Services
 from bifrost.config import Settings
-from bifrost.engine.read import Source, discard_spools
 from bifrost.report import Report
 
 OnStage = Callable[[str, dict[str, object]], None]

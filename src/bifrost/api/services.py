@@ -17,14 +17,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from bifrost.analysis import Engine, Progress, analyze_sources, in_thread
+from bifrost.analysis import Engine, Progress, analyze_sources, in_thread, warm_up
+from bifrost.analysis.inputs import Source
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
 from bifrost.api.ratelimit import Limiter, MemoryLimiter, make_limiter
 from bifrost.cache import Cache, make_cache
 from bifrost.config import Settings
-from bifrost.engine.read import Source
 from bifrost.errors import ServiceError
 from bifrost.report import Report
 from bifrost.store import Store, database_url, open_store
@@ -67,7 +67,7 @@ class EnginePool:
             initargs=(os.getpid(),),
         )
         for _ in range(self._processes):
-            executor.submit(_warm)
+            executor.submit(warm_up)
         return executor
 
     async def __call__(
@@ -102,12 +102,6 @@ class EnginePool:
         for process in list(self._executor._processes.values()):  # public from Python 3.14
             process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _warm() -> int:
-    from bifrost.engine.signatures import load_signatures  # noqa: PLC0415
-
-    return len(load_signatures())
 
 
 class Slots:

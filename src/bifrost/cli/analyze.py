@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import importlib.resources
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
 
-from bifrost.analysis import Labels, Memory, analyze, analyze_and_store
+from bifrost.analysis import Labels, Memory, analyze, analyze_and_store, fails
+from bifrost.analysis.explain import dry_run
 from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import console, progress_bar, run, run_async
 from bifrost.config import FailOn, ProviderName, Settings, load_settings
 from bifrost.errors import UsageError
-from bifrost.render.github import render_github
-from bifrost.render.junit import render_junit
-from bifrost.render.markdown import render_markdown
-from bifrost.render.sarif import render_sarif
+from bifrost.render.formats import render
 from bifrost.render.terminal import render_terminal
-from bifrost.report import SEVERITY_RANK, VERDICT_SEVERITY, Report
+from bifrost.report import Report
 
 
 class ReportFormat(StrEnum):
@@ -174,14 +171,11 @@ def _stream_to_stderr(text: str) -> None:
 
 def show_dry_run(inputs: list[str], settings: Settings) -> int:
     """Print exactly what would be sent, its size and what was redacted; send nothing."""
-    from bifrost.llm.explain import prepare  # noqa: PLC0415
-    from bifrost.llm.providers import model_for  # noqa: PLC0415
-
-    report = analyze(inputs, settings)
-    prepared = prepare(report, settings)
+    planned = dry_run(analyze(inputs, settings), settings)
+    prepared = planned.prepared
     request = prepared.request
-    target = settings.llm or "(no provider configured)"
-    model = (model_for(settings, settings.llm) if settings.llm else None) or "-"
+    target = planned.provider or "(no provider configured)"
+    model = planned.model or "-"
     print(f"# dry run: nothing is sent. provider: {target}, model: {model}")
     print(
         f"# prompt {prepared.prompt.id}; digest: {prepared.digest.tokens} of "
@@ -197,31 +191,18 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
     return 0
 
 
-_RENDERERS: dict[ReportFormat, Callable[[Report], str]] = {
-    ReportFormat.json: lambda report: report.to_json() + "\n",
-    ReportFormat.markdown: render_markdown,
-    ReportFormat.sarif: render_sarif,
-    ReportFormat.github: render_github,
-    ReportFormat.junit: render_junit,
-}
-
-
 def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
     """The Report on stdout in the chosen format (shared by `analyze` and `diff`)."""
     if fmt is ReportFormat.terminal:
         render_terminal(report, console(no_color=no_color))
     else:
-        sys.stdout.write(_RENDERERS[fmt](report))
+        sys.stdout.write(render(report, fmt.value))
     sys.stdout.flush()
 
 
 def exit_code(report: Report, fail_on: FailOn) -> int:
     """1 when the verdict or any reported finding is at or above `fail_on`, else 0."""
-    if fail_on == "never":
-        return 0
-    threshold = SEVERITY_RANK[fail_on]
-    severities = [VERDICT_SEVERITY[report.verdict], *(f.severity for f in report.findings)]
-    return int(any(SEVERITY_RANK[s] >= threshold for s in severities))
+    return int(fails(report, fail_on))
 
 
 def sample_path() -> Path:

@@ -16,13 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from bifrost.batch import Batch, FileResult, OnDone, expand, run_batch
+from bifrost.analysis import fails
+from bifrost.analysis.batch import Batch, FileResult, OnDone, expand, run_batch
 from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
 from bifrost.cli.output import console, run
 from bifrost.config import FailOn, load_settings
 from bifrost.errors import UsageError
 from bifrost.render.spreadsheet import SafeDictWriter
-from bifrost.report import SEVERITY_RANK, VERDICT_SEVERITY
 
 SCHEMA = "bifrost.batch/v1"
 
@@ -123,16 +123,7 @@ def exit_code(batch: Batch, fail_on: FailOn) -> int:
     """2 when a file could not be read; else 1 when a verdict or finding reaches `fail_on`."""
     if any(r.report is None for r in batch.files):
         return 2
-    if fail_on == "never":
-        return 0
-    threshold = SEVERITY_RANK[fail_on]
-    for result in batch.files:
-        assert result.report is not None
-        severities = [VERDICT_SEVERITY[result.report.verdict]]
-        severities += [f.severity for f in result.report.findings]
-        if any(SEVERITY_RANK[s] >= threshold for s in severities):
-            return 1
-    return 0
+    return int(any(r.report is not None and fails(r.report, fail_on) for r in batch.files))
 
 
 def record(result: FileResult) -> dict[str, Any]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bifrost.cli.history import history_filter
+from bifrost.cli.history import options_filter
 from bifrost.cli.options import (
     Category,
     Environment,
@@ -25,6 +24,7 @@ from bifrost.cli.options import (
 )
 from bifrost.cli.output import run
 from bifrost.config import load_settings
+from bifrost.render.formats import ExportFormat
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -32,17 +32,11 @@ if TYPE_CHECKING:
     from bifrost.store import HistoryFilter
 
 
-class ExportFormat(StrEnum):
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
-
-
 def export_command(
     format: Annotated[
         ExportFormat,
         typer.Option("--format", "-f", metavar="FORMAT", help="csv, json (one array) or jsonl."),
-    ] = ExportFormat.jsonl,
+    ] = "jsonl",
     query: Query = None,
     service: Service = None,
     env: Environment = None,
@@ -60,7 +54,7 @@ def export_command(
     """
 
     def action() -> None:
-        filters = history_filter(
+        filters = options_filter(
             query, service, env, tag, category, verdict, since, until, provider
         )
         asyncio.run(write_export(filters, format, sys.stdout))
@@ -79,7 +73,7 @@ async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -
 
     async with (
         await open_store(load_settings()) as store,
-        contextlib.aclosing(export_text(store, filters, fmt.value)) as pieces,
+        contextlib.aclosing(export_text(store, filters, fmt)) as pieces,
     ):
         async for piece in pieces:
             out.write(piece)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from bifrost.analysis.history import BadTime, history_filter
 from bifrost.cli.options import (
     Category,
     Environment,
@@ -28,7 +28,6 @@ from bifrost.cli.output import console, run
 from bifrost.config import load_settings
 from bifrost.errors import UsageError
 from bifrost.render.terminal import render_terminal
-from bifrost.times import parse_when
 
 if TYPE_CHECKING:
     from bifrost.store import AnalysisSummary, HistoryFilter, StoredAnalysis
@@ -39,7 +38,7 @@ app = typer.Typer(
 )
 
 
-def history_filter(
+def options_filter(
     query: str | None,
     service: str | None,
     env: str | None,
@@ -50,32 +49,23 @@ def history_filter(
     until: str | None,
     provider: str | None,
 ) -> HistoryFilter:
-    """The filter the options describe (shared by `history` and `export`)."""
-    from bifrost.store import HistoryFilter  # noqa: PLC0415 — SQLAlchemy only when needed
-
-    now = datetime.now(UTC)
-    return HistoryFilter(
-        query=query,
-        service=service,
-        environment=env,
-        tag=tag,
-        category=category,
-        verdict=verdict,
-        since=_when("--since", since, now),
-        until=_when("--until", until, now),
-        provider=provider,
-    )
-
-
-def _when(option: str, text: str | None, now: datetime) -> datetime | None:
-    """The moment `text` names; a bad one is a usage error that names its option."""
-    if not text:
-        return None
+    """The filter the options describe (shared by `history` and `export`); a bad time is a
+    usage error that names its option."""
     try:
-        return parse_when(text, now)
-    except UsageError:
+        return history_filter(
+            query=query,
+            service=service,
+            environment=env,
+            tag=tag,
+            category=category,
+            verdict=verdict,
+            since=since,
+            until=until,
+            provider=provider,
+        )
+    except BadTime as exc:
         raise UsageError(
-            f"{option}: must be 30m, 12h, 7d, 2w or a date like 2024-05-01 (got {text!r})"
+            f"--{exc.field}: must be 30m, 12h, 7d, 2w or a date like 2024-05-01 (got {exc.text!r})"
         ) from None
 
 
@@ -103,7 +93,7 @@ def history_command(
     def action() -> None:
         from bifrost.store import open_store, search_analyses  # noqa: PLC0415
 
-        filters = history_filter(
+        filters = options_filter(
             query, service, env, tag, category, verdict, since, until, provider
         )
 

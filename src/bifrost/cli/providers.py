@@ -7,6 +7,7 @@ import asyncio
 from rich.table import Table
 from rich.text import Text
 
+from bifrost.analysis.explain import provider_statuses
 from bifrost.cli.options import NoColor, Verbose
 from bifrost.cli.output import console, run
 from bifrost.config import load_settings
@@ -19,11 +20,9 @@ def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> No
     """
 
     def action() -> None:
-        from bifrost.llm.providers import statuses  # noqa: PLC0415
-
         settings = load_settings()
         table = Table("provider", "where", "reachable", "models / problem", box=None)
-        for status in asyncio.run(statuses(settings)):
+        for status in asyncio.run(provider_statuses(settings)):
             chosen = " (configured)" if status.name == settings.llm else ""
             detail = ", ".join(status.models[:8]) if status.reachable else status.problem or ""
             table.add_row(

@@ -12,11 +12,12 @@ from typing import Annotated, get_args
 import typer
 from rich.text import Text
 
+from bifrost.analysis.explain import explain_report
+from bifrost.analysis.watch import Alert, Watcher, alert_report, watch
 from bifrost.cli.options import NoColor, Verbose, one_of
 from bifrost.cli.output import INTERRUPTED, console, run
 from bifrost.config import ProviderName, Settings, load_settings
-from bifrost.errors import BifrostError, InputError
-from bifrost.watch import Alert, Watcher, alert_report, watch
+from bifrost.errors import InputError
 
 _POLL_S = 0.25
 
@@ -95,22 +96,10 @@ def watch_command(
 
 def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
     """The LLM's one-line diagnosis of a new alert; a failure is said, not raised."""
-    from bifrost.llm.explain import explain  # noqa: PLC0415
-    from bifrost.llm.providers import make_provider  # noqa: PLC0415
-
-    async def ask() -> str:
-        provider = make_provider(settings)
-        try:
-            report = await explain(alert_report(alert, watcher), settings, provider)
-        finally:
-            await provider.aclose()
-        assert report.llm is not None
-        return f"→ {report.llm.root_cause or report.llm.summary}"
-
-    try:
-        return asyncio.run(ask())
-    except BifrostError as exc:
-        return f"(no LLM explanation: {exc.message})"
+    report, problem = asyncio.run(explain_report(alert_report(alert, watcher), settings))
+    if problem is not None or report.llm is None:
+        return f"(no LLM explanation: {problem})"
+    return f"→ {report.llm.root_cause or report.llm.summary}"
 
 
 def _lines(path: str | None, follow: bool) -> Iterator[bytes]:

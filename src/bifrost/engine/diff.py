@@ -146,11 +146,9 @@ def _delta(comparison: Comparison, template_id: str) -> TemplateDelta:
 
 
 def _input_info(scan: Scan) -> InputInfo:
-    names = [s.name for s in scan.sources]
-    return InputInfo(
-        name=names[0] if len(names) == 1 else f"{len(names)} files",
+    return InputInfo.of(
+        [s.name for s in scan.sources],
         lines=scan.lines,
         bytes=sum(s.bytes_read for s in scan.sources),
         sha256=scan.sha256,
-        files=names if len(names) > 1 else [],
     )

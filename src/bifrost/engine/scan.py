@@ -35,7 +35,7 @@ from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
 from bifrost.engine.records import Record
 from bifrost.engine.signatures import match
-from bifrost.engine.vocabulary import is_harmless, looks_like_trouble, mentions_trouble
+from bifrost.engine.vocabulary import is_trouble, looks_like_trouble, mentions_trouble
 from bifrost.errors import InputError
 from bifrost.levels import LEVELS, RANK
 
@@ -319,8 +319,7 @@ class Scanner:
             stats.level = max(stats.level, level)
             if events.stands_out(cls, text):
                 stats.headline = True
-                loud = level >= RANK["warning"] and not is_harmless(message)
-                if loud or looks_like_trouble(message) or match(message) is not None:
+                if is_trouble(message, level) or match(message) is not None:
                     self._mark_troubled(key)
                 elif level >= RANK["warning"] or mentions_trouble(message):
                     # `0 errors`: harmless only because of a number, which the shape key does

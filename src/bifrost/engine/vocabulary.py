@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bifrost.levels import RANK
+
 _HARMLESS = re.compile(
     r"""
     \b(?:0|no|zero|without|none)\s+(?:[\w-]+\s+){0,3}?
@@ -76,6 +78,13 @@ def looks_like_trouble(message: str) -> bool:
     return _TROUBLE.search(message) is not None and trouble_words(message) > 0
 
 
+def is_trouble(message: str, level: int) -> bool:
+    """Whether a line is trouble by its level or its words: a warning or worse that is not a
+    harmless look-alike, or words that report a problem whatever the level. (A known failure
+    signature makes any line trouble too; the callers check that last, as it costs most.)"""
+    return (level >= _WARNING and not is_harmless(message)) or looks_like_trouble(message)
+
+
 def mentions_trouble(message: str) -> bool:
     """Whether a trouble word appears at all, look-alikes included (`0 errors`)."""
     return _TROUBLE.search(message) is not None
@@ -95,3 +104,6 @@ def is_harmless(message: str) -> bool:
 def is_mild(message: str) -> bool:
     """Deprecations and retries: worth a look, rarely the cause of a failure."""
     return _MILD.search(message) is not None
+
+
+_WARNING = RANK["warning"]

@@ -11,21 +11,13 @@ import contextlib
 import io
 import json
 from collections.abc import AsyncGenerator
-from typing import Literal
 
+from bifrost.render.formats import ExportFormat
 from bifrost.render.spreadsheet import SafeDictWriter
 from bifrost.store.database import Store
 from bifrost.store.records import SUMMARY_FIELDS
 from bifrost.store.repository import iter_analyses
 from bifrost.store.search import HistoryFilter
-
-ExportFormat = Literal["csv", "json", "jsonl"]
-
-MEDIA_TYPES: dict[ExportFormat, str] = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-}
 
 
 async def export_text(

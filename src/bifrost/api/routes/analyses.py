@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from bifrost.analysis.history import BadTime, history_filter
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.running import Answer, run_analysis
-from bifrost.errors import UsageError
-from bifrost.render.github import render_github
-from bifrost.render.junit import render_junit
-from bifrost.render.markdown import render_markdown
-from bifrost.render.sarif import render_sarif
+from bifrost.render import formats
+from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS, ExportFormat
 from bifrost.report import Report, Verdict
 from bifrost.store import (
     AnalysisSummary,
@@ -28,18 +25,13 @@ from bifrost.store import (
     get_analysis,
     search_analyses,
 )
-from bifrost.store.export import MEDIA_TYPES, ExportFormat, export_text
-from bifrost.times import parse_when
+from bifrost.store.export import export_text
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 
-_RENDERERS = {
-    "markdown": (render_markdown, "text/markdown; charset=utf-8"),
-    "sarif": (render_sarif, "application/sarif+json"),
-    "junit": (render_junit, "application/xml"),
-    "github": (render_github, "text/plain; charset=utf-8"),
+RENDERED: dict[str, Any] = {
+    f.media_type.split(";")[0]: {} for name, f in REPORT_FORMATS.items() if name != "json"
 }
-RENDERED: dict[str, Any] = {media.split(";")[0]: {} for _, media in _RENDERERS.values()}
 """The media types of the rendered formats, beside JSON, for the OpenAPI document."""
 AnalysisId = Annotated[int, Path(ge=1, le=2**62, description="The analysis id.")]
 
@@ -60,26 +52,6 @@ When = Annotated[
     ),
 ]
 """A time as `bifrost history` takes it, as the OpenAPI document describes it."""
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def _moment(text: str | None, now: datetime) -> datetime | None:
-    """The instant `text` names, in UTC; None for no limit. One beyond what a datetime holds
-    (`99999999w`, `0001-01-01T00:00:00+23:59`) is the earliest or the latest there is, which
-    selects the same analyses."""
-    if not text:
-        return None
-    try:
-        moment = parse_when(text, now)
-    except UsageError as exc:
-        raise ApiError(422, "validation_error", exc.message) from None
-    except OverflowError:  # so long ago that subtracting it leaves the calendar
-        return _EARLIEST
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        return _EARLIEST if moment.year == 1 else _LATEST
 
 
 class AnalysisPage(BaseModel):
@@ -119,18 +91,20 @@ class HistoryQuery(BaseModel):
     provider: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
 
     def to_filter(self) -> HistoryFilter:
-        now = datetime.now(UTC)
-        return HistoryFilter(
-            query=self.q,
-            service=self.service,
-            environment=self.env,
-            tag=self.tag,
-            category=self.category,
-            verdict=self.verdict,
-            since=_moment(self.since, now),
-            until=_moment(self.until, now),
-            provider=self.provider,
-        )
+        try:
+            return history_filter(
+                query=self.q,
+                service=self.service,
+                environment=self.env,
+                tag=self.tag,
+                category=self.category,
+                verdict=self.verdict,
+                since=self.since,
+                until=self.until,
+                provider=self.provider,
+            )
+        except BadTime as exc:
+            raise ApiError(422, "validation_error", exc.message) from None
 
 
 @router.post(
@@ -173,10 +147,10 @@ def render(request: Request, answer: Answer, fmt: str) -> Response:
         headers["Location"] = f"/api/v1/analyses/{answer.analysis_id}"
         headers["X-Bifrost-Analysis-Id"] = str(answer.analysis_id)
     status = 201 if answer.analysis_id is not None and not answer.cached else 200
-    if fmt == "json":
-        return Response(report.to_json(indent=None), status, headers, media_type="application/json")
-    renderer, media_type = _RENDERERS[fmt]
-    return Response(renderer(report), status, headers, media_type=media_type)
+    media_type = REPORT_FORMATS[fmt].media_type
+    return Response(
+        formats.render(report, fmt, compact=True), status, headers, media_type=media_type
+    )
 
 
 @router.get(
@@ -211,7 +185,7 @@ async def list_analyses(
     responses={
         200: {
             "description": "Every matching analysis, streamed.",
-            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "content": {media: {} for media in EXPORT_MEDIA_TYPES.values()},
         },
         **ERROR_RESPONSES,
     },
@@ -227,7 +201,7 @@ async def export_analyses(
     extension = "json" if format == "json" else format
     return StreamingResponse(
         export_text(services_of(request).store, filters, format),
-        media_type=MEDIA_TYPES[format],
+        media_type=EXPORT_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{extension}"'},
     )
 

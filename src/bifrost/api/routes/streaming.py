@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.requests import HTTPConnection
 
 from bifrost.analysis import OnText
+from bifrost.analysis.inputs import Source, check_text, discard_spools
 from bifrost.api.auth import Caller, identify, require, services_of, spend
 from bifrost.api.errors import (
     ERROR_RESPONSES,
@@ -42,7 +43,6 @@ from bifrost.api.intake import (
 )
 from bifrost.api.logs import log
 from bifrost.api.running import Answer, OnStage, run_analysis
-from bifrost.engine.read import Source, check_text, discard_spools
 from bifrost.errors import BifrostError
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from bifrost.analysis.explain import check_provider, provider_statuses
 from bifrost.api import metrics
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError
@@ -117,8 +118,6 @@ async def providers(
     request: Request, _caller: Annotated[Caller, Depends(require("read"))]
 ) -> list[ProviderOut]:
     """Each provider: where it is, whether it answers, its models, and what to fix if not."""
-    from bifrost.llm.providers import statuses  # noqa: PLC0415
-
     settings = services_of(request).settings
     return [
         ProviderOut(
@@ -129,7 +128,7 @@ async def providers(
             models=s.models,
             problem=s.problem,
         )
-        for s in await statuses(settings)
+        for s in await provider_statuses(settings)
     ]
 
 
@@ -182,14 +181,4 @@ async def _ping_redis(url: str) -> None:
 
 
 async def _llm_status(request: Request) -> str:
-    from bifrost.errors import ServiceError  # noqa: PLC0415
-    from bifrost.llm.providers import make_provider  # noqa: PLC0415
-
-    provider = make_provider(services_of(request).settings)
-    try:
-        status = await provider.status()
-    finally:
-        await provider.aclose()
-    if not status.reachable:
-        raise ServiceError(status.problem or f"{status.name} is not reachable")
-    return f"{status.name} answers"
+    return await check_provider(services_of(request).settings)

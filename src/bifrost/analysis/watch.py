@@ -21,7 +21,7 @@ from bifrost.engine.read import decode
 from bifrost.engine.records import Record
 from bifrost.engine.scan import parse
 from bifrost.engine.signatures import Signature, match
-from bifrost.engine.vocabulary import is_harmless, is_mild, looks_like_trouble
+from bifrost.engine.vocabulary import is_mild, is_trouble
 from bifrost.levels import RANK
 from bifrost.report import Evidence, Finding, InputInfo, Position, Report, Stats
 
@@ -109,8 +109,7 @@ class Watcher:
         message = record.message.strip()
         level = RANK[record.level] if record.level else -1
         signature = match(message)
-        loud = level >= RANK["warning"] and not is_harmless(message)
-        troubled = (loud or looks_like_trouble(message) or signature is not None) and not (
+        troubled = (is_trouble(message, level) or signature is not None) and not (
             is_mild(message) and signature is None
         )
         seen = _Seen(self.miner.add(mask(message)), troubled, signature)

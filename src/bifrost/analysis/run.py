@@ -15,15 +15,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bifrost.analysis.explain import explain_report, llm_identity
 from bifrost.cache import Cache, Cached, cache_key, make_cache
-from bifrost.config import Settings
+from bifrost.config import FailOn, Settings
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import SUSPICIOUS, findings
-from bifrost.errors import BifrostError, ServiceError
+from bifrost.engine.signatures import load_signatures
+from bifrost.errors import ServiceError
 from bifrost.report import (
     SEVERITY_ORDER,
     SEVERITY_RANK,
+    VERDICT_SEVERITY,
     Finding,
     InputInfo,
     Report,
@@ -77,6 +80,12 @@ Engine = Callable[[list[Source], Settings, Progress | None], Awaitable[Report]]
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
     return await asyncio.to_thread(analyze_sources, sources, settings, progress)
+
+
+def warm_up() -> int:
+    """Load the knowledge base now (an engine process does it before its first input, so
+    that no request pays for it); how many signatures it holds."""
+    return len(load_signatures())
 
 
 def analyze(paths: list[str], settings: Settings) -> Report:
@@ -173,7 +182,7 @@ async def _remembered(
     on_text: OnText | None,
     engine: Engine,
 ) -> Outcome:
-    llm = _llm_identity(settings)
+    llm = llm_identity(settings)
     key = cache_key(await asyncio.to_thread(fingerprint, sources), settings, **llm)
     problems: list[str] = []
     cached = await _cache_get(cache, key, problems) if memory.use_cache else None
@@ -236,36 +245,15 @@ async def _keep_input(store: Store, outcome: Outcome, sources: list[Source]) -> 
         outcome.problems.append(f"input not stored: {exc.message}")
 
 
-def _llm_identity(settings: Settings) -> dict[str, str | None]:
-    """What of the LLM set-up changes the answer, for the cache key."""
-    if settings.llm is None:
-        return {}
-    from bifrost.llm.explain import PROMPT_NAME, PROMPT_VERSION  # noqa: PLC0415
-
-    return {
-        "provider": settings.llm,
-        "model": settings.model,
-        "prompt_version": f"{PROMPT_NAME}/{PROMPT_VERSION}",
-    }
-
-
 async def _explain(outcome: Outcome, settings: Settings, on_text: OnText | None) -> None:
     """Add the LLM's explanation when a provider is configured; on failure keep the built-in
     Report and say why."""
     if settings.llm is None:
         return
-    from bifrost.llm.explain import explain  # noqa: PLC0415
-    from bifrost.llm.providers import make_provider  # noqa: PLC0415
-
-    try:
-        provider = make_provider(settings)
-        try:
-            outcome.report = await explain(outcome.report, settings, provider, on_text)
-        finally:
-            await provider.aclose()
-    except BifrostError as exc:
+    outcome.report, problem = await explain_report(outcome.report, settings, on_text)
+    if problem is not None:
         outcome.provider_failed = True
-        outcome.problems.append(f"no LLM explanation: {exc.message}")
+        outcome.problems.append(f"no LLM explanation: {problem}")
 
 
 async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Cached | None:
@@ -287,12 +275,9 @@ async def _cache_put(
 
 def _relabel(report: Report, sources: list[Source]) -> Report:
     """A cached Report under the names of this run's inputs (the content is the same)."""
-    names = [s.name for s in sources]
-    info = report.input.model_copy(
-        update={
-            "name": names[0] if len(names) == 1 else f"{len(names)} files",
-            "files": names if len(names) > 1 else [],
-        }
+    old = report.input
+    info = InputInfo.of(
+        [s.name for s in sources], lines=old.lines, bytes=old.bytes, sha256=old.sha256
     )
     return report.model_copy(update={"input": info})
 
@@ -311,23 +296,14 @@ def _compressed(sources: list[Source]) -> bytes:
     return bytes(out)
 
 
-def scan_templates(paths: list[str], settings: Settings) -> Scan:
-    """Mine the inputs keeping the template of every line, for `bifrost templates`."""
-    sources = open_sources(paths)
-    scanner = Scanner(max_line_bytes=settings.max_line_bytes, keep_line_templates=True)
-    return scanner.scan(sources, settings.chunk_bytes)
-
-
 def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float) -> Report:
     """The Report for a scan: the `top` findings, with a verdict and summary over all of them."""
-    names = [s.name for s in scan.sources]
     return Report(
-        input=InputInfo(
-            name=names[0] if len(names) == 1 else f"{len(names)} files",
+        input=InputInfo.of(
+            [s.name for s in scan.sources],
             lines=scan.lines,
             bytes=sum(s.bytes_read for s in scan.sources),
             sha256=scan.sha256,
-            files=names if len(names) > 1 else [],
         ),
         stats=Stats(
             lines=scan.lines,
@@ -354,6 +330,16 @@ def verdict(ranked: list[Finding]) -> Verdict:
     if worst >= SEVERITY_RANK["warning"]:
         return "warning"
     return "unclear" if any(f.category == SUSPICIOUS for f in ranked) else "ok"
+
+
+def fails(report: Report, fail_on: FailOn) -> bool:
+    """Whether the verdict or a reported finding is at or above `fail_on`: the gate of every
+    front (a CLI's exit code, a CI check)."""
+    if fail_on == "never":
+        return False
+    threshold = SEVERITY_RANK[fail_on]
+    severities = [VERDICT_SEVERITY[report.verdict], *(f.severity for f in report.findings)]
+    return any(SEVERITY_RANK[s] >= threshold for s in severities)
 
 
 def finding_counts(ranked: list[Finding]) -> dict[Severity, int]:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from glob import glob, has_magic
 from pathlib import Path
 
-from bifrost.analysis import analyze
+from bifrost.analysis.run import analyze
 from bifrost.config import Settings
 from bifrost.errors import BifrostError
 from bifrost.report import SEVERITY_RANK, Finding, Report, Severity

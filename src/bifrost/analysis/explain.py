@@ -1,0 +1,90 @@
+"""Explanation by an LLM: the one path from every front to a provider.
+
+A provider that fails never costs the user the Report: `explain_report` returns the built-in
+Report and says what went wrong. The LLM package (and its HTTP and AWS clients) is imported
+only when a provider is used or asked about, so a run without one does not pay its start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bifrost.config import Settings
+from bifrost.errors import BifrostError, ServiceError
+from bifrost.report import Report
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bifrost.llm.base import ProviderStatus
+    from bifrost.llm.explain import Prepared
+
+
+async def explain_report(
+    report: Report, settings: Settings, on_text: Callable[[str], None] | None = None
+) -> tuple[Report, str | None]:
+    """The Report with the configured provider's explanation, or the Report unchanged and
+    why there is none."""
+    from bifrost.llm.explain import explain  # noqa: PLC0415 — see the module docstring
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+
+    try:
+        provider = make_provider(settings)
+        try:
+            return await explain(report, settings, provider, on_text), None
+        finally:
+            await provider.aclose()
+    except BifrostError as exc:
+        return report, exc.message
+
+
+def llm_identity(settings: Settings) -> dict[str, str | None]:
+    """What of the LLM set-up changes the answer (provider, model, prompt), for a cache key."""
+    if settings.llm is None:
+        return {}
+    from bifrost.llm.explain import PROMPT_NAME, PROMPT_VERSION  # noqa: PLC0415
+
+    return {
+        "provider": settings.llm,
+        "model": settings.model,
+        "prompt_version": f"{PROMPT_NAME}/{PROMPT_VERSION}",
+    }
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What would be sent for a Report, and to which provider and model; nothing is sent."""
+
+    prepared: Prepared
+    provider: str | None
+    model: str | None
+
+
+def dry_run(report: Report, settings: Settings) -> DryRun:
+    from bifrost.llm.explain import prepare  # noqa: PLC0415
+    from bifrost.llm.providers import model_for  # noqa: PLC0415
+
+    model = model_for(settings, settings.llm) if settings.llm else None
+    return DryRun(prepare(report, settings), settings.llm, model)
+
+
+async def provider_statuses(settings: Settings) -> list[ProviderStatus]:
+    """Every provider: where it is, whether it answers, its models, what to fix if not."""
+    from bifrost.llm.providers import statuses  # noqa: PLC0415
+
+    return await statuses(settings)
+
+
+async def check_provider(settings: Settings) -> str:
+    """That the configured provider answers (a readiness check); ServiceError if not."""
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+
+    provider = make_provider(settings)
+    try:
+        status = await provider.status()
+    finally:
+        await provider.aclose()
+    if not status.reachable:
+        raise ServiceError(status.problem or f"{status.name} is not reachable")
+    return f"{status.name} answers"

@@ -1,0 +1,75 @@
+"""Searching the history: the filter a front's search fields describe, read one way for all.
+
+Times come as people type them (`30m`, `12h`, `7d`, `2w` ago, or a date); one beyond what a
+datetime holds (`99999999w`) is the earliest or the latest there is, which selects the same
+analyses. The store (and SQLAlchemy) is imported only when a filter is built.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bifrost.errors import UsageError
+from bifrost.times import parse_when
+
+if TYPE_CHECKING:
+    from bifrost.store import HistoryFilter
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+class BadTime(UsageError):
+    """A search time that cannot be read; `field` is `since` or `until`."""
+
+    def __init__(self, field: str, text: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.text = text
+
+
+def history_filter(
+    *,
+    query: str | None = None,
+    service: str | None = None,
+    environment: str | None = None,
+    tag: str | None = None,
+    category: str | None = None,
+    verdict: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    provider: str | None = None,
+    now: datetime | None = None,
+) -> HistoryFilter:
+    """The filter the fields describe; a time that cannot be read raises `BadTime`."""
+    from bifrost.store import HistoryFilter  # noqa: PLC0415 — see the module docstring
+
+    now = now or datetime.now(UTC)
+    return HistoryFilter(
+        query=query,
+        service=service,
+        environment=environment,
+        tag=tag,
+        category=category,
+        verdict=verdict,
+        since=_moment("since", since, now),
+        until=_moment("until", until, now),
+        provider=provider,
+    )
+
+
+def _moment(field: str, text: str | None, now: datetime) -> datetime | None:
+    """The instant `text` names, in UTC; None for no limit."""
+    if not text:
+        return None
+    try:
+        moment = parse_when(text, now)
+    except UsageError as exc:
+        raise BadTime(field, text, exc.message) from None
+    except OverflowError:  # so long ago that subtracting it leaves the calendar
+        return _EARLIEST
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if moment.year == 1 else _LATEST

@@ -1,0 +1,57 @@
+"""Every text format a Report or an export is written in, with its media type: one registry
+for every front (`analyze --format`, the API's `?format=`, the coming web UI and workers).
+
+A renderer is imported only when its format is used, so choosing one never loads the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bifrost.report import Report
+
+TextFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+"""A Report as text (the terminal rendering is the CLI's own)."""
+
+ExportFormat = Literal["csv", "json", "jsonl"]
+"""Stored analyses, many at a time."""
+
+
+@dataclass(frozen=True)
+class Format:
+    media_type: str
+    renderer: str  # `module:function` under `bifrost.render`
+
+
+REPORT_FORMATS: dict[str, Format] = {
+    "json": Format("application/json", ""),
+    "markdown": Format("text/markdown; charset=utf-8", "markdown:render_markdown"),
+    "sarif": Format("application/sarif+json", "sarif:render_sarif"),
+    "github": Format("text/plain; charset=utf-8", "github:render_github"),
+    "junit": Format("application/xml", "junit:render_junit"),
+}
+
+EXPORT_MEDIA_TYPES: dict[ExportFormat, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+}
+
+
+def render(report: Report, fmt: str, *, compact: bool = False) -> str:
+    """The Report in a text format; JSON `compact` on one line (for machines), else indented
+    with a final newline (for people and diffs)."""
+    if fmt == "json":
+        return report.to_json(indent=None) if compact else report.to_json() + "\n"
+    return _renderer(REPORT_FORMATS[fmt].renderer)(report)
+
+
+def _renderer(name: str) -> Callable[[Report], str]:
+    module, function = name.split(":")
+    found: Callable[[Report], str] = getattr(
+        importlib.import_module(f"bifrost.render.{module}"), function
+    )
+    return found
