@@ -9,6 +9,7 @@ Report is still returned, with the problem in `Outcome.problems`.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -284,8 +285,6 @@ def _relabel(report: Report, sources: list[Source]) -> Report:
 
 def _compressed(sources: list[Source]) -> bytes:
     """The raw input, gzip-compressed, for `--store-input`."""
-    import gzip  # noqa: PLC0415
-
     out = bytearray()
     for source in sources:
         if source.data is not None:

@@ -26,6 +26,7 @@ from bifrost.api.logs import log
 from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
+from bifrost.store.keys import find_key, hash_secret, touch_key
 from bifrost.times import Rate
 
 Scope = Literal["analyze", "read", "admin"]
@@ -88,8 +89,6 @@ async def identify(connection: HTTPConnection) -> Caller:
             "(create one with `bifrost keys create NAME`)",
             headers=_CHALLENGE,
         )
-    from bifrost.store.keys import find_key, hash_secret, touch_key  # noqa: PLC0415
-
     digest = hash_secret(secret)
     if digest not in _verified:
         await _count_unverified(connection)

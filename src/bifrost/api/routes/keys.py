@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES
 from bifrost.api.intake import NO_NUL
+from bifrost.store import keys as stored_keys
 from bifrost.store.records import ApiKey
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -88,9 +89,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 async def create_key(
     request: Request, body: KeyIn, _caller: Annotated[Caller, Depends(require("admin"))]
 ) -> NewKeyOut:
-    from bifrost.store.keys import create_key  # noqa: PLC0415
-
-    key, secret = await create_key(services_of(request).store, body.name, body.scopes, body.rate)
+    store = services_of(request).store
+    key, secret = await stored_keys.create_key(store, body.name, body.scopes, body.rate)
     return NewKeyOut(**KeyOut.of(key).model_dump(), key=secret)
 
 
@@ -98,9 +98,7 @@ async def create_key(
 async def list_keys(
     request: Request, _caller: Annotated[Caller, Depends(require("admin"))]
 ) -> list[KeyOut]:
-    from bifrost.store.keys import list_keys  # noqa: PLC0415
-
-    return [KeyOut.of(key) for key in await list_keys(services_of(request).store)]
+    return [KeyOut.of(key) for key in await stored_keys.list_keys(services_of(request).store)]
 
 
 @router.delete(
@@ -115,6 +113,4 @@ async def revoke_key(
     _caller: Annotated[Caller, Depends(require("admin"))],
 ) -> KeyOut:
     """Takes effect at once: the key's next request is refused."""
-    from bifrost.store.keys import revoke_key  # noqa: PLC0415
-
-    return KeyOut.of(await revoke_key(services_of(request).store, key_id))
+    return KeyOut.of(await stored_keys.revoke_key(services_of(request).store, key_id))
