@@ -23,7 +23,9 @@ OnStage = Callable[[str, dict[str, object]], None]
 
 
 @dataclass
-class Answer:
+class Analysed:
+    """What the API answers for one analysis: the Report, its stored id, whether cached."""
+
     report: Report
     analysis_id: int | None
     cached: bool
@@ -36,7 +38,7 @@ async def run_analysis(
     *,
     on_text: OnText | None = None,
     on_stage: OnStage | None = None,
-) -> Answer:
+) -> Analysed:
     """Analyse the received sources (removed afterwards) and return the Report to send."""
     stage = on_stage or (lambda _name, _data: None)
     for source in sources:
@@ -102,8 +104,8 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
     return base.model_copy(update=update)
 
 
-def _answer(outcome: Outcome) -> Answer:
+def _answer(outcome: Outcome) -> Analysed:
     report = outcome.report
     if outcome.problems:
         report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})
-    return Answer(report, outcome.analysis_id, outcome.cached)
+    return Analysed(report, outcome.analysis_id, outcome.cached)

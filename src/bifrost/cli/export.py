@@ -13,7 +13,7 @@ from bifrost.cli.history import options_filter
 from bifrost.cli.options import (
     Category,
     Environment,
-    Provider,
+    ProviderOption,
     Query,
     Service,
     Since,
@@ -45,7 +45,7 @@ def export_command(
     verdict: VerdictOption = None,
     since: Since = None,
     until: Until = None,
-    provider: Provider = None,
+    provider: ProviderOption = None,
     verbose: Verbose = False,
 ) -> None:
     """Write stored analyses to stdout as CSV, JSON or JSONL.

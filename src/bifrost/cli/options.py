@@ -80,6 +80,6 @@ Until = Annotated[
     str | None,
     typer.Option("--until", metavar="WHEN", help="Only older than this (same forms)."),
 ]
-Provider = Annotated[
+ProviderOption = Annotated[
     str | None, typer.Option("--provider", metavar="NAME", help="Only this LLM provider.")
 ]

@@ -20,7 +20,7 @@ from bifrost.cli.output import run
 from bifrost.config import LoadedSettings, load_settings_with_origins
 from bifrost.errors import ServiceError, UsageError
 
-LogFormat = Literal["json", "console"]
+ServerLogFormat = Literal["json", "console"]
 
 
 def serve_command(
@@ -42,11 +42,12 @@ def serve_command(
         ),
     ] = None,
     log_format: Annotated[
-        LogFormat,
+        ServerLogFormat,
         typer.Option(
             "--log-format",
             metavar="FORMAT",
-            help=f"Server logs: {one_of(get_args(LogFormat))} (JSON lines or text for people).",
+            help=f"Server logs: {one_of(get_args(ServerLogFormat))} "
+            "(JSON lines or text for people).",
         ),
     ] = "json",
     forwarded_allow_ips: Annotated[

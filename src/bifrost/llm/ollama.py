@@ -10,7 +10,6 @@ import ipaddress
 import json
 import urllib.parse
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -20,12 +19,11 @@ from bifrost.llm.base import (
     ChatResult,
     ModelNotFound,
     ProviderError,
-    ProviderStatus,
-    ProviderTimeout,
     ProviderUnavailable,
     StreamChunk,
 )
-from bifrost.llm.retry import error_detail, for_status, http_failures, json_object, with_retries
+from bifrost.llm.http import HttpProvider
+from bifrost.llm.retry import error_detail, for_status
 
 DEFAULT_PORT = 11434
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -79,10 +77,12 @@ def context_size(request: ChatRequest) -> int:
     return size
 
 
-class OllamaProvider:
+class OllamaProvider(HttpProvider):
     """Chat with one model on one Ollama server."""
 
     name = "ollama"
+    who = "Ollama"
+    models_path = "/api/tags"
 
     def __init__(
         self,
@@ -94,14 +94,13 @@ class OllamaProvider:
         attempts: int = 3,
         base_delay: float = 0.5,
     ) -> None:
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self._read_timeout = read_timeout
-        self._attempts = attempts
-        self._base_delay = base_delay
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        super().__init__(
+            model,
+            base_url=base_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            attempts=attempts,
+            base_delay=base_delay,
         )
 
     def _payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -121,15 +120,7 @@ class OllamaProvider:
         }
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        payload = self._payload(request, stream=False)
-
-        async def attempt() -> dict[str, Any]:
-            with self._translated():
-                response = await self._client.post("/api/chat", json=payload)
-                self._check(response)
-                return json_object(response, "Ollama")
-
-        body = await with_retries(attempt, attempts=self._attempts, base_delay=self._base_delay)
+        body = await self.post_json("/api/chat", self._payload(request, stream=False))
         return ChatResult(
             text=str((body.get("message") or {}).get("content") or ""),
             model=str(body.get("model") or self.model),
@@ -139,22 +130,9 @@ class OllamaProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         """NDJSON lines as Ollama writes them; retried only until the first byte arrives."""
-        call = self._client.build_request(
-            "POST", "/api/chat", json=self._payload(request, stream=True)
-        )
-
-        async def attempt() -> httpx.Response:
-            with self._translated():
-                response = await self._client.send(call, stream=True)
-                if response.is_error:
-                    await response.aread()
-                    await response.aclose()
-                    self._check(response)
-                return response
-
-        response = await with_retries(attempt, attempts=self._attempts, base_delay=self._base_delay)
+        response = await self.send("/api/chat", self._payload(request, stream=True), stream=True)
         try:
-            with self._translated():
+            with self._failures():
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -174,32 +152,25 @@ class OllamaProvider:
         finally:
             await response.aclose()
 
-    async def status(self) -> ProviderStatus:
-        """Reachability and pulled models (`GET /api/tags`); never raises, never retries."""
-        try:
-            with self._translated():
-                response = await self._client.get("/api/tags")
-                self._check(response)
-                body = json_object(response, "Ollama")
-        except ProviderError as error:
-            reachable = not isinstance(error, ProviderUnavailable | ProviderTimeout)
-            return ProviderStatus(self.name, self.base_url, reachable, problem=error.message)
-        models = [str(m.get("name")) for m in body.get("models") or []]
+    def _models(self, body: dict[str, Any]) -> list[str]:
+        return [str(m.get("name")) for m in body.get("models") or []]
+
+    def _missing_model(self, models: list[str]) -> str | None:
         wanted = self.model if ":" in self.model else f"{self.model}:latest"
-        problem = None
-        if self.model and wanted not in models and self.model not in models:
-            problem = _not_pulled(self.model)
-        return ProviderStatus(self.name, self.base_url, True, models, problem)
+        if wanted in models or self.model in models:
+            return None
+        return _not_pulled(self.model)
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    def _translated(self) -> AbstractContextManager[None]:
-        return http_failures(
+    def _unreachable(self) -> str:
+        return (
             f"cannot reach Ollama at {self.base_url}; start it with `ollama serve` "
-            "or set OLLAMA_HOST",
+            "or set OLLAMA_HOST"
+        )
+
+    def _timed_out(self) -> str:
+        return (
             f"Ollama at {self.base_url} did not answer within {self._read_timeout:g} s; "
-            "the model may still be loading — try again, or raise BIFROST_LLM_TIMEOUT_S",
+            "the model may still be loading — try again, or raise BIFROST_LLM_TIMEOUT_S"
         )
 
     def _check(self, response: httpx.Response) -> None:

@@ -7,10 +7,8 @@ answer is validated either way). The step that worked is kept for the provider's
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -22,12 +20,11 @@ from bifrost.llm.base import (
     ProviderAuthError,
     ProviderBadRequest,
     ProviderError,
-    ProviderStatus,
-    ProviderTimeout,
     ProviderUnavailable,
     StreamChunk,
 )
-from bifrost.llm.retry import error_detail, for_status, http_failures, json_object, with_retries
+from bifrost.llm.http import HttpProvider
+from bifrost.llm.retry import error_detail, for_status, json_object
 
 DEFAULT_URL = "https://api.openai.com/v1"
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object")
@@ -38,10 +35,12 @@ def _response_formats(schema: dict[str, Any]) -> list[dict[str, Any] | None]:
     return [{"type": "json_schema", "json_schema": strict}, {"type": "json_object"}, None]
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpProvider):
     """Chat with one model behind an OpenAI-compatible `/chat/completions` endpoint."""
 
     name = "openai"
+    who = "the OpenAI-compatible server"
+    models_path = "models"
 
     def __init__(
         self,
@@ -56,19 +55,18 @@ class OpenAICompatProvider:
         base_delay: float = 0.5,
     ) -> None:
         """`key_env` names the variable the key is read from, for the hint when it is refused."""
-        self.model = model
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            model,
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            attempts=attempts,
+            base_delay=base_delay,
+        )
         self._has_key = bool(api_key)
         self._key_env = key_env
-        self._read_timeout = read_timeout
-        self._attempts = attempts
-        self._base_delay = base_delay
         self._format_step = 0
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url + "/",
-            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-        )
 
     def _payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -106,7 +104,7 @@ class OpenAICompatProvider:
         usage: dict[str, Any] = {}
         finished = False
         try:
-            with self._translated():
+            with self._failures():
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):
                         continue  # blank separators, comments, `event:` lines
@@ -132,57 +130,36 @@ class OpenAICompatProvider:
             completion_tokens=usage.get("completion_tokens"),
         )
 
-    async def status(self) -> ProviderStatus:
-        """Reachability and served models (`GET /models`); never raises, never retries."""
-        try:
-            with self._translated():
-                response = await self._client.get("models")
-                self._check(response)
-                body = json_object(response, "the OpenAI-compatible server")
-        except ProviderError as error:
-            reachable = not isinstance(error, ProviderUnavailable | ProviderTimeout)
-            return ProviderStatus(self.name, self.base_url, reachable, problem=error.message)
-        models = [str(m.get("id")) for m in body.get("data") or []]
-        problem = None
-        if self.model and self.model not in models:
-            problem = f"the server at {self.base_url} does not serve model {self.model}"
-        return ProviderStatus(self.name, self.base_url, True, models, problem)
+    def _models(self, body: dict[str, Any]) -> list[str]:
+        return [str(m.get("id")) for m in body.get("data") or []]
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def _missing_model(self, models: list[str]) -> str | None:
+        if self.model in models:
+            return None
+        return f"the server at {self.base_url} does not serve model {self.model}"
 
     async def _open(self, request: ChatRequest, *, stream: bool) -> httpx.Response:
         """Send with retries, stepping down the response_format ladder on a 400 that blames it."""
         while True:
-            call = self._client.build_request(
-                "POST", "chat/completions", json=self._payload(request, stream=stream)
-            )
-            attempt = functools.partial(self._attempt, call, stream=stream)
+            payload = self._payload(request, stream=stream)
             try:
-                return await with_retries(
-                    attempt, attempts=self._attempts, base_delay=self._base_delay
-                )
+                return await self.send("chat/completions", payload, stream=stream)
             except ProviderBadRequest as error:
                 blames_format = any(w in error.message.lower() for w in _FORMAT_WORDS)
                 if not blames_format or self._format_step == 2:
                     raise
                 self._format_step += 1
 
-    async def _attempt(self, call: httpx.Request, *, stream: bool) -> httpx.Response:
-        with self._translated():
-            response = await self._client.send(call, stream=stream)
-            if response.is_error:
-                await response.aread()
-                await response.aclose()
-                self._check(response)
-            return response
-
-    def _translated(self) -> AbstractContextManager[None]:
-        return http_failures(
+    def _unreachable(self) -> str:
+        return (
             f"cannot reach the OpenAI-compatible server at {self.base_url}; is it running? "
-            "(set --base-url or BIFROST_BASE_URL)",
+            "(set --base-url or BIFROST_BASE_URL)"
+        )
+
+    def _timed_out(self) -> str:
+        return (
             f"the server at {self.base_url} did not answer within {self._read_timeout:g} s; "
-            "try again, or raise BIFROST_LLM_TIMEOUT_S",
+            "try again, or raise BIFROST_LLM_TIMEOUT_S"
         )
 
     def _check(self, response: httpx.Response) -> None:

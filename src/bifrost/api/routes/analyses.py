@@ -12,7 +12,7 @@ from bifrost.analysis.history import BadTime, history_filter
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
-from bifrost.api.running import Answer, run_analysis
+from bifrost.api.running import Analysed, run_analysis
 from bifrost.render import formats
 from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS, ExportFormat
 from bifrost.report import Report, Verdict
@@ -139,7 +139,7 @@ async def create_analysis(
     return render(request, answer, options.format)
 
 
-def render(request: Request, answer: Answer, fmt: str) -> Response:
+def render(request: Request, answer: Analysed, fmt: str) -> Response:
     """The Report in the asked format, with where it is stored and whether it was cached."""
     report = public_report(request, answer.report)
     headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss"}

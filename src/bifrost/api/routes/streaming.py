@@ -42,7 +42,7 @@ from bifrost.api.intake import (
     strict_booleans,
 )
 from bifrost.api.logs import log
-from bifrost.api.running import Answer, OnStage, run_analysis
+from bifrost.api.running import Analysed, OnStage, run_analysis
 from bifrost.errors import BifrostError
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
@@ -129,7 +129,7 @@ async def analysis_socket(websocket: WebSocket) -> None:
     await websocket.close(code=1000)
 
 
-Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Answer]]
+Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Analysed]]
 
 
 async def events(start: Start, connection: HTTPConnection) -> AsyncIterator[Event]:
@@ -169,7 +169,7 @@ async def events(start: Start, connection: HTTPConnection) -> AsyncIterator[Even
             task.cancel()
 
 
-def _final(task: asyncio.Task[Answer], connection: HTTPConnection) -> Event:
+def _final(task: asyncio.Task[Analysed], connection: HTTPConnection) -> Event:
     request_id = connection.scope["state"]["request_id"]
     try:
         answer = task.result()
