@@ -4,6 +4,9 @@
 memory: the cache answers a repeat of the same input and settings, and every analysis is
 kept in the history database. A database that is down never costs the user the answer: the
 Report is still returned, with the problem in `Outcome.problems`.
+
+The store (and SQLAlchemy) is imported only when an analysis is remembered: `analyze -n`
+runs without it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`bifrost export`: stored analyses as CSV, JSON or JSONL, streamed in constant memory."""
+"""`bifrost export`: stored analyses as CSV, JSON or JSONL, streamed in constant memory.
+
+The store (and SQLAlchemy) is imported when the export runs: the CLI starts without it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""`bifrost history`: past analyses — list and search, show one, where the database lives."""
+"""`bifrost history`: past analyses — list and search, show one, where the database lives.
+
+The store (and SQLAlchemy) is imported inside the commands that use it: the CLI starts
+without it.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 A secret is printed once, alone on stdout (so `KEY=$(bifrost keys create ci-bot)` works),
 while what it is and the warning to keep it go to stderr. Nothing here ever prints a hash.
+
+The store (and SQLAlchemy) is imported inside the commands that use it: the CLI starts
+without it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`bifrost db` (migrations), `bifrost cache` (stats, clear) and `bifrost feedback`."""
+"""`bifrost db` (migrations), `bifrost cache` (stats, clear) and `bifrost feedback`.
+
+The store, the cache and Alembic are imported inside the commands that use them: the CLI
+starts without them.
+"""
 
 from __future__ import annotations
 

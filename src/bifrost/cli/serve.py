@@ -1,4 +1,8 @@
-"""`bifrost serve`: the HTTP API under uvicorn (the `server` extra)."""
+"""`bifrost serve`: the HTTP API under uvicorn (the `server` extra).
+
+The API stack (FastAPI, uvicorn) and the store are imported when the server starts: the
+rest of the CLI starts without them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Which provider to talk to, from the settings: the one place that knows all three."""
+"""Which provider to talk to, from the settings: the one place that knows all three.
+
+Each provider's module (and its client: httpx, boto3) is imported only when it is chosen.
+"""
 
 from __future__ import annotations
 
