@@ -1,20 +1,22 @@
-"""Throughput and peak memory of Bifrost on a large mixed log, next to Drain3.
+"""Speed and peak memory of Bifrost next to Drain3, at every size from 1k lines, and its
+start-up.
 
-Generates (``make_mix.py``) or takes (``--mix``) an N-line log (default 1,000,000), then runs,
-each in its own subprocess (wall time and peak RSS from ``os.wait4``):
+Generates (``make_mix.py``) or takes (``--mix``) a log, cuts it to each size of ``--sizes``
+(default 1k, 10k, 100k and 1M lines), and runs at each size, each in its own subprocess (wall
+time and peak RSS from ``os.wait4``), ``--rounds`` times (the median is shown):
 
 * Drain3, default configuration, one ``add_log_message`` per line (skip with ``--skip-drain``);
-* ``bifrost analyze FILE --format json`` on the first 20 %, 50 % and 100 % of the lines —
-  peak RSS should stay flat as the input grows;
-* ``bifrost templates FILE --format jsonl > /dev/null`` on all lines.
+* ``bifrost analyze FILE --format json --no-cache``: analysed afresh and stored in the history,
+  as a user runs it; and ``analyze -n`` (nothing stored);
+* at the largest size, a cached repeat of ``analyze`` and ``templates --format jsonl``.
 
-Each bifrost command runs ``--repeat`` times (default 3) and the fastest run is shown, so
-bytecode compilation and a busy machine weigh less; peak RSS is the highest seen.
+Then the start-up: ``--version``, ``--help`` and ``analyze --sample`` with and without
+storing. Times are end to end (interpreter start and imports included); the speed-up is the
+ratio of lines per second to Drain3's at the same size, in the same run. Figures only;
+nothing is asserted.
 
-Times are end to end (interpreter start and imports included). Figures only; nothing is asserted.
-
-    python bench/speed.py
-    python bench/speed.py --lines 200000 --skip-drain
+    python bench/speed.py --bifrost .venv/bin/bifrost
+    python bench/speed.py --sizes 1000,10000 --rounds 5 --skip-drain
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -36,7 +39,7 @@ from pathlib import Path
 import common
 import make_mix
 
-SIZE_FRACTIONS = (0.2, 0.5, 1.0)
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -104,15 +107,18 @@ def run_analyze(cmd: common.Command, path: Path, lines: int, extra: tuple[str, .
     """`bifrost analyze --format json` as a user runs it: analysed afresh (`--no-cache`, so a
     repeat is not answered from the cache) and stored in the history, unless `extra` says."""
     result = common.run_bifrost(cmd, ["analyze", str(path), "--format", "json", *extra])
-    if result.returncode not in (0, 1):
-        return Row("bifrost analyze", lines, None, None, None, result.stderr_tail(1))
     report = common.json_or_none(result.stdout_text())
-    stats = report.get("stats", {}) if isinstance(report, dict) else {}
+    if result.returncode not in (0, 1) or not isinstance(report, dict):
+        return Row("bifrost analyze", lines, None, None, None, result.stderr_tail(1))
+    stats = report.get("stats", {})
     templates = stats.get("templates")
     elapsed = stats.get("elapsed_s")
     note = f"engine {float(elapsed):.1f} s" if elapsed is not None else ""
+    name = "bifrost analyze" + (" -n" if "-n" in extra else "")
+    if "--no-cache" not in extra and "-n" not in extra:
+        name += " (cached)"
     return Row(
-        "bifrost analyze" + (" -n" if "-n" in extra else ""),
+        name,
         lines,
         result.wall_s,
         result.max_rss_mb,
@@ -130,28 +136,36 @@ def run_templates(cmd: common.Command, path: Path, lines: int) -> Row:
     return Row("bifrost templates", lines, result.wall_s, result.max_rss_mb, None, "jsonl")
 
 
-def best_of(repeat: int, run: Callable[[], Row]) -> Row:
-    """Run ``repeat`` times; keep the fastest run, with the highest peak RSS seen."""
-    rows = [run() for _ in range(max(1, repeat))]
+def median_of(rounds: int, run: Callable[[], Row]) -> Row:
+    """Run ``rounds`` times; the median time, with the highest peak RSS seen."""
+    rows = [run() for _ in range(max(1, rounds))]
     ok = [r for r in rows if r.seconds is not None]
-    if not ok:
-        return rows[0]
-    best = min(ok, key=lambda r: r.seconds or 0.0)
-    return replace(best, rss_mb=max(r.rss_mb or 0.0 for r in ok))
+    if len(ok) < len(rows):
+        return next(r for r in rows if r.seconds is None)
+    seconds = statistics.median(r.seconds or 0.0 for r in ok)
+    return replace(ok[0], seconds=seconds, rss_mb=max(r.rss_mb or 0.0 for r in ok))
+
+
+def run_startup(cmd: common.Command, name: str, args: list[str]) -> Row:
+    result = common.run_bifrost(cmd, args)
+    if result.returncode not in (0, 1):
+        return Row(name, 0, None, None, None, result.stderr_tail(1))
+    return Row(name, 0, result.wall_s, result.max_rss_mb, None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser)
-    parser.add_argument("--lines", type=int, default=1_000_000, help="lines (default 1000000)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in SIZES),
+        help="line counts, comma-separated (default 1000,10000,100000,1000000)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="mix seed (default 0)")
     parser.add_argument("--mix", type=Path, help="use this log instead of generating one")
     parser.add_argument("--skip-drain", action="store_true", help="do not run Drain3")
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="runs of each bifrost command, fastest kept (default 3; Drain3 runs once)",
+        "--rounds", type=int, default=3, help="runs of everything, median shown (default 3)"
     )
     parser.add_argument("--drain-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -159,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.drain_worker is not None:
         return drain_worker(args.drain_worker)
 
+    sizes = sorted({int(n) for n in args.sizes.split(",")})
     cmd = common.bifrost_command(args.bifrost)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bifrost-speed-") as tmp_dir:
@@ -166,56 +181,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         history = f"sqlite+aiosqlite:///{tmp / 'history.db'}"  # created once, not timed
         cmd = common.Command(cmd.argv, {**cmd.env, "BIFROST_DATABASE_URL": history})
         common.run_bifrost(cmd, ["db", "upgrade"])
+        total = sizes[-1]
+        full = tmp / "mix.log"
         if args.mix is None:
-            full = tmp / "mix.log"
-            start = time.perf_counter()
-            make_mix.write_mix(args.data, full, args.lines, args.seed)
-            print(
-                f"generated {args.lines:,}-line mix (seed {args.seed}) in "
-                f"{time.perf_counter() - start:.1f} s",
-                file=sys.stderr,
-            )
-            total = args.lines
+            make_mix.write_mix(args.data, full, total, args.seed)
         else:
-            available = count_file_lines(args.mix)
-            total = min(args.lines, available)
-            if total == available and args.mix.suffix != ".gz":
-                full = args.mix
-            else:
-                full = tmp / "mix.log"
-                write_head(args.mix, full, total)
-        size_mb = full.stat().st_size / 1e6
-
-        sizes = sorted({max(1, round(total * f)) for f in SIZE_FRACTIONS})
-        paths: dict[int, Path] = {total: full}
+            total = min(total, count_file_lines(args.mix))
+            write_head(args.mix, full, total)
+            sizes = [n for n in sizes if n <= total]
+        paths = {n: tmp / f"mix-{n}.log" for n in sizes}
+        for n, path in paths.items():
+            write_head(full, path, n)
+        rounds = args.rounds
         for n in sizes:
-            if n != total:
-                paths[n] = tmp / f"mix-{n}.log"
-                write_head(full, paths[n], n)
+            print(f"{n:,} lines …", file=sys.stderr)
+            if not args.skip_drain:
+                rows.append(median_of(rounds, partial(run_drain, paths[n], n)))
+            fresh = ("--no-cache",)
+            rows.append(median_of(rounds, partial(run_analyze, cmd, paths[n], n, fresh)))
+            rows.append(median_of(rounds, partial(run_analyze, cmd, paths[n], n, ("-n",))))
+        largest = paths[sizes[-1]]
+        rows.append(median_of(rounds, partial(run_analyze, cmd, largest, sizes[-1], ())))
+        rows.append(median_of(rounds, partial(run_templates, cmd, largest, sizes[-1])))
+        print("start-up …", file=sys.stderr)
+        for name, words in [
+            ("bifrost --version", ["--version"]),
+            ("bifrost --help", ["--help"]),
+            ("analyze --sample -n", ["analyze", "--sample", "-n", "-q"]),
+            ("analyze --sample (stored)", ["analyze", "--sample", "--no-cache", "-q"]),
+        ]:
+            rows.append(median_of(max(rounds, 5), partial(run_startup, cmd, name, words)))
 
-        if not args.skip_drain:
-            print(f"running drain3 on {total:,} lines …", file=sys.stderr)
-            rows.append(run_drain(full, total))
-        fresh = ("--no-cache",)
-        for n in sizes:
-            print(f"running bifrost analyze on {n:,} lines …", file=sys.stderr)
-            rows.append(best_of(args.repeat, partial(run_analyze, cmd, paths[n], n, fresh)))
-        print(f"running bifrost analyze -n on {total:,} lines …", file=sys.stderr)
-        rows.append(best_of(args.repeat, partial(run_analyze, cmd, full, total, ("-n",))))
-        print(f"running bifrost templates on {total:,} lines …", file=sys.stderr)
-        rows.append(best_of(args.repeat, partial(run_templates, cmd, full, total)))
-
-    drain = next((r for r in rows if r.tool.startswith("drain3") and r.seconds), None)
-    drain_rate = drain.lines / drain.seconds if drain and drain.seconds else None
+    drain_rate = {
+        r.lines: r.lines / r.seconds for r in rows if r.tool.startswith("drain3") and r.seconds
+    }
     table: list[list[str]] = []
     for r in rows:
-        rate = r.lines / r.seconds if r.seconds else None
-        speedup = rate / drain_rate if rate and drain_rate else None
+        rate = r.lines / r.seconds if r.seconds and r.lines else None
+        speedup = rate / drain_rate[r.lines] if rate and r.lines in drain_rate else None
         table.append(
             [
                 r.tool,
-                f"{r.lines:,}",
-                common.fmt(r.seconds, 2),
+                f"{r.lines:,}" if r.lines else "-",
+                common.fmt(r.seconds, 3),
                 f"{rate:,.0f}" if rate else "-",
                 common.fmt(r.rss_mb, 0),
                 f"{speedup:.1f}×" if speedup else "-",
@@ -228,15 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         table,
         left=(0, 7),
         title=(
-            f"Speed on a {total:,}-line Loghub mix ({size_mb:.0f} MB, digits randomised, "
-            f"seed {args.seed}; bifrost: best of {args.repeat})"
+            f"Speed on a Loghub mix (digits randomised, seed {args.seed}); median of "
+            f"{rounds} rounds ({max(rounds, 5)} for start-up)"
         ),
     )
     print(f"bifrost: {cmd.describe()}")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; wall time end to end incl. start-up; "
-        "vs Drain3 = ratio of lines/s"
+        "vs Drain3 = ratio of lines/s at the same size"
     )
     return 0
 
