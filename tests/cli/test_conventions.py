@@ -11,7 +11,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from bifrost.cli import app
+from bifrost.cli.app import app
 from bifrost.config import Settings
 from tests.conftest import DATA, Run
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -246,3 +250,54 @@ def test_malformed_files_are_rejected_naming_the_file(
         load_signature_file(path)
     assert "broken.yaml" in raised.value.message
     assert problem in raised.value.message
+
+
+# The index is cached on disk between runs (JSON under the user's cache directory); each
+# probe runs in a fresh interpreter with its own cache directory.
+_PROBE = """
+import json, sys
+from bifrost.engine import signatures
+lines = json.loads(sys.stdin.read())
+found = [getattr(signatures.match(line), "id", None) for line in lines]
+print(json.dumps({"found": found, "yaml": "yaml" in sys.modules,
+                  "cache": str(signatures.index_cache())}))
+"""
+
+
+def _probe(cache_home: Path, lines: list[str]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        input=json.dumps(lines),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache_home)},
+        timeout=120,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+ONE_EXAMPLE_EACH = [example for s in SIGNATURES for example in s.examples[:1]] + ["all good here"]
+
+
+def test_the_index_is_built_once_then_read_from_the_cache_with_the_same_answers(
+    tmp_path: Path,
+) -> None:
+    first = _probe(tmp_path, ONE_EXAMPLE_EACH)
+    assert first["yaml"]  # built from the YAML files, and cached
+    assert Path(str(first["cache"])).is_file()
+    second = _probe(tmp_path, ONE_EXAMPLE_EACH)
+    assert not second["yaml"]  # read from the cache: the YAML files were not parsed
+    assert second["found"] == first["found"]
+    assert first["found"] == [getattr(match(line), "id", None) for line in ONE_EXAMPLE_EACH]
+
+
+def test_an_unreadable_cache_is_rebuilt_not_trusted(tmp_path: Path) -> None:
+    cache = Path(str(_probe(tmp_path, ["x"])["cache"]))
+    cache.write_text('{"ranked": [{"id": "forged"}]')  # truncated JSON
+    again = _probe(tmp_path, ONE_EXAMPLE_EACH)
+    assert again["yaml"]
+    assert again["found"] == [getattr(match(line), "id", None) for line in ONE_EXAMPLE_EACH]
+    assert cache.read_text().startswith('{"ranked": [{"id": "')
+    assert "forged" not in cache.read_text()[:200]

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 from bifrost.analysis.explain import explain_report, llm_identity
 from bifrost.cache import Cache, Cached, cache_key, make_cache
 from bifrost.config import FailOn, Settings
+from bifrost.engine import signatures
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
 from bifrost.engine.score import SUSPICIOUS, findings
-from bifrost.engine.signatures import load_signatures
 from bifrost.errors import ServiceError
 from bifrost.report import (
     SEVERITY_ORDER,
@@ -89,7 +89,7 @@ async def in_thread(sources: list[Source], settings: Settings, progress: Progres
 def warm_up() -> int:
     """Load the knowledge base now (an engine process does it before its first input, so
     that no request pays for it); how many signatures it holds."""
-    return len(load_signatures())
+    return signatures.prepare()
 
 
 def analyze(paths: list[str], settings: Settings) -> Report:

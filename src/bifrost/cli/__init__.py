@@ -1,94 +1,23 @@
-"""The `bifrost` command line: one Typer app, one module per command group."""
+"""The `bifrost` command line (`app.py`: the Typer app; one module per command group).
+
+`bifrost --version` answers before anything else is imported: a script that checks the
+version should not wait for the whole command line to load.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 
-import typer
-from typer._click.exceptions import ClickException
-
-from bifrost import __version__
-from bifrost.cli import (
-    analyze,
-    batch,
-    completion,
-    config,
-    diff,
-    export,
-    history,
-    keys,
-    maintenance,
-    providers,
-    serve,
-    templates,
-    watch,
-)
-from bifrost.cli.output import INTERRUPTED, stop_on_ctrl_c
-from bifrost.cli.usage import usage_error
-from bifrost.config import CONFIG_ENV
-
-app = typer.Typer(
-    name="bifrost",
-    help="Find the few lines that explain why a log failed.",
-    no_args_is_help=True,
-    add_completion=False,  # `bifrost completion SHELL` prints the script instead
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help, like other Unix tools: no boxes, no <bool>
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.command("analyze")(analyze.analyze_command)
-app.command("templates")(templates.templates_command)
-app.command("diff")(diff.diff_command)
-app.command("batch")(batch.batch_command)
-app.add_typer(history.app, name="history")
-app.command("export")(export.export_command)
-app.command("feedback")(maintenance.feedback_command)
-app.add_typer(maintenance.db_app, name="db")
-app.add_typer(maintenance.cache_app, name="cache")
-app.add_typer(keys.app, name="keys")
-app.command("providers")(providers.providers_command)
-app.command("watch")(watch.watch_command)
-app.command("serve")(serve.serve_command)
-app.command("completion")(completion.completion_command)
-app.add_typer(config.app, name="config")
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"bifrost {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False,
-        "--version",
-        "-V",
-        callback=_version,
-        is_eager=True,
-        help="Print the version and exit.",
-    ),
-    config_file: str | None = typer.Option(
-        None,
-        "--config",
-        metavar="PATH",
-        help="Settings file (TOML) to read instead of bifrost.toml in the user config "
-        "directory; same as BIFROST_CONFIG.",
-    ),
-) -> None:
-    """Find the few lines that explain why a log failed."""
-    if config_file is not None:
-        os.environ[CONFIG_ENV] = config_file  # every command's load_settings reads it
+_VERSION_FLAGS = (["--version"], ["-V"])
 
 
 def main() -> None:
-    """Console-script entry point: errors become one line on stderr and an exit code."""
-    stop_on_ctrl_c()
-    try:
-        sys.exit(app(prog_name="bifrost", standalone_mode=False))
-    except ClickException as exc:  # Click's usage errors, found before any command runs
-        sys.exit(usage_error(exc))
-    except KeyboardInterrupt:  # before or after a command: the handler said so already
-        sys.exit(INTERRUPTED)
+    """Console-script entry point."""
+    if sys.argv[1:] in _VERSION_FLAGS:
+        from bifrost import __version__  # noqa: PLC0415 — see the module docstring
+
+        print(f"bifrost {__version__}")
+        return
+    from bifrost.cli.app import run  # noqa: PLC0415
+
+    run()

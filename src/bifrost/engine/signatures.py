@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
@@ -21,16 +24,14 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bifrost import __version__
 from bifrost.errors import SignatureError
 from bifrost.report import SEVERITY_RANK, Severity
 
 FLAGS = re.IGNORECASE | re.MULTILINE
-
-# libyaml when PyYAML was built with it: the pure-Python parser is most of the load time.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Signature(BaseModel):
@@ -50,20 +51,16 @@ class Signature(BaseModel):
     examples: list[str] = Field(min_length=2)
     counter_examples: list[str] = Field(min_length=1)
 
-    _regexes: tuple[re.Pattern[str], ...] = PrivateAttr()
-
     @model_validator(mode="after")
     def _compile_and_check(self) -> Signature:
         """Compile once, and prove the patterns on the signature's own examples."""
         if not self.id.startswith(f"{self.category}."):
             raise ValueError(f"id {self.id!r} must start with its category {self.category!r}")
-        regexes = []
         for pattern in self.patterns:
             try:
-                regexes.append(re.compile(pattern, FLAGS))
+                _regex(pattern)
             except re.error as exc:
                 raise ValueError(f"bad regex {pattern!r}: {exc}") from None
-        self._regexes = tuple(regexes)
         for example in self.examples:
             if not self.matches(example):
                 raise ValueError(f"example not matched by the patterns: {example!r}")
@@ -75,11 +72,23 @@ class Signature(BaseModel):
     @property
     def regexes(self) -> tuple[re.Pattern[str], ...]:
         """The compiled patterns, in order."""
-        return self._regexes
+        return tuple(_regex(pattern) for pattern in self.patterns)
 
     def matches(self, text: str) -> bool:
         """Whether any pattern of this signature occurs in `text` (ignoring the others)."""
-        return any(regex.search(text) for regex in self._regexes)
+        return any(_regex(pattern).search(text) for pattern in self.patterns)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    """A pattern compiled at its first use, once per process: on a given log most signatures
+    are never tried, as their keywords do not occur in it (see `match`)."""
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern, FLAGS)
+    return compiled
 
 
 def load_signature_file(path: Path) -> tuple[Signature, ...]:
@@ -124,6 +133,12 @@ def load_signatures() -> tuple[Signature, ...]:
     return tuple(loaded)
 
 
+def prepare() -> int:
+    """Load the index now (from the cache, or built and cached), so that the first `match`
+    does not pay for it; how many signatures it holds."""
+    return len(_index().ranked)
+
+
 def match(text: str) -> Signature | None:
     """The best signature for one message: highest priority, then severity, then file order."""
     index = _index()
@@ -131,8 +146,8 @@ def match(text: str) -> Signature | None:
     for found in index.finder.finditer(text.casefold()):
         candidates.update(index.found[found.group(1)])
     for position in sorted(candidates):  # patterns are numbered best signature first
-        rank, regex = index.patterns[position]
-        if regex.search(text):
+        rank, pattern = index.patterns[position]
+        if _regex(pattern).search(text):
             return index.ranked[rank]
     return None
 
@@ -159,7 +174,7 @@ _MIN_KEYWORD = 3
 @dataclass(frozen=True, slots=True)
 class _Index:
     ranked: tuple[Signature, ...]
-    patterns: tuple[tuple[int, re.Pattern[str]], ...]  # (rank of its signature, regex)
+    patterns: tuple[tuple[int, str], ...]  # (rank of its signature, pattern)
     finder: re.Pattern[str]
     found: dict[str, frozenset[int]]  # keyword found -> patterns to try
     unindexed: frozenset[int]  # patterns without a usable keyword: always tried
@@ -167,19 +182,73 @@ class _Index:
 
 @functools.cache
 def _index() -> _Index:
+    """The index, from the on-disk cache when this version built it for these signature
+    files before (`index_cache`), else built now, with every signature validated, and cached."""
+    path = index_cache()
+    cached = _read_index(path)
+    if cached is not None:
+        return cached
+    index = _build_index()
+    _write_index(path, index)
+    return index
+
+
+def index_cache() -> Path:
+    """Where the index built by this code from these signature files lives (the user's cache
+    directory; `XDG_CACHE_HOME` moves it). JSON, not pickle: reading a
+    cache must never run code."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]  # how it is built
+    name = f"signatures-{__version__}-{knowledge_version()}-{code}.json"
+    return Path(platformdirs.user_cache_dir("bifrost")) / name
+
+
+def _read_index(path: Path) -> _Index | None:
+    """The cached index; None when there is none or it cannot be read (it is then rebuilt)."""
+    try:
+        data = json.loads(path.read_bytes())
+        return _Index(
+            ranked=tuple(Signature.model_construct(**fields) for fields in data["ranked"]),
+            patterns=tuple((int(rank), str(pattern)) for rank, pattern in data["patterns"]),
+            finder=re.compile(data["finder"]),
+            found={word: frozenset(found) for word, found in data["found"].items()},
+            unindexed=frozenset(data["unindexed"]),
+        )
+    except (OSError, ValueError, TypeError, KeyError, re.error):
+        return None
+
+
+def _write_index(path: Path, index: _Index) -> None:
+    """Cache the index; a cache directory that cannot be written only costs the next run time."""
+    data = {
+        "ranked": [signature.model_dump() for signature in index.ranked],
+        "patterns": index.patterns,
+        "finder": index.finder.pattern,
+        "found": {word: sorted(found) for word, found in index.found.items()},
+        "unindexed": sorted(index.unindexed),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as file:
+            json.dump(data, file)
+        os.replace(file.name, path)
+    except OSError:
+        return
+
+
+def _build_index() -> _Index:
     """The signatures in the order `match` prefers them (the sort is stable, so file order
     breaks ties), their patterns numbered in that order, and the keyword finder."""
     ranked = tuple(
         sorted(load_signatures(), key=lambda s: (-s.priority, -SEVERITY_RANK[s.severity]))
     )
-    patterns: list[tuple[int, re.Pattern[str]]] = []
+    patterns: list[tuple[int, str]] = []
     by_keyword: dict[str, set[int]] = {}
     unindexed: set[int] = set()
     for rank, signature in enumerate(ranked):
-        for pattern, regex in zip(signature.patterns, signature.regexes, strict=True):
+        for pattern in signature.patterns:
             position = len(patterns)
-            patterns.append((rank, regex))
-            words = None if regex.flags & re.VERBOSE else _keywords(pattern)
+            patterns.append((rank, pattern))
+            words = None if _regex(pattern).flags & re.VERBOSE else _keywords(pattern)
             if words is None:
                 unindexed.add(position)
             for word in words or ():
@@ -350,8 +419,12 @@ def _trie(words: Iterable[str]) -> str:
 
 
 def _parse(text: str, name: str) -> tuple[Signature, ...]:
+    import yaml  # noqa: PLC0415 — only to build the index: a cached one needs no YAML
+
+    # libyaml when PyYAML was built with it: the pure-Python parser is most of the load time.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data: Any = yaml.load(text, Loader=_YAML_LOADER)
+        data: Any = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise SignatureError(f"{name}: invalid YAML: {exc}") from None
     if not isinstance(data, list):
