@@ -293,6 +293,15 @@ def test_the_index_is_built_once_then_read_from_the_cache_with_the_same_answers(
     assert first["found"] == [getattr(match(line), "id", None) for line in ONE_EXAMPLE_EACH]
 
 
+def test_a_new_index_replaces_those_of_other_versions(tmp_path: Path) -> None:
+    stale = tmp_path / "bifrost" / "signatures-0.0.1-000000000000-00000000.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    cache = Path(str(_probe(tmp_path, ["x"])["cache"]))
+    assert cache.is_file()
+    assert not stale.exists()
+
+
 def test_an_unreadable_cache_is_rebuilt_not_trusted(tmp_path: Path) -> None:
     cache = Path(str(_probe(tmp_path, ["x"])["cache"]))
     cache.write_text('{"ranked": [{"id": "forged"}]')  # truncated JSON

@@ -195,8 +195,8 @@ def _index() -> _Index:
 
 def index_cache() -> Path:
     """Where the index built by this code from these signature files lives (the user's cache
-    directory; `XDG_CACHE_HOME` moves it). JSON, not pickle: reading a
-    cache must never run code."""
+    directory; `XDG_CACHE_HOME` moves it). JSON, not pickle: reading a cache must never run
+    code."""
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]  # how it is built
     name = f"signatures-{__version__}-{knowledge_version()}-{code}.json"
     return Path(platformdirs.user_cache_dir("bifrost")) / name
@@ -231,6 +231,9 @@ def _write_index(path: Path, index: _Index) -> None:
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as file:
             json.dump(data, file)
         os.replace(file.name, path)
+        for stale in path.parent.glob("signatures-*.json"):  # built by other versions
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         return
 
