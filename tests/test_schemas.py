@@ -10,7 +10,7 @@ from typing import Any, get_args
 import pytest
 from jsonschema import Draft202012Validator
 
-from bifrost.report import Verdict
+from bifrost.choices import Verdict
 from bifrost.schemas import SCHEMAS, main, render
 from tests.conftest import DATA, Run
 

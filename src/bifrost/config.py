@@ -23,12 +23,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bifrost.choices import FailOn, ProviderName
 from bifrost.errors import ConfigError
 
 CONFIG_ENV = "BIFROST_CONFIG"
-
-FailOn = Literal["warning", "error", "critical", "never"]
-ProviderName = Literal["ollama", "bedrock", "openai"]
 
 
 class Settings(BaseSettings):

@@ -10,12 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bifrost.choices import Severity, Verdict
+
 SCHEMA = "bifrost.report/v1"
 
-Severity = Literal["info", "warning", "error", "critical"]
-Verdict = Literal["ok", "warning", "unclear", "failure"]
-"""`unclear`: the log shows that something went wrong, but no line says what (the findings
-are the most suspicious lines, with low confidence)."""
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "error", "warning", "info")

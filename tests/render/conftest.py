@@ -12,15 +12,14 @@ from typing import Any
 
 import pytest
 
+from bifrost.choices import Severity, Verdict
 from bifrost.report import (
     Evidence,
     Finding,
     InputInfo,
     Position,
     Report,
-    Severity,
     Stats,
-    Verdict,
 )
 
 TRACEBACK = """\

@@ -24,9 +24,10 @@ from glob import glob, has_magic
 from pathlib import Path
 
 from bifrost.analysis.run import analyze
+from bifrost.choices import Severity
 from bifrost.config import Settings
 from bifrost.errors import BifrostError
-from bifrost.report import SEVERITY_RANK, Finding, Report, Severity
+from bifrost.report import SEVERITY_RANK, Finding, Report
 
 _ERROR = SEVERITY_RANK["error"]
 

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from bifrost.analysis.explain import explain_report, llm_identity
 from bifrost.cache import Cache, Cached, cache_key, make_cache
-from bifrost.config import FailOn, Settings
+from bifrost.choices import FailOn, Severity, Verdict
+from bifrost.config import Settings
 from bifrost.engine import signatures
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.engine.scan import Scan, Scanner
@@ -34,9 +35,7 @@ from bifrost.report import (
     Finding,
     InputInfo,
     Report,
-    Severity,
     Stats,
-    Verdict,
     counts_phrase,
 )
 

@@ -19,8 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api.errors import ApiError, FieldProblem
-from bifrost.config import ProviderName
-from bifrost.render.formats import TextFormat
+from bifrost.choices import ProviderName, TextFormat
 
 _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"

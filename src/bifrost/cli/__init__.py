@@ -14,10 +14,10 @@ _VERSION_FLAGS = (["--version"], ["-V"])
 def main() -> None:
     """Console-script entry point."""
     if sys.argv[1:] in _VERSION_FLAGS:
-        from bifrost import __version__  # noqa: PLC0415 — see the module docstring
+        from bifrost import __version__
 
         print(f"bifrost {__version__}")
         return
-    from bifrost.cli.app import run  # noqa: PLC0415
+    from bifrost.cli.app import run
 
     run()

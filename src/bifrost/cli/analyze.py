@@ -1,4 +1,8 @@
-"""`bifrost analyze`: the ranked findings of one or more logs."""
+"""`bifrost analyze`: the ranked findings of one or more logs.
+
+The analysis, the settings and the renderers are imported when the command runs, not when
+the command line starts (`bifrost --help` must not load the engine).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,18 @@ import importlib.resources
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 
-from bifrost.analysis import Labels, Memory, analyze, analyze_and_store, fails
-from bifrost.analysis.explain import dry_run
+from bifrost.choices import FailOn, ProviderName
 from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose, one_of
-from bifrost.cli.output import console, progress_bar, run, run_async
-from bifrost.config import FailOn, ProviderName, Settings, load_settings
+from bifrost.cli.output import run, run_async
 from bifrost.errors import UsageError
-from bifrost.render.formats import render
-from bifrost.render.terminal import render_terminal
-from bifrost.report import Report
+
+if TYPE_CHECKING:
+    from bifrost.config import Settings
+    from bifrost.report import Report
 
 
 class ReportFormat(StrEnum):
@@ -120,6 +123,10 @@ def analyze_command(
     """
 
     def action() -> int:
+        from bifrost.analysis import Labels, Memory, analyze_and_store
+        from bifrost.cli.console import progress_bar
+        from bifrost.config import load_settings
+
         settings = load_settings(
             top=top,
             fail_on=fail_on,
@@ -171,6 +178,9 @@ def _stream_to_stderr(text: str) -> None:
 
 def show_dry_run(inputs: list[str], settings: Settings) -> int:
     """Print exactly what would be sent, its size and what was redacted; send nothing."""
+    from bifrost.analysis import analyze
+    from bifrost.analysis.explain import dry_run
+
     planned = dry_run(analyze(inputs, settings), settings)
     prepared = planned.prepared
     request = prepared.request
@@ -194,14 +204,21 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
 def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
     """The Report on stdout in the chosen format (shared by `analyze` and `diff`)."""
     if fmt is ReportFormat.terminal:
+        from bifrost.cli.console import console
+        from bifrost.render.terminal import render_terminal
+
         render_terminal(report, console(no_color=no_color))
     else:
+        from bifrost.render.formats import render
+
         sys.stdout.write(render(report, fmt.value))
     sys.stdout.flush()
 
 
 def exit_code(report: Report, fail_on: FailOn) -> int:
     """1 when the verdict or any reported finding is at or above `fail_on`, else 0."""
+    from bifrost.analysis import fails
+
     return int(fails(report, fail_on))
 
 

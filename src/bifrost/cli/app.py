@@ -26,7 +26,6 @@ from bifrost.cli import (
 )
 from bifrost.cli.output import INTERRUPTED, stop_on_ctrl_c
 from bifrost.cli.usage import usage_error
-from bifrost.config import CONFIG_ENV
 
 app = typer.Typer(
     name="bifrost",
@@ -79,6 +78,8 @@ def _root(
     ),
 ) -> None:
     """Find the few lines that explain why a log failed."""
+    from bifrost.config import CONFIG_ENV
+
     if config_file is not None:
         os.environ[CONFIG_ENV] = config_file  # every command's load_settings reads it
 

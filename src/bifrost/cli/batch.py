@@ -8,21 +8,17 @@ import os
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
-from bifrost.analysis import fails
-from bifrost.analysis.batch import Batch, FileResult, OnDone, expand, run_batch
+from bifrost.choices import FailOn
 from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import FailOn, load_settings
+from bifrost.cli.output import run
 from bifrost.errors import UsageError
-from bifrost.render.spreadsheet import SafeDictWriter
+
+if TYPE_CHECKING:
+    from bifrost.analysis.batch import Batch, FileResult, OnDone
 
 SCHEMA = "bifrost.batch/v1"
 
@@ -85,6 +81,9 @@ def batch_command(
     """
 
     def action() -> int:
+        from bifrost.analysis.batch import expand, run_batch
+        from bifrost.config import load_settings
+
         settings = load_settings(top=top, fail_on=fail_on)
         arguments = _with_stdin_list(paths)
         inputs = expand(arguments, pattern)
@@ -113,6 +112,9 @@ def _progress(total: int, *, quiet: bool) -> Iterator[OnDone | None]:
     if quiet or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("files", total=total)
@@ -123,6 +125,8 @@ def exit_code(batch: Batch, fail_on: FailOn) -> int:
     """2 when a file could not be read; else 1 when a verdict or finding reaches `fail_on`."""
     if any(r.report is None for r in batch.files):
         return 2
+    from bifrost.analysis import fails
+
     return int(any(r.report is not None and fails(r.report, fail_on) for r in batch.files))
 
 
@@ -184,6 +188,9 @@ def _print(batch: Batch, fmt: BatchFormat, *, no_color: bool) -> None:
         for result in batch.files:
             out.write(json.dumps(record(result)) + "\n")
     elif fmt is BatchFormat.csv:
+        from bifrost.analysis.batch import FileResult
+        from bifrost.render.spreadsheet import SafeDictWriter
+
         writer = SafeDictWriter(out, fieldnames=list(record(FileResult("")).keys()))
         writer.writeheader()
         for result in batch.files:
@@ -211,6 +218,11 @@ def _relative(paths: list[str]) -> tuple[str, list[str]]:
 
 
 def _print_table(batch: Batch, *, no_color: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.cli.console import console
+
     screen = console(no_color=no_color)
     # One line a file at any width: the answer (or, for a file that could not be read, why)
     # is cut to fit; the warnings of files that were read follow the table, whole.

@@ -8,12 +8,9 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import load_settings_with_origins
+from bifrost.cli.output import run
 
 app = typer.Typer(
     help="Show the settings in effect and where each came from.\n\nBuilt-in defaults < "
@@ -42,6 +39,11 @@ def show_command(
     """Print every setting, its value and where it came from.
 
     Sources: default, file, environment. Passwords in URLs are masked."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.cli.console import console
+    from bifrost.config import load_settings_with_origins
 
     def action() -> None:
         loaded = load_settings_with_origins()
@@ -77,6 +79,7 @@ def path_command(verbose: Verbose = False) -> None:
 
     BIFROST_CONFIG or --config, else bifrost.toml in the user config directory; printed
     whether or not the file exists."""
+    from bifrost.config import load_settings_with_origins
 
     def action() -> None:
         print(load_settings_with_origins().file)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bifrost.analysis.diff import compare_runs, stored_baseline
 from bifrost.cli.analyze import ReportFormat, exit_code, print_report
 from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import run
-from bifrost.config import Settings, load_settings
 from bifrost.errors import UsageError
+
+if TYPE_CHECKING:
+    from bifrost.config import Settings
 
 
 def diff_command(
@@ -54,6 +55,8 @@ def diff_command(
       2  usage or input error
       3  service error
     """
+    from bifrost.analysis.diff import compare_runs, stored_baseline
+    from bifrost.config import load_settings
 
     def action() -> int:
         settings = load_settings(top=top, fail_on=fail_on)

@@ -5,13 +5,13 @@ The store (and SQLAlchemy) is imported when the export runs: the CLI starts with
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bifrost.choices import ExportFormat
 from bifrost.cli.history import options_filter
 from bifrost.cli.options import (
     Category,
@@ -26,8 +26,6 @@ from bifrost.cli.options import (
     VerdictOption,
 )
 from bifrost.cli.output import run
-from bifrost.config import load_settings
-from bifrost.render.formats import ExportFormat
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -55,6 +53,7 @@ def export_command(
 
     Newest first, streamed; the same filters as `history`.
     """
+    import asyncio
 
     def action() -> None:
         filters = options_filter(
@@ -71,8 +70,9 @@ async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -
     The pieces are closed before the store, also when writing fails (`| head`): left to the
     event loop's shutdown, the generators under them are closed all at once, out of order.
     """
-    from bifrost.store import open_store  # noqa: PLC0415
-    from bifrost.store.export import export_text  # noqa: PLC0415
+    from bifrost.config import load_settings
+    from bifrost.store import open_store
+    from bifrost.store.export import export_text
 
     async with (
         await open_store(load_settings()) as store,

@@ -6,15 +6,11 @@ without it.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from bifrost.analysis.history import BadTime, history_filter
 from bifrost.cli.options import (
     Category,
     Environment,
@@ -28,12 +24,12 @@ from bifrost.cli.options import (
     Verbose,
     VerdictOption,
 )
-from bifrost.cli.output import console, run
-from bifrost.config import load_settings
+from bifrost.cli.output import run
 from bifrost.errors import UsageError
-from bifrost.render.terminal import render_terminal
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from bifrost.store import AnalysisSummary, HistoryFilter, StoredAnalysis
 
 app = typer.Typer(
@@ -55,6 +51,8 @@ def options_filter(
 ) -> HistoryFilter:
     """The filter the options describe (shared by `history` and `export`); a bad time is a
     usage error that names its option."""
+    from bifrost.analysis.history import BadTime, history_filter
+
     try:
         return history_filter(
             query=query,
@@ -91,11 +89,15 @@ def history_command(
     verbose: Verbose = False,
 ) -> None:
     """Recent analyses, newest first: id, when, input, service, verdict, top finding."""
+    import asyncio
+
+    from bifrost.config import load_settings
+
     if ctx.invoked_subcommand is not None:
         return
 
     def action() -> None:
-        from bifrost.store import open_store, search_analyses  # noqa: PLC0415
+        from bifrost.store import open_store, search_analyses
 
         filters = options_filter(
             query, service, env, tag, category, verdict, since, until, provider
@@ -124,9 +126,14 @@ def show_command(
 
     ID is the id `bifrost history` shows.
     """
+    import asyncio
+
+    from bifrost.cli.console import console
+    from bifrost.config import load_settings
+    from bifrost.render.terminal import render_terminal
 
     def action() -> None:
-        from bifrost.store import NotFound, get_analysis, open_store  # noqa: PLC0415
+        from bifrost.store import NotFound, get_analysis, open_store
 
         async def fetch() -> StoredAnalysis | None:
             async with await open_store(load_settings()) as store:
@@ -150,10 +157,11 @@ def path_command(verbose: Verbose = False) -> None:
 
     Its file, or its URL without any password.
     """
+    from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import database_url  # noqa: PLC0415
-        from bifrost.store.database import safe_url  # noqa: PLC0415
+        from bifrost.store import database_url
+        from bifrost.store.database import safe_url
 
         url = database_url(load_settings())
         print(url.split("///", 1)[1] if url.startswith("sqlite") else safe_url(url))
@@ -162,6 +170,11 @@ def path_command(verbose: Verbose = False) -> None:
 
 
 def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.cli.console import console
+
     out = console(no_color=no_color)
     if not rows:
         out.print("No stored analyses match.", style="dim")

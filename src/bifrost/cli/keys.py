@@ -9,7 +9,6 @@ without it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -17,12 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import load_settings
+from bifrost.cli.output import run
 
 if TYPE_CHECKING:
     from bifrost.store import ApiKey
@@ -65,12 +61,16 @@ def create_command(
 
     NAME says who or what will use the key, like ci-bot. Only a hash of the secret is kept.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
+
     scopes: Sequence[str] = DEFAULT_SCOPES
     if scope:  # `--scope analyze --scope read` or `--scope analyze,read`
         scopes = [s.strip() for given in scope for s in given.split(",")]
 
     def action() -> None:
-        from bifrost.store import create_key, open_store  # noqa: PLC0415
+        from bifrost.store import create_key, open_store
 
         async def create() -> tuple[ApiKey, str]:
             async with await open_store(load_settings()) as store:
@@ -105,9 +105,12 @@ def list_command(
 
     Each with its name, prefix, scopes, rate, when it was made and last used.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import list_keys, open_store  # noqa: PLC0415
+        from bifrost.store import list_keys, open_store
 
         async def fetch() -> list[ApiKey]:
             async with await open_store(load_settings()) as store:
@@ -132,9 +135,12 @@ def revoke_command(
     ID is the id `bifrost keys list` shows. The API refuses the key from now on; it stays
     listed with --all.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import open_store, revoke_key  # noqa: PLC0415
+        from bifrost.store import open_store, revoke_key
 
         async def revoke() -> ApiKey:
             async with await open_store(load_settings()) as store:
@@ -155,6 +161,11 @@ def _quoted(name: str) -> str:
 
 
 def _print_keys(keys: list[ApiKey], *, no_color: bool, show_all: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.cli.console import console
+
     out = console(no_color=no_color)
     if not keys:
         hint = "" if show_all else " (--all shows revoked ones too)"

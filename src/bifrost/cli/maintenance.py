@@ -6,14 +6,12 @@ starts without them.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
 
 from bifrost.cli.options import Verbose
 from bifrost.cli.output import run
-from bifrost.config import load_settings
 from bifrost.errors import UsageError
 
 db_app = typer.Typer(help="Apply and inspect the history database's migrations.")
@@ -26,9 +24,12 @@ def upgrade_command(verbose: Verbose = False) -> None:
 
     The embedded SQLite does this by itself on first use; PostgreSQL needs it once per upgrade.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import database_url, upgrade  # noqa: PLC0415
+        from bifrost.store import database_url, upgrade
 
         revision = asyncio.run(upgrade(database_url(load_settings())))
         print(f"database at revision {revision}")
@@ -42,9 +43,12 @@ def current_command(verbose: Verbose = False) -> None:
 
     `none` for an empty database.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import current, database_url  # noqa: PLC0415
+        from bifrost.store import current, database_url
 
         print(asyncio.run(current(database_url(load_settings()))) or "none")
 
@@ -57,6 +61,7 @@ def cache_stats_command(verbose: Verbose = False) -> None:
 
     The cache in use: Redis, or the database.
     """
+    import asyncio
 
     def action() -> None:
         stats = asyncio.run(_with_cache("stats"))
@@ -73,6 +78,8 @@ def cache_stats_command(verbose: Verbose = False) -> None:
 @cache_app.command("clear")
 def cache_clear_command(verbose: Verbose = False) -> None:
     """Forget every cached answer (the history stays)."""
+    import asyncio
+
     run(
         lambda: print(f"removed {asyncio.run(_with_cache('clear'))} cached answers"),
         verbose=verbose,
@@ -80,8 +87,9 @@ def cache_clear_command(verbose: Verbose = False) -> None:
 
 
 async def _with_cache(action: str) -> Any:
-    from bifrost.cache import make_cache  # noqa: PLC0415
-    from bifrost.store import open_store  # noqa: PLC0415
+    from bifrost.cache import make_cache
+    from bifrost.config import load_settings
+    from bifrost.store import open_store
 
     settings = load_settings()
     async with await open_store(settings) as store:
@@ -102,9 +110,12 @@ def feedback_command(
 
     ID is the id `bifrost history` shows; the feedback is kept with the analysis.
     """
+    import asyncio
+
+    from bifrost.config import load_settings
 
     async def record() -> None:
-        from bifrost.store import add_feedback, open_store  # noqa: PLC0415
+        from bifrost.store import add_feedback, open_store
 
         async with await open_store(load_settings()) as store:
             await add_feedback(store, analysis_id, good, note)

@@ -12,8 +12,7 @@ from typing import Annotated, get_args
 
 import typer
 
-from bifrost.config import FailOn
-from bifrost.report import Verdict
+from bifrost.choices import FailOn, Verdict
 
 
 def one_of(choices: Iterable[str]) -> str:

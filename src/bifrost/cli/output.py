@@ -1,26 +1,28 @@
-"""What every command shares: the console, the error line, Ctrl-C, broken pipes."""
+"""What every command shares: the error line, the exit codes, Ctrl-C, broken pipes.
+
+Rich is not imported here (`console.py` has it): a command loads it only to print.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import errno
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bifrost.errors import BifrostError
+
+if TYPE_CHECKING:
+    import asyncio
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,44 +33,6 @@ READER_GONE = 141
 """The exit code when the reader of stdout went away (`bifrost export | head -1`): 128 + SIGPIPE,
 as a shell reports a program that SIGPIPE ended (`yes | head -1`), so that `set -o pipefail`
 never takes a cut-off report for a complete one, nor for a passing one."""
-
-
-def console(*, no_color: bool = False) -> Console:
-    """A console on stdout; colour only on a terminal, never with NO_COLOR or --no-color."""
-    return _Stdout(no_color=no_color or "NO_COLOR" in os.environ, highlight=False, soft_wrap=False)
-
-
-class _Stdout(Console):
-    """A closed stdout (`| head`) ends the command as any other write to it does: `run` exits
-    141. Rich's own way is to exit 1 there and then."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True  # nothing more can be shown
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
-
-
-_PROGRESS_MIN_BYTES = 64 << 20  # smaller inputs are done in about a second
-
-
-@contextlib.contextmanager
-def progress_bar(paths: list[str], *, quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    """A transient progress bar on stderr for large files, only when stderr is a terminal."""
-    sizes = [_size(p) for p in paths]
-    total = sum(sizes)
-    if quiet or not sys.stderr.isatty() or not paths or total < _PROGRESS_MIN_BYTES:
-        yield None
-        return
-    columns = (TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("read", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def _size(path: str) -> int:
-    try:
-        return 0 if path == "-" else os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 def run(action: Callable[[], int | None], *, verbose: bool) -> NoReturn:
@@ -155,8 +119,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _running_task() -> asyncio.Task[Any] | None:
+    loaded = sys.modules.get("asyncio")  # not loaded: no task is running
+    if loaded is None:
+        return None
     try:
-        return asyncio.current_task()
+        task: asyncio.Task[Any] | None = loaded.current_task()
+        return task
     except RuntimeError:  # no event loop running
         return None
 
@@ -183,13 +151,15 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     be interrupted; after Ctrl-C, `asyncio.run` and then Python's exit would wait for it for
     ever. Daemon threads are left behind instead.
     """
+    import asyncio  # only for the commands that run a coroutine
+
     with asyncio.Runner() as runner:
         runner.get_loop().set_default_executor(_DaemonThreads())
         return runner.run(_as_command(main))
 
 
 async def _as_command(main: Coroutine[Any, Any, T]) -> T:
-    task = asyncio.current_task()
+    task = _running_task()
     assert task is not None
     task.set_name(_COMMAND_TASK)
     return await main

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from rich.table import Table
-from rich.text import Text
-
-from bifrost.analysis.explain import provider_statuses
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import load_settings
+from bifrost.cli.output import run
 
 
 def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> None:
@@ -18,6 +11,14 @@ def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> No
 
     Each provider: where it is, whether it answers, its models, and what to fix if not.
     """
+    import asyncio
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.analysis.explain import provider_statuses
+    from bifrost.cli.console import console
+    from bifrost.config import load_settings
 
     def action() -> None:
         settings = load_settings()

@@ -15,14 +15,17 @@ import socket
 import sys
 import tempfile
 from types import FrameType
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import typer
 
 from bifrost.cli.options import Verbose, one_of
 from bifrost.cli.output import run
-from bifrost.config import LoadedSettings, load_settings_with_origins
 from bifrost.errors import ServiceError, UsageError
+
+if TYPE_CHECKING:
+    from bifrost.config import LoadedSettings
+
 
 ServerLogFormat = Literal["json", "console"]
 
@@ -69,11 +72,12 @@ def serve_command(
 
     POST a log to /api/v1/analyses, get the Report. Docs at /docs.
     """
+    from bifrost.config import load_settings_with_origins
 
     def action() -> None:
         if importlib.util.find_spec("uvicorn") is None:  # the optional `server` extra
             raise UsageError("the server is not installed; pip install 'bifrost-logs[server]'")
-        from bifrost.api.server import serve, server_config  # noqa: PLC0415
+        from bifrost.api.server import serve, server_config
 
         loaded = load_settings_with_origins(
             log_format=log_format, forwarded_allow_ips=forwarded_allow_ips
@@ -84,8 +88,8 @@ def serve_command(
         if require_keys is None:
             require_keys = not _is_loopback(host)
         _check_port_free(host, port)
-        from bifrost.store import database_url  # noqa: PLC0415
-        from bifrost.store.database import safe_url  # noqa: PLC0415
+        from bifrost.store import database_url
+        from bifrost.store.database import safe_url
 
         os.environ["BIFROST_AUTH"] = "1" if require_keys else "0"
         os.environ["BIFROST_LOG_FORMAT"] = log_format

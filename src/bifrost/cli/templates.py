@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from bifrost.analysis.templates import Templates, mine_templates
 from bifrost.cli.options import NoColor, Paths, Verbose
-from bifrost.cli.output import console, run
-from bifrost.config import load_settings
+from bifrost.cli.output import run
+
+if TYPE_CHECKING:
+    from bifrost.analysis.templates import Templates
 
 
 class TemplatesFormat(StrEnum):
@@ -44,6 +43,8 @@ def templates_command(
     Reads each PATH, a log file (plain or gzip); '-' or no PATH reads standard input. The
     output is the same on a terminal and in a pipe: a table unless --format says otherwise.
     """
+    from bifrost.analysis.templates import mine_templates
+    from bifrost.config import load_settings
 
     def action() -> None:
         mined = mine_templates(list(paths or []), load_settings())
@@ -62,6 +63,11 @@ def templates_command(
 
 
 def _print_table(mined: Templates, *, no_color: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from bifrost.cli.console import console
+
     table = Table("count", "template_id", "template", box=None, header_style="bold")
     for row in mined.counts():
         table.add_row(f"{row['count']:,}", str(row["template_id"]), Text(str(row["template"])))

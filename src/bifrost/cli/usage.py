@@ -14,7 +14,6 @@ import difflib
 import sys
 from enum import Enum
 
-from pydantic import ValidationError
 from typer._click.core import Context
 from typer._click.exceptions import (
     BadOptionUsage,
@@ -79,9 +78,11 @@ def _wanted(param: TyperArgument | TyperOption) -> str | None:
 
 
 def _given(exc: BadParameter) -> object:
-    """The value as typed: Typer validates with Pydantic, whose error keeps it."""
+    """The value as typed: Typer validates with Pydantic, whose error keeps it. (A pydantic
+    error exists only once pydantic is loaded; the command line does not load it to ask.)"""
     cause = exc.__cause__
-    if isinstance(cause, ValidationError) and cause.errors():
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(cause, pydantic.ValidationError) and cause.errors():
         return cause.errors()[0]["input"]
     return None
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
-from rich.text import Text
 
-from bifrost.analysis.explain import explain_report
-from bifrost.analysis.watch import Alert, Watcher, alert_report, watch
+from bifrost.choices import ProviderName
 from bifrost.cli.options import NoColor, Verbose, one_of
-from bifrost.cli.output import INTERRUPTED, console, run
-from bifrost.config import ProviderName, Settings, load_settings
+from bifrost.cli.output import INTERRUPTED, run
 from bifrost.errors import InputError
+
+if TYPE_CHECKING:
+    from bifrost.analysis.watch import Alert, Watcher
+    from bifrost.config import Settings
+
 
 _POLL_S = 0.25
 
@@ -60,6 +61,11 @@ def watch_command(
     kind of error once, and a known one again when it bursts, until the input ends. Ctrl-C
     stops it cleanly with a summary.
     """
+    from rich.text import Text
+
+    from bifrost.analysis.watch import Watcher, watch
+    from bifrost.cli.console import console
+    from bifrost.config import load_settings
 
     def action() -> int:
         out = console(no_color=no_color)
@@ -96,6 +102,11 @@ def watch_command(
 
 def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
     """The LLM's one-line diagnosis of a new alert; a failure is said, not raised."""
+    import asyncio
+
+    from bifrost.analysis.explain import explain_report
+    from bifrost.analysis.watch import alert_report
+
     report, problem = asyncio.run(explain_report(alert_report(alert, watcher), settings))
     if problem is not None or report.llm is None:
         return f"(no LLM explanation: {problem})"

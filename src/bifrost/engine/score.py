@@ -14,6 +14,7 @@ import itertools
 import re
 from dataclasses import dataclass, replace
 
+from bifrost.choices import Severity
 from bifrost.engine import events, evidence, steps
 from bifrost.engine import normal as normal_model
 from bifrost.engine import ranker as ranker_model
@@ -24,7 +25,7 @@ from bifrost.engine.scan import Occurrence, Scan, TemplateStats, Window
 from bifrost.engine.signatures import Signature, match
 from bifrost.engine.vocabulary import is_mild, trouble_words
 from bifrost.levels import LEVELS, RANK
-from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position, Severity
+from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position
 
 SUSPICIOUS = "log.suspicious"
 """The category of a finding whose lines say nothing wrong themselves, but sit where the

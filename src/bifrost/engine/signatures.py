@@ -28,8 +28,9 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bifrost import __version__
+from bifrost.choices import Severity
 from bifrost.errors import SignatureError
-from bifrost.report import SEVERITY_RANK, Severity
+from bifrost.report import SEVERITY_RANK
 
 FLAGS = re.IGNORECASE | re.MULTILINE
 

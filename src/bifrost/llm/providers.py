@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 
-from bifrost.config import ProviderName, Settings
+from bifrost.choices import ProviderName
+from bifrost.config import Settings
 from bifrost.errors import UsageError
 from bifrost.llm.base import Provider, ProviderStatus
 

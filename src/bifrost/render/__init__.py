@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bifrost.report import Evidence, Finding, Position, Report, Severity, counts_phrase
+from bifrost.choices import Severity
+from bifrost.report import Evidence, Finding, Position, Report, counts_phrase
 
 __all__ = [
     "EvidenceLine",

@@ -9,15 +9,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
+from bifrost.choices import ExportFormat
 from bifrost.report import Report
-
-TextFormat = Literal["json", "markdown", "sarif", "junit", "github"]
-"""A Report as text (the terminal rendering is the CLI's own)."""
-
-ExportFormat = Literal["csv", "json", "jsonl"]
-"""Stored analyses, many at a time."""
 
 
 @dataclass(frozen=True)

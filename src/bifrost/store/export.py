@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import AsyncGenerator
 
-from bifrost.render.formats import ExportFormat
+from bifrost.choices import ExportFormat
 from bifrost.render.spreadsheet import SafeDictWriter
 from bifrost.store.database import Store
 from bifrost.store.records import SUMMARY_FIELDS

@@ -13,9 +13,10 @@ from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.running import Analysed, run_analysis
+from bifrost.choices import ExportFormat, Verdict
 from bifrost.render import formats
-from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS, ExportFormat
-from bifrost.report import Report, Verdict
+from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS
+from bifrost.report import Report
 from bifrost.store import (
     AnalysisSummary,
     HistoryFilter,
