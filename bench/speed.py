@@ -114,6 +114,8 @@ def run_analyze(cmd: common.Command, path: Path, lines: int, extra: tuple[str, .
     templates = stats.get("templates")
     elapsed = stats.get("elapsed_s")
     note = f"engine {float(elapsed):.1f} s" if elapsed is not None else ""
+    if "--no-cache" not in extra and "-n" not in extra:
+        note = "answered from the cache"
     name = "bifrost analyze" + (" -n" if "-n" in extra else "")
     if "--no-cache" not in extra and "-n" not in extra:
         name += " (cached)"
