@@ -46,4 +46,4 @@ def test_a_run_without_storing_loads_no_database() -> None:
     )
     loaded = _imported_after(code)
     assert "bifrost" in loaded
-    assert not loaded & {"sqlalchemy", "alembic", "httpx", "boto3", "fastapi"}
+    assert not loaded & {"sqlalchemy", "alembic", "httpx", "boto3", "fastapi", "rich"}

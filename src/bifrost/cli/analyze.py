@@ -16,7 +16,7 @@ import typer
 
 from bifrost.choices import FailOn, ProviderName
 from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose, one_of
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import progress_bar, run, run_async
 from bifrost.errors import UsageError
 
 if TYPE_CHECKING:
@@ -124,7 +124,6 @@ def analyze_command(
 
     def action() -> int:
         from bifrost.analysis import Labels, Memory, analyze_and_store
-        from bifrost.cli.console import progress_bar
         from bifrost.config import load_settings
 
         settings = load_settings(

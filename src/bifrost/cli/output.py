@@ -1,6 +1,8 @@
-"""What every command shares: the error line, the exit codes, Ctrl-C, broken pipes.
+"""What every command shares: the error line, the exit codes, Ctrl-C, broken pipes, the
+progress bar of a long read.
 
-Rich is not imported here (`console.py` has it): a command loads it only to print.
+Rich is not imported here (`console.py` has it): a command loads it only to print, and the
+progress bar only when it shows one (never in a pipe or in CI).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -33,6 +35,39 @@ READER_GONE = 141
 """The exit code when the reader of stdout went away (`bifrost export | head -1`): 128 + SIGPIPE,
 as a shell reports a program that SIGPIPE ended (`yes | head -1`), so that `set -o pipefail`
 never takes a cut-off report for a complete one, nor for a passing one."""
+
+
+_PROGRESS_MIN_BYTES = 64 << 20  # smaller inputs are done in about a second
+
+
+@contextlib.contextmanager
+def progress_bar(paths: list[str], *, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A transient progress bar on stderr for large files, only when stderr is a terminal."""
+    sizes = [_size(p) for p in paths]
+    total = sum(sizes)
+    if quiet or not sys.stderr.isatty() or not paths or total < _PROGRESS_MIN_BYTES:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("read", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _size(path: str) -> int:
+    try:
+        return 0 if path == "-" else os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def run(action: Callable[[], int | None], *, verbose: bool) -> NoReturn:
