@@ -86,6 +86,39 @@ def test_fronts_never_import_the_engine_or_the_llm_providers() -> None:
     assert _arrows({"cli", "api"}, {"engine", "llm"}) == []
 
 
+# What of the store a front may use: the connection it hands to the application layer, the
+# records it reads, and the searches. Its writes and the cache go through `analysis`.
+STORE_WRITES = frozenset(
+    {"save_analysis", "keep_input", "add_feedback", "delete_analysis", "upgrade"}
+    | {"create_key", "revoke_key", "touch_key"}
+)
+WRITE_MODULES: tuple[str, ...] = ("bifrost.cache", "bifrost.store.keys", "bifrost.store.export")
+WRITE_MODULES += ("bifrost.store.repository", "bifrost.store.tally")
+
+
+def _front_imports() -> list[tuple[str, str, str]]:
+    """(front module, module imported from, name) for every `from … import` of a front."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        if _layer(module) not in {"cli", "api"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found += [(module, node.module, alias.name) for alias in node.names]
+    return found
+
+
+def test_fronts_reach_the_store_writes_and_the_cache_only_through_the_application() -> None:
+    wrong = [
+        f"{front} imports {name} from {source}"
+        for front, source, name in _front_imports()
+        if source.startswith(WRITE_MODULES)
+        or (source.startswith("bifrost.store") and name in STORE_WRITES)
+    ]
+    assert wrong == []
+
+
 @pytest.mark.parametrize(
     ("layer", "above"),
     [

@@ -13,7 +13,9 @@ A test (`tests/test_layers.py`) holds them to it.
 - `templates`: a log's templates.
 - `watch`: a live log, line by line.
 - `batch`: many logs at once, and what they have in common.
-- `history`: the filter of a search of the stored analyses.
+- `history`: searching, forgetting, feedback and export of stored analyses.
+- `keys`: API keys.
+- `maintenance`: migrations and cache statistics.
 """
 
 from bifrost.analysis.run import (
@@ -31,12 +33,15 @@ from bifrost.analysis.run import (
     fails,
     finding_counts,
     in_thread,
+    open_cache,
     summary,
     verdict,
     warm_up,
 )
+from bifrost.cache import Cache
 
 __all__ = [
+    "Cache",
     "Engine",
     "Labels",
     "Memory",
@@ -51,6 +56,7 @@ __all__ = [
     "fails",
     "finding_counts",
     "in_thread",
+    "open_cache",
     "summary",
     "verdict",
     "warm_up",

@@ -1,4 +1,5 @@
-"""Searching the history: the filter a front's search fields describe, read one way for all.
+"""The history's use cases: the filter a front's search fields describe (read one way for
+all), forgetting an analysis, feedback, and export.
 
 Times come as people type them (`30m`, `12h`, `7d`, `2w` ago, or a date); one beyond what a
 datetime holds (`99999999w`) is the earliest or the latest there is, which selects the same
@@ -14,7 +15,11 @@ from bifrost.errors import UsageError
 from bifrost.times import parse_when
 
 if TYPE_CHECKING:
-    from bifrost.store import HistoryFilter
+    from collections.abc import AsyncGenerator
+
+    from bifrost.cache import Cache
+    from bifrost.choices import ExportFormat
+    from bifrost.store import HistoryFilter, Store
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _LATEST = datetime.max.replace(tzinfo=UTC)
@@ -73,3 +78,28 @@ def _moment(field: str, text: str | None, now: datetime) -> datetime | None:
         return moment.astimezone(UTC)
     except OverflowError:
         return _EARLIEST if moment.year == 1 else _LATEST
+
+
+async def forget(store: Store, cache: Cache, analysis_id: int) -> None:
+    """Delete a stored analysis with its findings, feedback and input, and its cache entry
+    (`NotFound` when there is no such analysis)."""
+    from bifrost.store import delete_analysis  # noqa: PLC0415 — see the module docstring
+
+    key = await delete_analysis(store, analysis_id)
+    if key is not None:
+        await cache.discard(key)
+
+
+async def give_feedback(store: Store, analysis_id: int, good: bool, note: str | None) -> None:
+    """Keep whether an analysis was right, and why (`NotFound` when there is none)."""
+    from bifrost.store import add_feedback  # noqa: PLC0415
+
+    await add_feedback(store, analysis_id, good, note)
+
+
+def export_rows(store: Store, filters: HistoryFilter, fmt: ExportFormat) -> AsyncGenerator[str]:
+    """Every matching analysis as CSV, JSON or JSONL text, a piece at a time, newest first
+    (close it with `contextlib.aclosing` when stopping early)."""
+    from bifrost.store.export import export_text  # noqa: PLC0415
+
+    return export_text(store, filters, fmt)

@@ -85,6 +85,12 @@ async def in_thread(sources: list[Source], settings: Settings, progress: Progres
     return await asyncio.to_thread(analyze_sources, sources, settings, progress)
 
 
+def open_cache(settings: Settings, store: Store) -> Cache:
+    """The cache in front of the history (Redis when configured, else the database): a
+    server opens it once and passes it to `analyze_and_remember` with its store."""
+    return make_cache(settings, store)
+
+
 def warm_up() -> int:
     """Load the knowledge base now (an engine process does it before its first input, so
     that no request pays for it); how many signatures it holds."""

@@ -20,13 +20,13 @@ from typing import Literal
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
+from bifrost.analysis.keys import find_key, hash_secret, touch_key
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
 from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
-from bifrost.store.keys import find_key, hash_secret, touch_key
 from bifrost.times import Rate
 
 Scope = Literal["analyze", "read", "admin"]

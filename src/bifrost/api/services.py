@@ -17,13 +17,20 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from bifrost.analysis import Engine, Progress, analyze_sources, in_thread, warm_up
+from bifrost.analysis import (
+    Cache,
+    Engine,
+    Progress,
+    analyze_sources,
+    in_thread,
+    open_cache,
+    warm_up,
+)
 from bifrost.analysis.inputs import Source
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
 from bifrost.api.ratelimit import Limiter, MemoryLimiter, make_limiter
-from bifrost.cache import Cache, make_cache
 from bifrost.config import Settings
 from bifrost.errors import ServiceError
 from bifrost.report import Report
@@ -183,7 +190,7 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         settings=settings,
         auth=auth,
         store=store,
-        cache=make_cache(settings, store),
+        cache=open_cache(settings, store),
         limiter=make_limiter(settings.redis_url),
         default_rate=default_rate,
         engine=pool or in_thread,

@@ -70,13 +70,13 @@ async def write_export(filters: HistoryFilter, fmt: ExportFormat, out: TextIO) -
     The pieces are closed before the store, also when writing fails (`| head`): left to the
     event loop's shutdown, the generators under them are closed all at once, out of order.
     """
+    from bifrost.analysis.history import export_rows
     from bifrost.config import load_settings
     from bifrost.store import open_store
-    from bifrost.store.export import export_text
 
     async with (
         await open_store(load_settings()) as store,
-        contextlib.aclosing(export_text(store, filters, fmt)) as pieces,
+        contextlib.aclosing(export_rows(store, filters, fmt)) as pieces,
     ):
         async for piece in pieces:
             out.write(piece)

@@ -70,7 +70,8 @@ def create_command(
         scopes = [s.strip() for given in scope for s in given.split(",")]
 
     def action() -> None:
-        from bifrost.store import create_key, open_store
+        from bifrost.analysis.keys import create_key
+        from bifrost.store import open_store
 
         async def create() -> tuple[ApiKey, str]:
             async with await open_store(load_settings()) as store:
@@ -110,7 +111,8 @@ def list_command(
     from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import list_keys, open_store
+        from bifrost.analysis.keys import list_keys
+        from bifrost.store import open_store
 
         async def fetch() -> list[ApiKey]:
             async with await open_store(load_settings()) as store:
@@ -140,7 +142,8 @@ def revoke_command(
     from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import open_store, revoke_key
+        from bifrost.analysis.keys import revoke_key
+        from bifrost.store import open_store
 
         async def revoke() -> ApiKey:
             async with await open_store(load_settings()) as store:

@@ -6,7 +6,7 @@ starts without them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -29,9 +29,9 @@ def upgrade_command(verbose: Verbose = False) -> None:
     from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import database_url, upgrade
+        from bifrost.analysis.maintenance import upgrade_database
 
-        revision = asyncio.run(upgrade(database_url(load_settings())))
+        revision = asyncio.run(upgrade_database(load_settings()))
         print(f"database at revision {revision}")
 
     run(action, verbose=verbose)
@@ -48,9 +48,9 @@ def current_command(verbose: Verbose = False) -> None:
     from bifrost.config import load_settings
 
     def action() -> None:
-        from bifrost.store import current, database_url
+        from bifrost.analysis.maintenance import database_revision
 
-        print(asyncio.run(current(database_url(load_settings()))) or "none")
+        print(asyncio.run(database_revision(load_settings())) or "none")
 
     run(action, verbose=verbose)
 
@@ -64,7 +64,10 @@ def cache_stats_command(verbose: Verbose = False) -> None:
     import asyncio
 
     def action() -> None:
-        stats = asyncio.run(_with_cache("stats"))
+        from bifrost.analysis.maintenance import cache_stats
+        from bifrost.config import load_settings
+
+        stats = asyncio.run(cache_stats(load_settings()))
         total = stats.hits + stats.misses
         rate = f"{stats.hits / total:.0%}" if total else "—"
         print(f"entries: {stats.entries}\nhits: {stats.hits}\nmisses: {stats.misses}")
@@ -80,21 +83,13 @@ def cache_clear_command(verbose: Verbose = False) -> None:
     """Forget every cached answer (the history stays)."""
     import asyncio
 
+    from bifrost.analysis.maintenance import clear_cache
+    from bifrost.config import load_settings
+
     run(
-        lambda: print(f"removed {asyncio.run(_with_cache('clear'))} cached answers"),
+        lambda: print(f"removed {asyncio.run(clear_cache(load_settings()))} cached answers"),
         verbose=verbose,
     )
-
-
-async def _with_cache(action: str) -> Any:
-    from bifrost.cache import make_cache
-    from bifrost.config import load_settings
-    from bifrost.store import open_store
-
-    settings = load_settings()
-    async with await open_store(settings) as store:
-        cache = make_cache(settings, store)
-        return await (cache.stats() if action == "stats" else cache.clear())
 
 
 def feedback_command(
@@ -115,10 +110,11 @@ def feedback_command(
     from bifrost.config import load_settings
 
     async def record() -> None:
-        from bifrost.store import add_feedback, open_store
+        from bifrost.analysis.history import give_feedback
+        from bifrost.store import open_store
 
         async with await open_store(load_settings()) as store:
-            await add_feedback(store, analysis_id, good, note)
+            await give_feedback(store, analysis_id, good, note)
 
     def action() -> None:
         if good == bad:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from bifrost.analysis.history import BadTime, history_filter
+from bifrost.analysis.history import BadTime, export_rows, forget, give_feedback, history_filter
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
@@ -21,12 +21,9 @@ from bifrost.store import (
     AnalysisSummary,
     HistoryFilter,
     StoredAnalysis,
-    add_feedback,
-    delete_analysis,
     get_analysis,
     search_analyses,
 )
-from bifrost.store.export import export_text
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 
@@ -201,7 +198,7 @@ async def export_analyses(
     filters = query.to_filter()
     extension = "json" if format == "json" else format
     return StreamingResponse(
-        export_text(services_of(request).store, filters, format),
+        export_rows(services_of(request).store, filters, format),
         media_type=EXPORT_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{extension}"'},
     )
@@ -239,9 +236,7 @@ async def delete_one(
 ) -> Response:
     """With its findings, feedback, stored input and cache entry."""
     services = services_of(request)
-    key = await delete_analysis(services.store, analysis_id)
-    if key is not None:
-        await services.cache.discard(key)
+    await forget(services.store, services.cache, analysis_id)
     return Response(status_code=204)
 
 
@@ -258,5 +253,5 @@ async def feedback(
     body: FeedbackIn,
     _caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> Response:
-    await add_feedback(services_of(request).store, analysis_id, body.good, body.note)
+    await give_feedback(services_of(request).store, analysis_id, body.good, body.note)
     return Response(status_code=204)

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bifrost.analysis import keys as api_keys
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES
 from bifrost.api.intake import NO_NUL
-from bifrost.store import keys as stored_keys
 from bifrost.store.records import ApiKey
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -90,7 +90,7 @@ async def create_key(
     request: Request, body: KeyIn, _caller: Annotated[Caller, Depends(require("admin"))]
 ) -> NewKeyOut:
     store = services_of(request).store
-    key, secret = await stored_keys.create_key(store, body.name, body.scopes, body.rate)
+    key, secret = await api_keys.create_key(store, body.name, body.scopes, body.rate)
     return NewKeyOut(**KeyOut.of(key).model_dump(), key=secret)
 
 
@@ -98,7 +98,7 @@ async def create_key(
 async def list_keys(
     request: Request, _caller: Annotated[Caller, Depends(require("admin"))]
 ) -> list[KeyOut]:
-    return [KeyOut.of(key) for key in await stored_keys.list_keys(services_of(request).store)]
+    return [KeyOut.of(key) for key in await api_keys.list_keys(services_of(request).store)]
 
 
 @router.delete(
@@ -113,4 +113,4 @@ async def revoke_key(
     _caller: Annotated[Caller, Depends(require("admin"))],
 ) -> KeyOut:
     """Takes effect at once: the key's next request is refused."""
-    return KeyOut.of(await stored_keys.revoke_key(services_of(request).store, key_id))
+    return KeyOut.of(await api_keys.revoke_key(services_of(request).store, key_id))
