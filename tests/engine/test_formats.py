@@ -1,6 +1,7 @@
 """Formats: each input's format is detected from real-looking lines, and fields come out right."""
 
 import csv
+import pickle
 from pathlib import Path
 
 import pytest
@@ -506,3 +507,12 @@ def test_parse_any_reads_each_line_of_a_mixed_input_in_its_own_format() -> None:
     )
     assert parse_any("  indented text") == Record("  indented text")
     assert parse_any("error: linker failed") == Record("error: linker failed", level="error")
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, PLAIN], ids=lambda f: f.name)
+def test_every_format_survives_pickling(fmt: LogFormat) -> None:
+    """A scan names its format and may cross a process boundary (engine pools, caches)."""
+    copy = pickle.loads(pickle.dumps(fmt))
+    line = "2024-05-01T10:00:00Z ERROR boom"
+    assert copy.name == fmt.name
+    assert copy.parse(line) == fmt.parse(line)

@@ -65,6 +65,7 @@ class Occurrence:
     lines: list[str]
     context: list[str]  # the lines just before `start`
     after: list[str] = field(default_factory=list)  # the lines just after the event
+    command: tuple[int, str] | None = None  # (line, text) of the echoed command that printed it
 
 
 @dataclass

@@ -224,9 +224,12 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
     """The first occurrence of each template in the windows, failing steps first."""
     found: dict[int, Occurrence] = {}
     for window in [*scan.failures, *scan.ends]:
+        commands = [i for i, line in enumerate(window.lines) if steps.is_command(line)]
         for offset, (first, last) in _window_events(window):
             index = scan.miner.find(window.templates[offset])
             if index not in found:
+                above = bisect.bisect_left(commands, first) - 1
+                command = commands[above] if above >= 0 else None
                 found[index] = Occurrence(
                     file=window.file,
                     line=window.start + offset,
@@ -234,6 +237,9 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
                     lines=window.lines[first : last + 1],
                     context=window.lines[max(0, first - _CONTEXT) : first],
                     after=window.lines[last + 1 : last + 1 + evidence.AFTER_LINES],
+                    command=None
+                    if command is None
+                    else (window.start + command, window.lines[command]),
                 )
     return found
 
@@ -614,7 +620,11 @@ def _free_lines(
 
 
 def _command_above(occurrence: Occurrence) -> Evidence | None:
-    """The echoed command right above an event (`$ npm test`): what produced the output."""
+    """The echoed command that printed an event (`$ npm test`, yarn's `$ gulp && …`): the
+    nearest one above it in its failing step, or the line right above it."""
+    if occurrence.command is not None:
+        line, text = occurrence.command
+        return Evidence(line=line, end_line=line, text=text)
     if not occurrence.context or occurrence.start < 2:
         return None
     above = occurrence.context[-1]

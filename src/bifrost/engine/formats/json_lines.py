@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -105,7 +106,7 @@ def _json_level(value: Any) -> Level | None:
 
 def json_lines(read: Callable[[str], Record]) -> LogFormat:
     """One JSON object per line; a Docker json-file line's `log` payload is read by `read`."""
-    return LogFormat("json", lambda line: _parse_json(line, read))
+    return LogFormat("json", functools.partial(_parse_json, read=read))
 
 
 def _parse_json(line: str, read: Callable[[str], Record]) -> Record | None:

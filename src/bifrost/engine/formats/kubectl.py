@@ -3,6 +3,7 @@ are read by `payload`."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -35,7 +36,10 @@ _K8S_LEVEL: dict[str, Level] = {"Normal": "info", "Warning": "warning"}
 def kubectl(payload: Callable[[str], Record]) -> LogFormat:
     """`kubectl describe` / `kubectl get events`; a snapshot, not in time order."""
     return LogFormat(
-        "kubectl", lambda line: _parse_kubectl(line, payload), marker=_K8S_MARKER, ordered=False
+        "kubectl",
+        functools.partial(_parse_kubectl, payload=payload),
+        marker=_K8S_MARKER,
+        ordered=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -27,7 +28,7 @@ def merged_source(line: str) -> tuple[str, str] | None:
 
 def merged(payload: Callable[[str], Record]) -> LogFormat:
     """`kubectl logs --prefix` and `docker compose logs`: each payload read by `payload`."""
-    return LogFormat("merged", lambda line: _parse_merged(line, payload), marker=_MERGED)
+    return LogFormat("merged", functools.partial(_parse_merged, payload=payload), marker=_MERGED)
 
 
 def _parse_merged(line: str, payload: Callable[[str], Record]) -> Record | None:

@@ -3,6 +3,7 @@ read on its own, in whatever format it has (`payload`, the caller's per-line rea
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -40,26 +41,26 @@ def _parse_wrapped(timestamp: str, text: str, payload: Payload) -> Record:
 
 def github_actions(payload: Payload) -> LogFormat:
     """GitHub Actions job log: `2022-05-07T08:49:38.2847211Z message`, `##[error]` markers."""
-
-    def parse(line: str) -> Record | None:
-        m = _GITHUB.match(line)
-        if m is None:
-            return None
-        record = _parse_wrapped(m["ts"], line[m.end() :], payload)
-        if m["step"] and record.source is None:
-            return Record(record.message, record.timestamp, record.level, m["step"])
-        return record
-
-    return LogFormat("github-actions", parse)
+    return LogFormat("github-actions", functools.partial(_parse_github, payload=payload))
 
 
 def cri(payload: Payload) -> LogFormat:
     """Kubernetes node container log (CRI): `<ts> stdout|stderr F|P message`."""
+    return LogFormat("cri", functools.partial(_parse_cri, payload=payload))
 
-    def parse(line: str) -> Record | None:
-        m = _CRI.match(line)
-        if m is None:
-            return None
-        return _parse_wrapped(m["ts"], line[m.end() :], payload)
 
-    return LogFormat("cri", parse)
+def _parse_github(line: str, payload: Payload) -> Record | None:
+    m = _GITHUB.match(line)
+    if m is None:
+        return None
+    record = _parse_wrapped(m["ts"], line[m.end() :], payload)
+    if m["step"] and record.source is None:
+        return Record(record.message, record.timestamp, record.level, m["step"])
+    return record
+
+
+def _parse_cri(line: str, payload: Payload) -> Record | None:
+    m = _CRI.match(line)
+    if m is None:
+        return None
+    return _parse_wrapped(m["ts"], line[m.end() :], payload)
