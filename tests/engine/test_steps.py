@@ -131,3 +131,19 @@ def test_a_window_reaches_back_across_blocks_and_stops_at_its_size(tmp_path: Pat
     (end,) = scan.ends
     assert end.lines[-1] == "exit status 1"
     assert end.end is None
+
+
+@pytest.mark.parametrize(
+    ("line", "echo"),
+    [
+        ("$ gulp && git status", True),
+        ("+ helm upgrade --install api ./chart", True),
+        ("++ export PATH=/usr/bin", True),
+        ("> Links", False),  # a quoted line, as a link checker prints it
+        ("> jest --ci", False),  # npm's echo: `>` is too common a quote to trust
+        ("+++ b/src/app.py", False),  # a diff header
+        ("$", False),
+    ],
+)
+def test_a_shell_echo_is_a_command_as_the_shell_prints_it(line: str, echo: bool) -> None:
+    assert steps.is_shell_echo(line) is echo

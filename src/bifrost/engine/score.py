@@ -224,7 +224,7 @@ def _window_occurrences(scan: Scan) -> dict[int, Occurrence]:
     """The first occurrence of each template in the windows, failing steps first."""
     found: dict[int, Occurrence] = {}
     for window in [*scan.failures, *scan.ends]:
-        commands = [i for i, line in enumerate(window.lines) if steps.is_command(line)]
+        commands = [i for i, line in enumerate(window.lines) if steps.is_shell_echo(line)]
         for offset, (first, last) in _window_events(window):
             index = scan.miner.find(window.templates[offset])
             if index not in found:
@@ -620,8 +620,8 @@ def _free_lines(
 
 
 def _command_above(occurrence: Occurrence) -> Evidence | None:
-    """The echoed command that printed an event (`$ npm test`, yarn's `$ gulp && …`): the
-    nearest one above it in its failing step, or the line right above it."""
+    """The echoed command that printed an event: the nearest shell echo above it in its
+    failing step (`$ npm test`, yarn's `$ gulp && …`), or a command right above it."""
     if occurrence.command is not None:
         line, text = occurrence.command
         return Evidence(line=line, end_line=line, text=text)

@@ -178,6 +178,16 @@ def failed(text: str) -> bool:
 _COMMAND = re.compile(r"[$>] \S|(?!\+\+\+ [ab]/)\+{1,3} ?(?=[^\s+])")
 
 
+# A shell's own echo of what it runs: `$ cmd` (Travis, GitLab, yarn), `+ cmd` (xtrace).
+_SHELL_ECHO = re.compile(r"\$ \S|(?!\+\+\+ [ab]/)\+{1,3} ?(?=[^\s+])")
+
+
+def is_shell_echo(line: str) -> bool:
+    """A command as a shell echoes it, `$ make` or `+ helm upgrade`: what printed the lines
+    after it. Not npm's `> jest`, whose `>` also starts a quoted line (Markdown, e-mail)."""
+    return _SHELL_ECHO.match(line) is not None
+
+
 def is_command(line: str) -> bool:
     """An echoed command (`$ make`, `+ helm upgrade`, npm's `> jest`): what ran, not what
     happened; never a finding of its own, but shown above the output it explains."""
