@@ -109,7 +109,7 @@ def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
 
     report, problem = asyncio.run(explain_report(alert_report(alert, watcher), settings))
     if problem is not None or report.llm is None:
-        return f"(no LLM explanation: {problem})"
+        return f"(no LLM explanation: {problem or 'the provider gave none'})"
     return f"→ {report.llm.root_cause or report.llm.summary}"
 
 

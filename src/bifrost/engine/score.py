@@ -585,7 +585,9 @@ def _widen(
         if block:
             chosen[0] = (replace(lead, lines=lead.lines + lead.after[:block]), [(0, block)])
             budget -= block
-    earliest_first = sorted(range(has_lead, len(chosen)), key=lambda i: _place(chosen[i][0]))
+    earliest_first = sorted(
+        range(has_lead, len(chosen)), key=lambda i: (chosen[i][0].file, chosen[i][0].start)
+    )
     for i in earliest_first:
         occurrence, runs = chosen[i]
         if budget <= 0:
@@ -598,21 +600,11 @@ def _widen(
         budget -= extra
 
 
-def _place(occurrence: Occurrence) -> tuple[int, int]:
-    return occurrence.file, occurrence.start
-
-
 def _free_lines(
     chosen: list[tuple[Occurrence, list[tuple[int, int]]]], file: int, first: int, most: int
 ) -> int:
     """How many lines from `first` on (at most `most`) are not shown by a chosen item yet."""
-    shown = {
-        o.start + n
-        for o, runs in chosen
-        if o.file == file
-        for a, b in runs
-        for n in range(a, b + 1)
-    }
+    shown = _shown(chosen, file)
     n = 0
     while n < most and first + n not in shown:
         n += 1
@@ -635,8 +627,15 @@ def _command_above(occurrence: Occurrence) -> Evidence | None:
 
 def _inside(occurrence: Occurrence, chosen: list[tuple[Occurrence, list[tuple[int, int]]]]) -> bool:
     """Whether the occurrence's own line is already among the lines chosen."""
-    return any(
-        o.file == occurrence.file and o.start + a <= occurrence.line <= o.start + b
+    return occurrence.line in _shown(chosen, occurrence.file)
+
+
+def _shown(chosen: list[tuple[Occurrence, list[tuple[int, int]]]], file: int) -> set[int]:
+    """The lines of `file` that the chosen items show."""
+    return {
+        o.start + n
         for o, runs in chosen
+        if o.file == file
         for a, b in runs
-    )
+        for n in range(a, b + 1)
+    }

@@ -80,16 +80,11 @@ class Signature(BaseModel):
         return any(_regex(pattern).search(text) for pattern in self.patterns)
 
 
-_COMPILED: dict[str, re.Pattern[str]] = {}
-
-
+@functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
     """A pattern compiled at its first use, once per process: on a given log most signatures
     are never tried, as their keywords do not occur in it (see `match`)."""
-    compiled = _COMPILED.get(pattern)
-    if compiled is None:
-        compiled = _COMPILED[pattern] = re.compile(pattern, FLAGS)
-    return compiled
+    return re.compile(pattern, FLAGS)
 
 
 def load_signature_file(path: Path) -> tuple[Signature, ...]:
