@@ -136,21 +136,36 @@ CLEANUP_S = 5.0
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Raise KeyboardInterrupt where the main thread is, unless it is running an event loop's
-    task other than the command's own (see `run_async`): that task may be in a task group
-    (anyio's, under httpx), which would hand the interrupt on wrapped in an exception group,
-    logged at exit. There it is raised by the event loop, as soon as the task lets go."""
+    """Raise KeyboardInterrupt where the main thread is, unless it is running an event loop
+    outside the command's own task (see `run_async`). In another task, which may be in a task
+    group (anyio's, under httpx), the interrupt would be handed on wrapped in an exception
+    group, logged at exit; in a plain callback (a transport's `connection_made`) it would
+    leave the protocol half set up, and its `connection_lost` would fail. There it is raised
+    by the event loop, as soon as the task or callback lets go."""
     with contextlib.suppress(OSError):  # the file descriptor: a write to sys.stderr may be
         os.write(2, b"bifrost: error: interrupted\n")  # what was interrupted
     signal.signal(signal.SIGINT, _exit_at_once)
     deadline = threading.Timer(CLEANUP_S, _exit_at_once, (signum, None))
     deadline.daemon = True
     deadline.start()
-    task = _running_task()
-    if task is not None and task.get_name() != _COMMAND_TASK:
-        task.get_loop().call_soon_threadsafe(_raise_interrupt)
-        return
+    loop = _running_loop()
+    if loop is not None:
+        task = _running_task()
+        if task is None or task.get_name() != _COMMAND_TASK:
+            loop.call_soon_threadsafe(_raise_interrupt)
+            return
     raise KeyboardInterrupt
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    loaded = sys.modules.get("asyncio")  # not loaded: no event loop is running
+    if loaded is None:
+        return None
+    try:
+        loop: asyncio.AbstractEventLoop = loaded.get_running_loop()
+        return loop
+    except RuntimeError:  # no event loop running
+        return None
 
 
 def _running_task() -> asyncio.Task[Any] | None:
