@@ -5,8 +5,9 @@ memory: the cache answers a repeat of the same input and settings, and every ana
 kept in the history database. A database that is down never costs the user the answer: the
 Report is still returned, with the problem in `Outcome.problems`.
 
-The store (and SQLAlchemy) is imported only when an analysis is remembered: `analyze -n`
-runs without it.
+The store is imported only when an analysis is remembered: `analyze -n` runs without it.
+On the embedded SQLite file a CLI run remembers through `store/embedded.py`, without
+SQLAlchemy; a server passes its `Store`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bifrost.analysis.explain import explain_report, llm_identity
-from bifrost.cache import Cache, Cached, cache_key, make_cache
+from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
 from bifrost.config import Settings
 from bifrost.engine import signatures
@@ -41,6 +42,8 @@ from bifrost.report import (
 
 if TYPE_CHECKING:
     from bifrost.store import Store
+    from bifrost.store.embedded import EmbeddedStore
+    from bifrost.store.records import AnalysisMeta
 
 Progress = Callable[[int], None]
 """Told how many more bytes of input were read (a progress bar)."""
@@ -79,6 +82,31 @@ OnText = Callable[[str], None]
 
 Engine = Callable[[list[Source], Settings, Progress | None], Awaitable[Report]]
 """Runs the engine off the event loop: a thread by default, a process pool in the server."""
+
+
+class History(Protocol):
+    """Where analyses are kept: a `Store`, or the embedded file without SQLAlchemy."""
+
+    async def save(self, report: Report, meta: AnalysisMeta) -> int: ...
+
+    async def keep_input(self, analysis_id: int, blob: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class InStore:
+    """A `Store` as a `History` (`store/repository.py`)."""
+
+    store: Store
+
+    async def save(self, report: Report, meta: AnalysisMeta) -> int:
+        from bifrost.store import save_analysis  # noqa: PLC0415 — only when remembering
+
+        return await save_analysis(self.store, report, **meta)
+
+    async def keep_input(self, analysis_id: int, blob: bytes) -> None:
+        from bifrost.store import keep_input  # noqa: PLC0415
+
+        await keep_input(self.store, analysis_id, blob)
 
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
@@ -147,7 +175,12 @@ async def analyze_and_remember(
         if store is not None:
             cache = cache or make_cache(settings, store)
             return await _remembered(
-                store, cache, sources, settings, memory, progress, on_text, engine
+                InStore(store), cache, sources, settings, memory, progress, on_text, engine
+            )
+        embedded = _open_embedded(settings)
+        if embedded is not None:
+            return await _remembered_embedded(
+                embedded, sources, settings, memory, progress, on_text, engine
             )
         from bifrost.store import open_store  # noqa: PLC0415 — only when remembering
 
@@ -159,10 +192,45 @@ async def analyze_and_remember(
         async with opened:
             cache = make_cache(settings, opened)
             return await _remembered(
-                opened, cache, sources, settings, memory, progress, on_text, engine
+                InStore(opened), cache, sources, settings, memory, progress, on_text, engine
             )
     finally:
         discard_spools(sources)
+
+
+def _open_embedded(settings: Settings) -> EmbeddedStore | None:
+    """The embedded history through sqlite3 when it can serve this run: an SQLite file at the
+    newest schema, and the cache in it (not Redis). Anything else takes the full path."""
+    from bifrost.store.embedded import EmbeddedStore, sqlite_file  # noqa: PLC0415
+
+    if settings.redis_url:
+        return None
+    try:
+        path = sqlite_file(settings.database_url)
+    except ServiceError:  # the full path says it, as "not stored"
+        return None
+    return EmbeddedStore.open(path) if path is not None else None
+
+
+async def _remembered_embedded(
+    embedded: EmbeddedStore,
+    sources: list[Source],
+    settings: Settings,
+    memory: Memory,
+    progress: Progress | None,
+    on_text: OnText | None,
+    engine: Engine,
+) -> Outcome:
+    from bifrost.cache.embedded import EmbeddedCache  # noqa: PLC0415
+
+    with embedded:
+        cache = EmbeddedCache(embedded, settings.cache_ttl_s)
+        try:
+            return await _remembered(
+                embedded, cache, sources, settings, memory, progress, on_text, engine
+            )
+        finally:
+            cache.close()
 
 
 async def _unremembered(
@@ -182,8 +250,8 @@ async def _unremembered(
 
 
 async def _remembered(
-    store: Store,
-    cache: Cache,
+    history: History,
+    cache: Lookup,
     sources: list[Source],
     settings: Settings,
     memory: Memory,
@@ -206,9 +274,9 @@ async def _remembered(
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
         await _explain(outcome, settings, on_text)
     if memory.store and cached is None:  # a repeat is already in the history
-        outcome.analysis_id = await _save(store, outcome, memory, sources, key)
+        outcome.analysis_id = await _save(history, outcome, memory, sources, key)
     elif memory.store and memory.store_input and outcome.analysis_id is not None:
-        await _keep_input(store, outcome, sources)  # the repeat asks to keep what it read
+        await _keep_input(history, outcome, sources)  # the repeat asks to keep what it read
     # Cache only what the history holds: a hit names its stored analysis, and an answer that
     # was not stored (`store=false`) or that the LLM failed on never stands in for a full one.
     stored = outcome.analysis_id is not None
@@ -218,38 +286,33 @@ async def _remembered(
 
 
 async def _save(
-    store: Store, outcome: Outcome, memory: Memory, sources: list[Source], key: str
+    history: History, outcome: Outcome, memory: Memory, sources: list[Source], key: str
 ) -> int | None:
     """Store the analysis; a database that fails now costs a warning, not the answer."""
-    from bifrost.store import save_analysis  # noqa: PLC0415
-
-    report, llm = outcome.report, outcome.report.llm
+    llm = outcome.report.llm
+    meta: AnalysisMeta = {
+        "service": memory.labels.service,
+        "environment": memory.labels.environment,
+        "tags": list(memory.labels.tags),
+        "provider": llm.provider if llm else None,
+        "model": llm.model if llm else None,
+        "prompt_version": llm.prompt_version if llm else None,
+        "prompt_tokens": llm.prompt_tokens if llm else None,
+        "completion_tokens": llm.completion_tokens if llm else None,
+        "cache_key": key,
+        "input_blob": _compressed(sources) if memory.store_input else None,
+    }
     try:
-        return await save_analysis(
-            store,
-            report,
-            service=memory.labels.service,
-            environment=memory.labels.environment,
-            tags=list(memory.labels.tags),
-            provider=llm.provider if llm else None,
-            model=llm.model if llm else None,
-            prompt_version=llm.prompt_version if llm else None,
-            prompt_tokens=llm.prompt_tokens if llm else None,
-            completion_tokens=llm.completion_tokens if llm else None,
-            cache_key=key,
-            input_blob=_compressed(sources) if memory.store_input else None,
-        )
+        return await history.save(outcome.report, meta)
     except ServiceError as exc:
         outcome.problems.append(f"not stored: {exc.message}")
         return None
 
 
-async def _keep_input(store: Store, outcome: Outcome, sources: list[Source]) -> None:
-    from bifrost.store import keep_input  # noqa: PLC0415
-
+async def _keep_input(history: History, outcome: Outcome, sources: list[Source]) -> None:
     assert outcome.analysis_id is not None
     try:
-        await keep_input(store, outcome.analysis_id, _compressed(sources))
+        await history.keep_input(outcome.analysis_id, _compressed(sources))
     except ServiceError as exc:
         outcome.problems.append(f"input not stored: {exc.message}")
 
@@ -265,7 +328,7 @@ async def _explain(outcome: Outcome, settings: Settings, on_text: OnText | None)
         outcome.problems.append(f"no LLM explanation: {problem}")
 
 
-async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Cached | None:
+async def _cache_get(cache: Lookup, key: str, problems: list[str]) -> Cached | None:
     try:
         return await cache.get(key)
     except ServiceError as exc:
@@ -274,7 +337,7 @@ async def _cache_get(cache: Cache, key: str, problems: list[str]) -> Cached | No
 
 
 async def _cache_put(
-    cache: Cache, key: str, report: Report, analysis_id: int | None, problems: list[str]
+    cache: Lookup, key: str, report: Report, analysis_id: int | None, problems: list[str]
 ) -> None:
     try:
         await cache.put(key, report, analysis_id)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bifrost.cache.base import Cache, Cached, CacheStats, cache_key
+from bifrost.cache.base import Cache, Cached, CacheStats, Lookup, cache_key
 from bifrost.config import Settings
 
 if TYPE_CHECKING:
     from bifrost.store import Store
 
-__all__ = ["Cache", "CacheStats", "Cached", "cache_key", "make_cache"]
+__all__ = ["Cache", "CacheStats", "Cached", "Lookup", "cache_key", "make_cache"]
 
 
 def make_cache(settings: Settings, store: Store) -> Cache:

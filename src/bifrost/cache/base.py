@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
+
+from pydantic import ValidationError
 
 from bifrost import __version__
 from bifrost.config import Settings
@@ -36,12 +38,17 @@ class Cached:
     analysis_id: int | None
 
 
-class Cache(Protocol):
-    """Where cached Reports live."""
+class Lookup(Protocol):
+    """What an analysis needs of a cache: answer a key, and keep an answer."""
 
     async def get(self, key: str) -> Cached | None: ...
 
     async def put(self, key: str, report: Report, analysis_id: int | None) -> None: ...
+
+
+class Cache(Lookup, Protocol):
+    """Where cached Reports live."""
+
     async def discard(self, key: str) -> None:
         """Forget the entry (its analysis was deleted)."""
 
@@ -71,3 +78,25 @@ def cache_key(
         "max_line_bytes": settings.max_line_bytes,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def entry_row(
+    key: str, report: Report, analysis_id: int | None, ttl_s: int, now: datetime
+) -> dict[str, object]:
+    """The `cache_entries` row that keeps `report` for `ttl_s` seconds from `now`."""
+    return {
+        "key": key,
+        "analysis_id": analysis_id,
+        "report": report.to_json(indent=None),
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=ttl_s),
+        "hits": 0,
+    }
+
+
+def parse_report(text: str) -> Report | None:
+    """A cached Report, or None when it was written by an incompatible version."""
+    try:
+        return Report.model_validate_json(text)
+    except ValidationError:
+        return None

@@ -8,17 +8,17 @@ ignored on read and removed on the next write.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import Insert, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bifrost.cache.base import Cached, CacheStats
+from bifrost.cache.base import Cached, CacheStats, entry_row, parse_report
 from bifrost.report import Report
 from bifrost.store.database import Store
-from bifrost.store.models import CacheCounter, CacheEntry, utcnow
+from bifrost.store.models import CacheCounter, CacheEntry
+from bifrost.store.records import utcnow
 
 
 async def cache_get(store: Store, key: str, now: datetime | None = None) -> Cached | None:
@@ -32,7 +32,7 @@ async def cache_get(store: Store, key: str, now: datetime | None = None) -> Cach
         return (await connection.execute(found)).first()
 
     row = await store.transact(body, write=False)
-    report = _parse(row.report) if row is not None else None
+    report = parse_report(row.report) if row is not None else None
     if row is None or report is None:
         store.tally.miss()
         if row is not None:  # written by an incompatible version: drop it
@@ -54,15 +54,7 @@ async def cache_put(
     if ttl_s <= 0:
         return
     now = now or utcnow()
-    values: dict[str, object] = {
-        "key": key,
-        "analysis_id": analysis_id,
-        "report": report.to_json(indent=None),
-        "created_at": now,
-        "expires_at": now + timedelta(seconds=ttl_s),
-        "hits": 0,
-    }
-    upsert = _upsert(store.dialect, values)
+    upsert = _upsert(store.dialect, entry_row(key, report, analysis_id, ttl_s, now))
 
     async def body(connection: AsyncConnection) -> None:
         await connection.execute(delete(CacheEntry).where(CacheEntry.expires_at <= now))
@@ -120,13 +112,6 @@ def _upsert(dialect: str, values: dict[str, object]) -> Insert:
     return lite.on_conflict_do_update(
         index_elements=[CacheEntry.key], set_={n: lite.excluded[n] for n in replace}
     )
-
-
-def _parse(text: str) -> Report | None:
-    try:
-        return Report.model_validate_json(text)
-    except ValidationError:
-        return None
 
 
 class DatabaseCache:

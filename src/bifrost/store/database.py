@@ -17,22 +17,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import platformdirs
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bifrost.config import Settings
 from bifrost.errors import ConfigError, ServiceError
+from bifrost.store.embedded import BUSY_TIMEOUT_MS, PRAGMAS, default_database_file
 from bifrost.store.migrations import HEAD_REVISION
 from bifrost.store.tally import HitTally
 
 T = TypeVar("T")
-BUSY_TIMEOUT_MS = 15_000
 RETRY_AFTER_S = 0.5
 """The pause before the one more try of a transaction whose connection went away."""
 _DRIVERS = {
@@ -59,15 +57,7 @@ def database_url(settings: Settings) -> str:
     """The configured URL, or the embedded SQLite file in the user data directory."""
     if settings.database_url:
         return normalise_url(settings.database_url)
-    directory = Path(platformdirs.user_data_dir("bifrost"))
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ServiceError(
-            f"cannot create the data directory {directory} ({exc.strerror}); "
-            "set BIFROST_DATABASE_URL to a database you can write"
-        ) from exc
-    return f"sqlite+aiosqlite:///{directory / 'bifrost.db'}"
+    return f"sqlite+aiosqlite:///{default_database_file()}"
 
 
 def normalise_url(url: str) -> str:
@@ -105,10 +95,8 @@ def create_engine(url: str) -> AsyncEngine:
         dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own
         try:
             cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")  # may be "locked": `_connect` retries
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
+            for pragma in PRAGMAS:  # WAL may be "locked": `_connect` retries
+                cursor.execute(pragma)
             cursor.close()
         except Exception:
             dbapi_connection.close()  # the pool does not close a connection that failed here

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.errors import UsageError
 from bifrost.store.database import Store
-from bifrost.store.models import ApiKeyRow, utcnow
-from bifrost.store.records import ApiKey, NotFound
+from bifrost.store.models import ApiKeyRow
+from bifrost.store.records import ApiKey, NotFound, utcnow
 from bifrost.times import Rate
 
 SCOPES = ("analyze", "read", "admin")

@@ -27,6 +27,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bifrost.store.records import utcnow
+
 # Ids are BIGINT on servers; SQLite needs INTEGER for its rowid alias (autoincrement).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Tags = JSON().with_variant(JSONB(), "postgresql")
@@ -48,10 +50,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -1,12 +1,90 @@
-"""What the store hands back (plain frozen dataclasses) and the one error it adds."""
+"""What the store takes and hands back (plain data, no SQLAlchemy) and the one error it adds.
+
+`analysis_row` and `finding_rows` are the rows of one stored analysis, whichever path writes
+them (`repository.py` through SQLAlchemy, `embedded.py` through sqlite3).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import datetime
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Literal, TypedDict
 
+from bifrost import __version__
 from bifrost.errors import BifrostError
 from bifrost.report import Report
+
+
+class AnalysisMeta(TypedDict, total=False):
+    """What is stored with a Report beyond the Report itself."""
+
+    service: str | None
+    environment: str | None
+    tags: Sequence[str]
+    provider: str | None
+    model: str | None
+    prompt_version: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    status: Literal["ok", "error"]
+    cache_key: str | None
+    input_blob: bytes | None
+    """The raw input already gzip-compressed (`--store-input`); kept as given."""
+    created_at: datetime | None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
+    """The `analyses` row of a Report (every column but the id)."""
+    titles = [f.title for f in report.findings]
+    return {
+        "created_at": meta.get("created_at") or utcnow(),
+        "input_name": report.input.name,
+        "input_bytes": report.input.bytes,
+        "input_lines": report.input.lines,
+        "content_hash": report.input.sha256,
+        "cache_key": meta.get("cache_key"),
+        "service": meta.get("service"),
+        "environment": meta.get("environment"),
+        "tags": list(meta.get("tags", ())),
+        "verdict": report.verdict,
+        "status": meta.get("status", "ok"),
+        "elapsed_s": report.stats.elapsed_s,
+        "engine_version": __version__,
+        "provider": meta.get("provider"),
+        "model": meta.get("model"),
+        "prompt_version": meta.get("prompt_version"),
+        "prompt_tokens": meta.get("prompt_tokens"),
+        "completion_tokens": meta.get("completion_tokens"),
+        "top_title": titles[0] if titles else None,
+        "finding_titles": "\n".join(titles),
+        "summary": report.summary,
+        "report": report.to_json(indent=None),
+        "input_blob": meta.get("input_blob"),
+    }
+
+
+def finding_rows(analysis_id: int, report: Report) -> list[dict[str, object]]:
+    """The `findings` rows of a stored Report, ranked from 1."""
+    return [
+        {
+            "analysis_id": analysis_id,
+            "rank": rank,
+            "title": f.title,
+            "severity": f.severity,
+            "category": f.category,
+            "template_id": f.template_id,
+            "template": f.template,
+            "count": f.count,
+            "first_line": f.first_seen.line,
+        }
+        for rank, f in enumerate(report.findings, start=1)
+    ]
 
 
 class NotFound(BifrostError):
@@ -102,3 +180,17 @@ class ApiKey:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+@dataclass
+class Counts:
+    """Lookups not yet written: hits and misses, and the hits of each entry."""
+
+    hits: int = 0
+    misses: int = 0
+    entry_hits: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Counts) -> None:
+        self.hits += other.hits
+        self.misses += other.misses
+        self.entry_hits.update(other.entry_hits)

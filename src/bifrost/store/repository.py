@@ -5,23 +5,25 @@ Plain async functions over a `Store`; each is one transaction. The CLI and the A
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
-from datetime import datetime
-from typing import Literal
+from collections.abc import AsyncGenerator
+from typing import Unpack
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bifrost import __version__
 from bifrost.report import Report
 from bifrost.store.database import Store
-from bifrost.store.models import Analysis, Feedback, FindingRow, IdHighWater, utcnow
+from bifrost.store.models import Analysis, Feedback, FindingRow, IdHighWater
 from bifrost.store.records import (
     SUMMARY_FIELDS,
+    AnalysisMeta,
     AnalysisSummary,
     FeedbackEntry,
     NotFound,
     StoredAnalysis,
+    analysis_row,
+    finding_rows,
+    utcnow,
 )
 from bifrost.store.search import HistoryFilter, summaries
 
@@ -38,53 +40,9 @@ _NEXT_SQLITE_ID = select(
 NO_FILTER = HistoryFilter()
 
 
-async def save_analysis(
-    store: Store,
-    report: Report,
-    *,
-    service: str | None = None,
-    environment: str | None = None,
-    tags: Sequence[str] = (),
-    provider: str | None = None,
-    model: str | None = None,
-    prompt_version: str | None = None,
-    prompt_tokens: int | None = None,
-    completion_tokens: int | None = None,
-    status: Literal["ok", "error"] = "ok",
-    cache_key: str | None = None,
-    input_blob: bytes | None = None,
-    created_at: datetime | None = None,
-) -> int:
-    """Store the analysis and one row per finding; returns its id.
-
-    `input_blob` is the raw input already gzip-compressed (`--store-input`); it is kept as given.
-    """
-    titles = [f.title for f in report.findings]
-    values = {
-        "created_at": created_at or utcnow(),
-        "input_name": report.input.name,
-        "input_bytes": report.input.bytes,
-        "input_lines": report.input.lines,
-        "content_hash": report.input.sha256,
-        "cache_key": cache_key,
-        "service": service,
-        "environment": environment,
-        "tags": list(tags),
-        "verdict": report.verdict,
-        "status": status,
-        "elapsed_s": report.stats.elapsed_s,
-        "engine_version": __version__,
-        "provider": provider,
-        "model": model,
-        "prompt_version": prompt_version,
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "top_title": titles[0] if titles else None,
-        "finding_titles": "\n".join(titles),
-        "summary": report.summary,
-        "report": report.to_json(indent=None),
-        "input_blob": input_blob,
-    }
+async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMeta]) -> int:
+    """Store the analysis and one row per finding; returns its id."""
+    values = analysis_row(report, meta)
 
     async def body(connection: AsyncConnection) -> int:
         if store.dialect == "sqlite":  # above every id ever deleted (migration 0003)
@@ -92,27 +50,10 @@ async def save_analysis(
         result = await connection.execute(insert(Analysis).values(values).returning(Analysis.id))
         analysis_id: int = result.scalar_one()
         if report.findings:
-            await connection.execute(insert(FindingRow), _finding_rows(analysis_id, report))
+            await connection.execute(insert(FindingRow), finding_rows(analysis_id, report))
         return analysis_id
 
     return await store.transact(body)
-
-
-def _finding_rows(analysis_id: int, report: Report) -> list[dict[str, object]]:
-    return [
-        {
-            "analysis_id": analysis_id,
-            "rank": rank,
-            "title": f.title,
-            "severity": f.severity,
-            "category": f.category,
-            "template_id": f.template_id,
-            "template": f.template,
-            "count": f.count,
-            "first_line": f.first_seen.line,
-        }
-        for rank, f in enumerate(report.findings, start=1)
-    ]
 
 
 async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:

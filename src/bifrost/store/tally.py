@@ -12,35 +12,20 @@ yet written when a process dies are lost.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.errors import ServiceError
 from bifrost.store.models import CacheCounter, CacheEntry
+from bifrost.store.records import Counts
 
 FLUSH_EVERY_S = 2.0
 
 Writer = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 """Opens a write transaction (`Store.write`)."""
-
-
-@dataclass
-class Counts:
-    """Lookups not yet written: hits and misses, and the hits of each entry."""
-
-    hits: int = 0
-    misses: int = 0
-    entry_hits: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: Counts) -> None:
-        self.hits += other.hits
-        self.misses += other.misses
-        self.entry_hits.update(other.entry_hits)
 
 
 class HitTally:
