@@ -26,8 +26,6 @@ from bifrost.choices import FailOn, Severity, Verdict
 from bifrost.config import Settings
 from bifrost.engine import signatures
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
-from bifrost.engine.scan import Scan, Scanner
-from bifrost.engine.score import SUSPICIOUS, findings
 from bifrost.errors import ServiceError
 from bifrost.report import (
     SEVERITY_ORDER,
@@ -41,6 +39,7 @@ from bifrost.report import (
 )
 
 if TYPE_CHECKING:
+    from bifrost.engine.scan import Scan
     from bifrost.store import Store
     from bifrost.store.embedded import EmbeddedStore
     from bifrost.store.records import AnalysisMeta
@@ -133,6 +132,11 @@ def analyze(paths: list[str], settings: Settings) -> Report:
 def analyze_sources(
     sources: list[Source], settings: Settings, progress: Progress | None = None
 ) -> Report:
+    # The scanner and the scorer load here, not with this module: an answer from the cache
+    # never needs them (0.1 s of imports, most of them compiling patterns).
+    from bifrost.engine.scan import Scanner  # noqa: PLC0415
+    from bifrost.engine.score import findings  # noqa: PLC0415
+
     started = time.perf_counter()
     scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
     scan = scanner.scan(sources, settings.chunk_bytes, progress)
@@ -394,6 +398,8 @@ def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float)
 def verdict(ranked: list[Finding]) -> Verdict:
     """`failure` with an error or worse; `warning` with a warning; `unclear` when the only
     findings are suspicious lines that say nothing wrong themselves; else `ok`."""
+    from bifrost.engine.score import SUSPICIOUS  # noqa: PLC0415 — loaded by the analysis
+
     worst = max((SEVERITY_RANK[f.severity] for f in ranked), default=0)
     if worst >= SEVERITY_RANK["error"]:
         return "failure"
