@@ -1,7 +1,7 @@
 """The layers hold: fronts call the application layer, never the engine or the LLM providers;
 lower layers never import higher ones; no module imports itself back through others.
 
-The picture (README, Development): fronts (`cli`, `api`) → application (`analysis`) →
+The picture (README, Development): fronts (`cli`, `api`, `web`) → application (`analysis`) →
 `engine`, `llm`, `cache` → `store` → shared models (`report`, `config`, `errors`, …).
 Imports inside functions count: a lazy import is still an arrow.
 """
@@ -82,8 +82,11 @@ def test_the_graph_is_read() -> None:
     assert "bifrost.store" not in GRAPH["bifrost.store.database"]
 
 
+FRONTS = {"cli", "api", "web"}
+
+
 def test_fronts_never_import_the_engine_or_the_llm_providers() -> None:
-    assert _arrows({"cli", "api"}, {"engine", "llm"}) == []
+    assert _arrows(FRONTS, {"engine", "llm"}) == []
 
 
 # What of the store a front may use: the connection it hands to the application layer, the
@@ -101,7 +104,7 @@ def _front_imports() -> list[tuple[str, str, str]]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         module = _module_name(path)
-        if _layer(module) not in {"cli", "api"}:
+        if _layer(module) not in FRONTS:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -122,12 +125,12 @@ def test_fronts_reach_the_store_writes_and_the_cache_only_through_the_applicatio
 @pytest.mark.parametrize(
     ("layer", "above"),
     [
-        ("engine", {"analysis", "cli", "api", "store", "cache", "llm"}),
-        ("store", {"analysis", "cli", "api", "cache", "llm", "engine"}),
-        ("llm", {"analysis", "cli", "api", "store", "cache"}),
-        ("cache", {"analysis", "cli", "api"}),
-        ("analysis", {"cli", "api"}),
-        ("render", {"analysis", "cli", "api", "store", "cache", "llm", "engine"}),
+        ("engine", {"analysis", "store", "cache", "llm", *FRONTS}),
+        ("store", {"analysis", "cache", "llm", "engine", *FRONTS}),
+        ("llm", {"analysis", "store", "cache", *FRONTS}),
+        ("cache", {"analysis", *FRONTS}),
+        ("analysis", FRONTS),
+        ("render", {"analysis", "store", "cache", "llm", "engine", *FRONTS}),
     ],
 )
 def test_no_layer_imports_one_above_it(layer: str, above: set[str]) -> None:

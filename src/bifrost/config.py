@@ -133,6 +133,14 @@ class Settings(BaseModel):
         description="Host names the server answers to besides `localhost` and IP addresses, "
         "comma-separated (`*.example.com`: its subdomains; `*`: any); others get 400.",
     )
+    session_secret: str | None = Field(
+        default=None,
+        description="Signs the web UI's sign-in cookies; unset: `bifrost serve` makes one at "
+        "each start (signing everyone out). Set it to keep sessions across restarts.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long a web sign-in lasts."
+    )
     auth_failure_limit: str = Field(
         default="20/minute",
         description="Unverified API keys tried per client address, as N/second|minute|hour|"

@@ -5,6 +5,22 @@ use case here is one store operation: the fronts reach the store's writes only t
 layer.
 """
 
-from bifrost.store.keys import create_key, find_key, hash_secret, list_keys, revoke_key, touch_key
+from bifrost.store.keys import (
+    create_key,
+    find_key,
+    get_key,
+    hash_secret,
+    list_keys,
+    revoke_key,
+    touch_key,
+)
 
-__all__ = ["create_key", "find_key", "hash_secret", "list_keys", "revoke_key", "touch_key"]
+__all__ = [
+    "create_key",
+    "find_key",
+    "get_key",
+    "hash_secret",
+    "list_keys",
+    "revoke_key",
+    "touch_key",
+]

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bifrost import __version__
+from bifrost import __version__, web
 from bifrost.api import errors
 from bifrost.api.intake import document_options
 from bifrost.api.logs import configure_logging
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in (streaming.router, analyses.router, keys.router, system.router):
         app.include_router(router)
+    web.mount(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -27,6 +27,7 @@ from bifrost.api.logs import log
 from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
+from bifrost.store.records import ApiKey
 from bifrost.times import Rate
 
 Scope = Literal["analyze", "read", "admin"]
@@ -77,9 +78,7 @@ async def identify(connection: HTTPConnection) -> Caller:
     """The caller behind the request's key (any scope); 401 when the key is missing or bad."""
     services = services_of(connection)
     if not services.auth:
-        return Caller(
-            "anonymous", ALL_SCOPES, services.default_rate, f"ip:{_client_address(connection)}"
-        )
+        return anonymous(connection)
     secret = _presented_key(connection)
     if secret is None:
         raise ApiError(
@@ -91,7 +90,7 @@ async def identify(connection: HTTPConnection) -> Caller:
         )
     digest = hash_secret(secret)
     if digest not in _verified:
-        await _count_unverified(connection)
+        await count_unverified(connection)
     key = await find_key(services.store, secret)
     if key is None or not key.active:
         _verified.discard(digest)
@@ -111,6 +110,19 @@ async def identify(connection: HTTPConnection) -> Caller:
             await touch_key(services.store, key.id)
         except ServiceError as exc:
             log.warning("cannot record key use", key_id=key.id, problem=exc.message)
+    return caller_of(key, services)
+
+
+def anonymous(connection: HTTPConnection) -> Caller:
+    """Anyone, with auth off: every scope, rate-limited by client address."""
+    services = services_of(connection)
+    return Caller(
+        "anonymous", ALL_SCOPES, services.default_rate, f"ip:{_client_address(connection)}"
+    )
+
+
+def caller_of(key: ApiKey, services: Services) -> Caller:
+    """The caller an active key makes: its scopes, and its own rate or the server's."""
     rate = Rate.parse(key.rate) if key.rate else services.default_rate
     return Caller(key.name, frozenset(key.scopes), rate, f"key:{key.id}", key.id)
 
@@ -129,7 +141,7 @@ async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
     return decision
 
 
-async def _count_unverified(connection: HTTPConnection) -> None:
+async def count_unverified(connection: HTTPConnection) -> None:
     """Take a token for a key not yet found valid from its client address; 429 when none is
     left, before the key is looked up."""
     rate: Rate = connection.app.state.auth_failure_limit

@@ -143,6 +143,11 @@ def public_report(connection: HTTPConnection, report: Report) -> Report:
     return report.model_copy(update={"warnings": warnings})
 
 
+def status_of(exc: BifrostError) -> int:
+    """The HTTP status of one of bifrost's own errors (500: a bug)."""
+    return _STATUS_BY_CODE.get(exc.code, 500)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every known error into the one format."""
 
@@ -154,7 +159,7 @@ def install(app: FastAPI) -> None:
 
     async def on_bifrost_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BifrostError)
-        status = _STATUS_BY_CODE.get(exc.code, 500)
+        status = status_of(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
         message = public_message(request, exc.message)
         return error_response(status, exc.code, message, request_id(request), headers)

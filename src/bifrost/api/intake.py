@@ -246,12 +246,12 @@ async def _from_form(
             values = [v for v in form.getlist(key) if isinstance(v, str)]
             fields[key] = values if key == "tag" else values[-1] if values else None
         merged = _merge(options, _form_booleans(fields))
-        return await _spool_files(files, merged.name), merged
+        return await spool_files(files, merged.name), merged
     finally:
         await form.close()
 
 
-async def _spool_files(files: list[UploadFile], name: str | None) -> list[Source]:
+async def spool_files(files: list[UploadFile], name: str | None) -> list[Source]:
     """Each file of a form in a temporary file; none is left behind when one fails."""
     sources: list[Source] = []
     try:

@@ -20,6 +20,7 @@ app = typer.Typer(
 
 # Settings whose values may hold a password or a token: shown with it masked.
 _SECRET_URLS = frozenset({"database_url", "redis_url", "base_url"})
+_SECRETS = frozenset({"session_secret"})
 
 
 class ConfigFormat(StrEnum):
@@ -91,7 +92,9 @@ _STYLE = {"default": "dim", "file": "cyan", "environment": "yellow", "flag": "gr
 
 
 def _shown(name: str, value: Any) -> Any:
-    """The value as `config show` prints it: passwords in URLs replaced by `***`."""
+    """The value as `config show` prints it: passwords in URLs, and secrets, replaced by `***`."""
+    if name in _SECRETS and value is not None:
+        return "***"
     if name in _SECRET_URLS and isinstance(value, str):
         return _masked(value)
     return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -93,6 +94,8 @@ def serve_command(
 
         os.environ["BIFROST_AUTH"] = "1" if require_keys else "0"
         os.environ["BIFROST_LOG_FORMAT"] = log_format
+        if not settings.session_secret:  # one for every worker: a sign-in holds on any of them
+            os.environ["BIFROST_SESSION_SECRET"] = secrets.token_urlsafe(32)
         where = f"http://{_url_host(host)}:{port}"
         say = sys.stderr.write
         say(f"Bifrost API on {where} ({workers} worker{'s' if workers > 1 else ''})\n")

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.errors import UsageError
@@ -96,7 +96,16 @@ async def list_keys(store: Store, *, include_revoked: bool = True) -> list[ApiKe
 
 async def find_key(store: Store, secret: str) -> ApiKey | None:
     """The key with this secret, revoked or not (the caller tells "revoked" from "unknown")."""
-    query = select(*_COLUMNS).where(ApiKeyRow.key_hash == hash_secret(secret))
+    return await _find(store, ApiKeyRow.key_hash == hash_secret(secret))
+
+
+async def get_key(store: Store, key_id: int) -> ApiKey | None:
+    """The key with this id, revoked or not (a web session names its key by id)."""
+    return await _find(store, ApiKeyRow.id == key_id)
+
+
+async def _find(store: Store, condition: ColumnElement[bool]) -> ApiKey | None:
+    query = select(*_COLUMNS).where(condition)
 
     async def body(connection: AsyncConnection) -> RowMapping | None:
         return (await connection.execute(query)).mappings().first()

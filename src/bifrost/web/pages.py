@@ -1,0 +1,324 @@
+"""The web UI's pages: analyse a log, read a Report, search the history; sign in and out.
+
+Served by the API's application and through the same application layer the API uses
+(`api/running.py`, `analysis/history.py`): there is no second way to analyse. Who may do
+what is the API's rule too: `read` to see, `analyze` to analyse and give feedback; with auth
+off (a server on loopback) everyone may do everything and nobody signs in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import Response
+
+from bifrost.analysis.history import export_rows, give_feedback
+from bifrost.analysis.keys import find_key, get_key
+from bifrost.api.auth import Caller, anonymous, caller_of, count_unverified, services_of, spend
+from bifrost.api.errors import ApiError, public_report, status_of
+from bifrost.api.intake import AnalysisOptions, held_or_spooled, invalid, spool_files
+from bifrost.api.routes.analyses import HistoryQuery
+from bifrost.api.running import run_analysis
+from bifrost.choices import ExportFormat
+from bifrost.errors import BifrostError
+from bifrost.render import formats
+from bifrost.report import Report
+from bifrost.store import StoredAnalysis, get_analysis, search_analyses
+from bifrost.web.html import page
+from bifrost.web.session import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    Signer,
+    csrf_matches,
+    sign_in,
+    sign_out,
+)
+
+PAGE_SIZE = 25
+DOWNLOADS = {"json": "json", "sarif": "sarif", "md": "markdown"}
+"""File extension → Report format offered for download."""
+
+
+class SignInNeeded(Exception):
+    """Nobody is signed in (or the session ended): the answer is the sign-in page."""
+
+
+class HtmlErrors(APIRoute):
+    """A page's errors as pages: an error the API would answer in JSON, shown as HTML."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInNeeded:
+                target = urlencode({"next": request.url.path})
+                return RedirectResponse(f"/signin?{target}", status_code=303)
+            except ApiError as exc:
+                return _error(request, exc.status, exc.message, exc.headers)
+            except BifrostError as exc:
+                return _error(request, status_of(exc), exc.message)
+
+        return route
+
+
+router = APIRouter(route_class=HtmlErrors, include_in_schema=False)
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    caller = await _need(request, "read")
+    llm = services_of(request).settings.llm
+    return page(request, "analyze.html", {"caller": caller, "llm": llm, "values": {}})
+
+
+@router.post("/analyze")
+async def analyze(request: Request) -> Response:
+    caller = await _need(request, "analyze")
+    services = services_of(request)
+    form = await request.form(max_files=100, max_fields=20)
+    try:
+        _check_csrf(request, form)
+        options = _options(form, services.settings.llm)
+        files = [
+            part for part in form.getlist("file") if isinstance(part, UploadFile) and part.filename
+        ]
+        pasted = form.get("log")
+        text = pasted.encode("utf-8", "surrogatepass") if isinstance(pasted, str) else b""
+        if not files and not text.strip():
+            raise ApiError(422, "input_error", "paste a log or choose a file to analyse")
+        await spend(request, caller)
+        sources = await spool_files(files, None) if files else []
+        if text.strip():
+            sources.append(held_or_spooled("pasted", text))
+    finally:
+        await form.close()
+    answer = await run_analysis(services, sources, options)
+    if answer.analysis_id is not None:
+        return RedirectResponse(f"/analyses/{answer.analysis_id}", status_code=303)
+    report = public_report(request, answer.report)  # not stored: shown once, here
+    return page(request, "report.html", _report_context(caller, report, None))
+
+
+@router.get("/analyses/{analysis_id:int}")
+async def report_page(request: Request, analysis_id: int) -> Response:
+    caller = await _need(request, "read")
+    stored = await get_analysis(services_of(request).store, analysis_id)
+    if stored is None:
+        raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
+    report = public_report(request, stored.report)
+    return page(request, "report.html", _report_context(caller, report, stored))
+
+
+@router.get("/analyses/{analysis_id:int}/report.{extension}")
+async def download(request: Request, analysis_id: int, extension: str) -> Response:
+    await _need(request, "read")
+    fmt = DOWNLOADS.get(extension)
+    stored = await get_analysis(services_of(request).store, analysis_id)
+    if fmt is None or stored is None:
+        raise ApiError(404, "not_found", f"no such download: {request.url.path}")
+    body = formats.render(public_report(request, stored.report), fmt)
+    return Response(
+        body,
+        media_type=formats.REPORT_FORMATS[fmt].media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="bifrost-{analysis_id}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post("/analyses/{analysis_id:int}/feedback")
+async def feedback(request: Request, analysis_id: int) -> Response:
+    await _need(request, "analyze")
+    form = await request.form(max_files=0, max_fields=10)
+    _check_csrf(request, form)
+    verdict = form.get("good")
+    if verdict not in ("yes", "no"):
+        raise ApiError(422, "validation_error", "say whether the analysis was right or wrong")
+    note = form.get("note")
+    note = note.strip()[:2000] or None if isinstance(note, str) else None
+    await give_feedback(services_of(request).store, analysis_id, verdict == "yes", note)
+    return RedirectResponse(f"/analyses/{analysis_id}#feedback", status_code=303)
+
+
+@router.get("/history")
+async def history(request: Request) -> Response:
+    caller = await _need(request, "read")
+    query, number = _history_query(request)
+    rows = await search_analyses(
+        services_of(request).store,
+        query.to_filter(),
+        limit=PAGE_SIZE + 1,
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    filters = query.model_dump(exclude_none=True)
+    return page(
+        request,
+        "history.html",
+        {
+            "caller": caller,
+            "rows": rows[:PAGE_SIZE],
+            "filters": filters,
+            "page_number": number,
+            "previous": _link("/history", filters, number - 1) if number > 1 else None,
+            "next": _link("/history", filters, number + 1) if len(rows) > PAGE_SIZE else None,
+            "exports": {f: _link("/history/export", filters, format=f) for f in ("csv", "json")},
+        },
+    )
+
+
+@router.get("/history/export")
+async def export(request: Request) -> Response:
+    await _need(request, "read")
+    query, _ = _history_query(request)
+    fmt: ExportFormat = "json" if request.query_params.get("format") == "json" else "csv"
+    return StreamingResponse(
+        export_rows(services_of(request).store, query.to_filter(), fmt),
+        media_type=formats.EXPORT_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{fmt}"'},
+    )
+
+
+@router.get("/signin")
+async def signin_page(request: Request) -> Response:
+    if not services_of(request).auth:
+        return RedirectResponse("/", status_code=303)
+    return page(request, "signin.html", {"next": _next(request.query_params.get("next"))})
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    services = services_of(request)
+    form = await request.form(max_files=0, max_fields=10)
+    _check_csrf(request, form)
+    target = _next(form.get("next"))
+    if not services.auth:
+        return RedirectResponse(target, status_code=303)
+    secret = form.get("key")
+    secret = secret.strip() if isinstance(secret, str) else ""
+    await count_unverified(request)  # guessing keys is rate-limited as on the API
+    key = await find_key(services.store, secret) if secret else None
+    if key is None or not key.active:
+        context = {"next": target, "problem": "That API key is not valid (mistyped, or revoked)."}
+        return page(request, "signin.html", context, status=401)
+    response = RedirectResponse(target, status_code=303)
+    signer = _signer(request)
+    sign_in(request, response, signer.cookie(key.id), max_age=int(signer.lifetime_s))
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    _check_csrf(request, form)
+    response = RedirectResponse("/signin", status_code=303)
+    sign_out(request, response)
+    return response
+
+
+async def _viewer(request: Request) -> Caller | None:
+    """Who is looking: anyone with auth off, else the key of a valid session."""
+    services = services_of(request)
+    if not services.auth:
+        return anonymous(request)
+    key_id = _signer(request).key_id(request.cookies.get(SESSION_COOKIE))
+    if key_id is None:
+        return None
+    key = await get_key(services.store, key_id)
+    if key is None or not key.active:  # revoked since: the session ends with it
+        return None
+    return caller_of(key, services)
+
+
+async def _need(request: Request, scope: str) -> Caller:
+    caller = await _viewer(request)
+    if caller is None:
+        raise SignInNeeded
+    if scope not in caller.scopes:
+        raise ApiError(
+            403, "forbidden", f"your API key lacks the `{scope}` scope; ask an admin for one"
+        )
+    return caller
+
+
+def _check_csrf(request: Request, form: FormData) -> None:
+    if not csrf_matches(request, form.get(CSRF_FIELD)):
+        raise ApiError(
+            403,
+            "csrf_failed",
+            "this form was not sent from this site's page (or the page is old); "
+            "reload the page and send it again",
+        )
+
+
+def _options(form: FormData, llm: str | None) -> AnalysisOptions:
+    def text(name: str) -> str | None:
+        value = form.get(name)
+        return value.strip() or None if isinstance(value, str) else None
+
+    tags = [t.strip() for t in (text("tags") or "").split(",") if t.strip()]
+    fields: dict[str, Any] = {"service": text("service"), "env": text("env"), "tag": tags}
+    if form.get("explain") == "yes" and llm:
+        fields["llm"] = llm
+    try:
+        return AnalysisOptions.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid(exc, "form") from None
+
+
+def _history_query(request: Request) -> tuple[HistoryQuery, int]:
+    params = {k: v for k, v in request.query_params.items() if v and k not in ("page", "format")}
+    try:
+        query = HistoryQuery.model_validate(params)
+    except ValidationError as exc:
+        raise invalid(exc, "filter") from None
+    page_number = request.query_params.get("page", "1")
+    return query, int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+
+
+def _link(path: str, filters: dict[str, Any], page_number: int = 1, **extra: str) -> str:
+    params = {**filters, **extra}
+    if page_number > 1:
+        params["page"] = str(page_number)
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _report_context(
+    caller: Caller, report: Report, stored: StoredAnalysis | None
+) -> dict[str, Any]:
+    return {
+        "caller": caller,
+        "report": report,
+        "stored": stored,
+        "markdown": formats.render(report, "markdown"),
+        "downloads": DOWNLOADS,
+    }
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
+def _next(value: object) -> str:
+    """Where to go after signing in: a path on this site, never another site."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value if "\\" not in value else "/"  # `/\\host` is another site to browsers
+    return "/"
+
+
+def _error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    response = page(request, "error.html", {"status": status, "message": message}, status)
+    response.headers.update(headers or {})
+    return response

@@ -1,0 +1,264 @@
+"""The web UI's pages in process: analyse, read, search, feedback, sign-in, and what they
+refuse (no CSRF token, another site, a read-only key, a revoked key)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+
+import httpx
+import pytest
+
+from bifrost.config import Settings
+from bifrost.report import Report
+from bifrost.store import get_analysis, open_store, revoke_key
+from bifrost.web.html import visible
+from bifrost.web.session import Signer
+from tests.api.conftest import HEALTHY, MAVEN, TRAINER, Api
+
+HOSTILE = (
+    b"2024-05-14T11:44:39Z INFO starting\n"
+    b"2024-05-14T11:44:40Z ERROR job failed: <script>alert(1)</script> \x1b[31mred\x1b[0m\n"
+    b"2024-05-14T11:44:41Z INFO done\n"
+)
+
+
+async def csrf(client: httpx.AsyncClient, path: str = "/") -> str:
+    """The CSRF token a page's forms carry (and its cookie, now in the client)."""
+    page = await client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def analyse(client: httpx.AsyncClient, log: bytes, **fields: str) -> httpx.Response:
+    token = await csrf(client)
+    return await client.post(
+        "/analyze", data={"csrf": token, "log": log.decode(), **fields}, follow_redirects=False
+    )
+
+
+async def stored_ids(client: httpx.AsyncClient) -> list[int]:
+    history = await client.get("/history")
+    return [int(n) for n in re.findall(r'<td><a href="/analyses/(\d+)">\1</a>', history.text)]
+
+
+def test_a_pasted_log_becomes_a_report_page(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        answer = await analyse(client, TRAINER, service="trainer", env="prod", tags="nightly, gpu")
+        assert answer.status_code == 303
+        location = answer.headers["location"]
+        assert re.fullmatch(r"/analyses/\d+", location)
+        page = await client.get(location)
+        assert page.status_code == 200
+        assert "GPU out of memory" in page.text  # the first finding
+        assert '<span class="line hot"><span class="n">431</span>' in page.text  # its line
+        assert "nightly, gpu" in page.text
+        assert "trainer" in page.text
+
+    sqlite_api.run(scenario)
+
+
+def test_uploaded_files_plain_and_gzip_are_analysed_together(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        token = await csrf(client)
+        files = [
+            ("file", ("train.log.gz", gzip.compress(TRAINER), "application/gzip")),
+            ("file", ("build.log", MAVEN, "text/plain")),
+        ]
+        answer = await client.post("/analyze", data={"csrf": token, "log": ""}, files=files)
+        assert answer.status_code == 303
+        report = await client.get(answer.headers["location"] + "/report.json")
+        parsed = Report.model_validate_json(report.text)
+        assert parsed.input.files == ["train.log.gz", "build.log"]
+        categories = {f.category for f in parsed.findings}
+        assert {"gpu.cuda_oom", "build.java_compile"} <= categories
+
+    sqlite_api.run(scenario)
+
+
+def test_nothing_to_analyse_is_one_clear_message(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        answer = await analyse(client, b"   \n")
+        assert answer.status_code == 422
+        assert "paste a log or choose a file" in answer.text
+        assert await stored_ids(client) == []
+
+    sqlite_api.run(scenario)
+
+
+def test_log_text_and_labels_are_shown_as_text(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        answer = await analyse(
+            client, HOSTILE, service='"><img src=x onerror=alert(2)>', env="\x1b[31mprod"
+        )
+        page = await client.get(answer.headers["location"])
+        assert "<script>alert(1)" not in page.text
+        assert "<img src=x" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page.text
+        assert "\x1b" not in page.text
+        assert "␛[31mprod" in page.text  # the engine drops colour codes; labels keep them
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+
+    sqlite_api.run(scenario)
+
+
+def test_a_form_without_its_token_is_refused_and_stores_nothing(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await csrf(client)  # the cookie is there, the field is not
+        missing = await client.post("/analyze", data={"log": TRAINER.decode()})
+        assert missing.status_code == 403
+        assert "reload the page" in missing.text
+        wrong = await client.post("/analyze", data={"csrf": "x" * 43, "log": TRAINER.decode()})
+        assert wrong.status_code == 403
+        evil = await client.post(
+            "/analyze",
+            data={"csrf": await csrf(client), "log": TRAINER.decode()},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert evil.status_code == 403
+        assert await stored_ids(client) == []
+
+    sqlite_api.run(scenario)
+
+
+def test_feedback_is_stored_and_shown(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        location = (await analyse(client, TRAINER)).headers["location"]
+        token = await csrf(client, location)
+        said = await client.post(
+            location + "/feedback", data={"csrf": token, "good": "no", "note": "it was the disk"}
+        )
+        assert said.status_code == 303
+        page = await client.get(location)
+        assert "Wrong: it was the disk" in page.text
+        store = await open_store(Settings(database_url=sqlite_api.database_url))
+        async with store:
+            stored = await get_analysis(store, int(location.rsplit("/", 1)[1]))
+        assert stored is not None
+        assert [(e.good, e.note) for e in stored.feedback] == [(False, "it was the disk")]
+
+    sqlite_api.run(scenario)
+
+
+def test_history_filters_and_exports(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await analyse(client, TRAINER, service="trainer")
+        await analyse(client, MAVEN, service="build")
+        await analyse(client, HEALTHY, service="web")
+        assert len(await stored_ids(client)) == 3
+        only = await client.get("/history", params={"service": "build"})
+        assert "Compilation" in only.text or "compil" in only.text.lower()
+        assert len(re.findall(r'<td><a href="/analyses/(\d+)">\1</a>', only.text)) == 1
+        failures = await client.get("/history", params={"verdict": "ok"})
+        assert len(re.findall(r'<td><a href="/analyses/(\d+)">\1</a>', failures.text)) == 1
+        bad = await client.get("/history", params={"since": "yesterday-ish"})
+        assert bad.status_code == 422
+        exported = await client.get("/history/export", params={"format": "json"})
+        assert sorted(row["service"] for row in json.loads(exported.text)) == [
+            "build",
+            "trainer",
+            "web",
+        ]
+
+    sqlite_api.run(scenario)
+
+
+def test_downloads_are_the_reports_formats(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        location = (await analyse(client, TRAINER)).headers["location"]
+        sarif = await client.get(location + "/report.sarif")
+        assert json.loads(sarif.text)["version"] == "2.1.0"
+        assert "attachment" in sarif.headers["content-disposition"]
+        markdown = await client.get(location + "/report.md")
+        assert markdown.text.startswith("#")
+        assert "GPU out of memory" in markdown.text
+        assert (await client.get(location + "/report.exe")).status_code == 404
+
+    sqlite_api.run(scenario)
+
+
+def test_with_auth_a_key_signs_in_and_a_read_only_key_cannot_analyse(sqlite_api: Api) -> None:
+    _, writer = asyncio.run(sqlite_api.key("alice", ["analyze", "read"]))
+    _, reader = asyncio.run(sqlite_api.key("lead", ["read"]))
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        first = await client.get("/", follow_redirects=False)
+        assert (first.status_code, first.headers["location"]) == (303, "/signin?next=%2F")
+        token = await csrf(client, "/signin")
+        wrong = await client.post("/signin", data={"csrf": token, "key": "bfk_wrong"})
+        assert wrong.status_code == 401
+        signed = await client.post(
+            "/signin", data={"csrf": token, "key": writer, "next": "//evil.example"}
+        )
+        assert (signed.status_code, signed.headers["location"]) == (303, "/")
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert writer not in cookie  # the key's secret never goes to the browser
+        assert (await analyse(client, TRAINER)).status_code == 303
+
+        client.cookies.clear()
+        token = await csrf(client, "/signin")
+        await client.post("/signin", data={"csrf": token, "key": reader})
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert 'action="/analyze"' not in home.text
+        refused = await analyse(client, MAVEN)
+        assert refused.status_code == 403
+        assert len(await stored_ids(client)) == 1
+
+    sqlite_api.run(scenario, auth=True)
+
+
+def test_revoking_a_key_ends_its_sessions(sqlite_api: Api) -> None:
+    key, secret = asyncio.run(sqlite_api.key("bob", ["read"]))
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        token = await csrf(client, "/signin")
+        await client.post("/signin", data={"csrf": token, "key": secret})
+        assert (await client.get("/history")).status_code == 200
+        store = await open_store(Settings(database_url=sqlite_api.database_url))
+        async with store:
+            await revoke_key(store, key.id)
+        after = await client.get("/history", follow_redirects=False)
+        assert after.status_code == 303
+        assert after.headers["location"].startswith("/signin")
+
+    sqlite_api.run(scenario, auth=True)
+
+
+def test_the_session_cookie_is_secure_off_loopback(sqlite_api: Api) -> None:
+    _, secret = asyncio.run(sqlite_api.key("carol", ["read"]))
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        client.base_url = httpx.URL("https://bifrost.example")
+        token = await csrf(client, "/signin")
+        signed = await client.post("/signin", data={"csrf": token, "key": secret})
+        assert "Secure" in signed.headers["set-cookie"]
+
+    sqlite_api.run(scenario, auth=True, allowed_hosts="bifrost.example")
+
+
+def test_a_session_cookie_is_checked_and_expires() -> None:
+    signer = Signer(b"secret", lifetime_s=60)
+    cookie = signer.cookie(7, now=1000)
+    assert signer.key_id(cookie, now=1059) == 7
+    assert signer.key_id(cookie, now=1060) is None  # expired
+    assert signer.key_id(cookie.replace("7.", "8.", 1), now=1000) is None  # another key
+    assert Signer(b"other", 60).key_id(cookie, now=1000) is None  # another server's
+    assert signer.key_id("7.99999999999.abc", now=1000) is None
+    assert signer.key_id("garbage", now=1000) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("\x1b[1mbold", "␛[1mbold"), ("nul\x00del\x7f", "nul␀del␡"), ("tab\tok", "tab\tok")],
+)
+def test_control_characters_are_shown_as_symbols(text: str, shown: str) -> None:
+    assert visible(text) == shown
