@@ -35,7 +35,7 @@ HOSTILE = (
 )
 
 pytest.importorskip("playwright", reason="the `dev` extra installs Playwright")
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"bifrost serve did not start: {process.stderr.read()[-2000:]}")
+                said = process.stderr.read() if process.stderr else ""
+                pytest.fail(f"bifrost serve did not start: {said[-2000:]}")
             time.sleep(0.1)
         yield Server(url, writer, reader)
     finally:
@@ -144,8 +145,12 @@ def watched(browser: Browser) -> Iterator[Watched]:
         if message.type == "error":
             seen.errors.append(message.text)
 
+    def on_dialog(dialog: Dialog) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
+
     page.on("console", on_console)
-    page.on("dialog", lambda dialog: (seen.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("dialog", on_dialog)
     yield seen
     context.close()
 
