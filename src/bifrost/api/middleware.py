@@ -33,13 +33,6 @@ _DOCS_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'"
 )
-# The web UI (`web/`): its own scripts, styles and images only; no inline script or style; its
-# forms post to itself only.
-_PAGES_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-_API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -92,7 +85,7 @@ class RequestContext:
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers += _extra_headers(scope, rid)
+                headers += _extra_headers(scope, rid, {name.lower() for name, _ in headers})
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -327,19 +320,13 @@ def _route_of(scope: Scope) -> str | None:
     return path if isinstance(path, str) else None
 
 
-def _extra_headers(scope: Scope, rid: str) -> list[tuple[bytes, bytes]]:
+def _extra_headers(scope: Scope, rid: str, present: set[bytes]) -> list[tuple[bytes, bytes]]:
+    """The security headers and the request id; a page's own policy (`web/html.py`) stands."""
     path: str = scope["path"]
-    extra = {**SECURITY_HEADERS, "x-request-id": rid}
-    if path.startswith(_DOCS):
-        extra["content-security-policy"] = _DOCS_CSP
-    elif path.startswith(_API_PATHS):
-        extra["content-security-policy"] = _API_CSP
-    else:
-        extra["content-security-policy"] = _PAGES_CSP
-        # With no referrer a browser sends `Origin: null` on a form's POST, which
-        # `HostAndOrigin` must refuse; same-origin still tells other sites nothing.
-        extra["referrer-policy"] = "same-origin"
+    csp = _DOCS_CSP if path.startswith(_DOCS) else _API_CSP
+    extra = {**SECURITY_HEADERS, "content-security-policy": csp, "x-request-id": rid}
     if path.startswith("/api/"):
         extra["cache-control"] = "no-store"
     extra.update(scope["state"].get("rate_headers", {}))
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    return [(k, v) for k, v in encoded if k not in present]

@@ -3,9 +3,9 @@ response every page goes out in (security headers, the CSRF cookie).
 
 Autoescaping is on for every template, so a log line or a label is always text: `<script>`
 shows as `<script>`. Control characters (ANSI colour codes, NUL) are shown as their visible
-symbols (`␛[31m`), never passed to the browser. The security headers, with a
-Content-Security-Policy that allows this server's own scripts, styles and images and nothing
-inline, are set for every answer by `api/middleware.py`.
+symbols (`␛[31m`), never passed to the browser. A page's Content-Security-Policy allows this
+server's own scripts, styles and images and nothing inline; `api/middleware.py` adds the
+other security headers to every answer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,16 @@ from starlette.responses import HTMLResponse
 from bifrost import __version__
 from bifrost.web.session import CSRF_FIELD, csrf_token, keep_csrf
 
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    # With no referrer a browser sends `Origin: null` with a form, which the API's origin
+    # check must refuse; same-origin still tells other sites nothing.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # pages carry a CSRF token and private data
+}
 _VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421}
 """Control characters but tab and newline → their symbols in Unicode's Control Pictures."""
 
@@ -67,6 +77,6 @@ def page(
         .get_template(template)
         .render(request=request, csrf=csrf_token(request), **context)
     )
-    response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
     keep_csrf(request, response)
     return response
