@@ -43,6 +43,7 @@ class Server:
     url: str
     writer: str  # an API key with analyze and read
     reader: str  # an API key with read only
+    admin: str  # an API key with every scope
 
 
 def _free_port() -> int:
@@ -82,6 +83,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _bifrost("db", "upgrade", env=env)
     writer = _bifrost("keys", "create", "alice", env=env).split()[-1]
     reader = _bifrost("keys", "create", "lead", "--scope", "read", env=env).split()[-1]
+    scopes = ("--scope", "admin", "--scope", "read", "--scope", "analyze")
+    admin = _bifrost("keys", "create", "root", *scopes, env=env).split()[-1]
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bifrost", "serve", "--port", str(port), "--auth"],
@@ -103,7 +106,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 said = process.stderr.read() if process.stderr else ""
                 pytest.fail(f"bifrost serve did not start: {said[-2000:]}")
             time.sleep(0.1)
-        yield Server(url, writer, reader)
+        yield Server(url, writer, reader, admin)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -282,3 +285,28 @@ def test_small_screens_and_the_dark_theme(server: Server, browser: Browser, shot
         page.screenshot(path=shots / "report-360-dark.png", full_page=True)
     finally:
         context.close()
+
+
+def test_the_dashboard_and_the_keys_page(server: Server, watched: Watched, shots: Path) -> None:
+    page = watched.page
+    sign_in(page, server, server.admin)
+    page.get_by_label("Paste a log").fill(TRAINER.decode())
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_url("**/analyses/*")
+    page.get_by_role("link", name="Dashboard").click()
+    assert page.locator(".chart svg rect.bar-failed").count() == 30
+    assert "gpu.cuda_oom" in page.locator("table.ranking").first.inner_text()
+    assert accessibility_problems(page) == []
+    page.screenshot(path=shots / "dashboard.png", full_page=True)
+
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_label("Name (who or what will use it)").fill("nightly-ci")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.locator("#secret").inner_text()
+    assert secret.startswith("bfk_")
+    assert accessibility_problems(page) == []
+    page.screenshot(path=shots / "keys.png", full_page=True)
+    page.get_by_role("link", name="Keys").click()  # the secret is gone
+    assert page.locator("#secret").count() == 0
+    assert "nightly-ci" in page.locator("table").inner_text()
+    assert watched.errors == []

@@ -262,3 +262,53 @@ def test_a_session_cookie_is_checked_and_expires() -> None:
 )
 def test_control_characters_are_shown_as_symbols(text: str, shown: str) -> None:
     assert visible(text) == shown
+
+
+def test_the_dashboard_counts_and_draws_the_period(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await analyse(client, TRAINER, service="trainer")
+        await analyse(client, HEALTHY, service="web")
+        await analyse(client, TRAINER, service="trainer")  # answered from the cache
+        page = await client.get("/dashboard", params={"days": "7"})
+        assert page.status_code == 200
+        tiles = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page.text))
+        assert (tiles["Analyses"], tiles["Failures"], tiles["Cache hit rate"]) == ("2", "1", "33 %")
+        assert len(re.findall(r'<rect class="bar-all"', page.text)) == 7  # a bar a day
+        assert "2 analyses, 1 failed</title>" in page.text
+        assert "gpu.cuda_oom</a>" in page.text
+
+    sqlite_api.run(scenario)
+
+
+def test_an_admin_creates_and_revokes_keys_and_others_cannot(sqlite_api: Api) -> None:
+    _, admin = asyncio.run(sqlite_api.key("root", ["admin", "read"]))
+    _, writer = asyncio.run(sqlite_api.key("alice", ["analyze", "read"]))
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await client.post("/signin", data={"csrf": await csrf(client, "/signin"), "key": admin})
+        token = await csrf(client, "/keys")
+        made = await client.post(
+            "/keys", data={"csrf": token, "name": "ci-bot", "scope": ["read"], "rate": "10/minute"}
+        )
+        assert made.status_code == 201
+        secret = re.search(r'<code id="secret">(bfk_[^<]+)</code>', made.text)
+        assert secret is not None
+        listed = await client.get("/keys")
+        assert secret.group(1) not in listed.text  # shown once
+        assert "ci-bot" in listed.text
+        assert "10/minute" in listed.text
+        bad = await client.post("/keys", data={"csrf": token, "name": " ", "scope": ["read"]})
+        assert bad.status_code == 422
+        key_id = re.findall(r'action="/keys/(\d+)/revoke"', listed.text)[-1]
+        refused = await client.post(f"/keys/{key_id}/revoke", data={})
+        assert refused.status_code == 403  # no CSRF token
+        revoked = await client.post(f"/keys/{key_id}/revoke", data={"csrf": token})
+        assert revoked.status_code == 303
+        assert "revoked" in (await client.get("/keys")).text
+
+        client.cookies.clear()
+        await client.post("/signin", data={"csrf": await csrf(client, "/signin"), "key": writer})
+        assert (await client.get("/keys")).status_code == 403
+        assert 'href="/keys"' not in (await client.get("/")).text
+
+    sqlite_api.run(scenario, auth=True)

@@ -1,14 +1,17 @@
-"""The web UI's pages: analyse a log, read a Report, search the history; sign in and out.
+"""The web UI's pages: analyse a log, read a Report, search the history, the dashboard, API
+keys; sign in and out.
 
 Served by the API's application and through the same application layer the API uses
 (`api/running.py`, `analysis/history.py`): there is no second way to analyse. Who may do
 what is the API's rule too: `read` to see, `analyze` to analyse and give feedback; with auth
-off (a server on loopback) everyone may do everything and nobody signs in.
+off (a server on loopback) everyone may do everything and nobody signs in. Keys are the
+`admin` scope's, as on the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,17 +23,19 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from bifrost.analysis.history import export_rows, give_feedback
-from bifrost.analysis.keys import find_key, get_key
+from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
 from bifrost.api.auth import Caller, anonymous, caller_of, count_unverified, services_of, spend
 from bifrost.api.errors import ApiError, public_report, status_of
 from bifrost.api.intake import AnalysisOptions, held_or_spooled, invalid, spool_files
 from bifrost.api.routes.analyses import HistoryQuery
 from bifrost.api.running import run_analysis
 from bifrost.choices import ExportFormat
-from bifrost.errors import BifrostError
+from bifrost.errors import BifrostError, ServiceError, UsageError
 from bifrost.render import formats
 from bifrost.report import Report
-from bifrost.store import StoredAnalysis, get_analysis, search_analyses
+from bifrost.store import ApiKey, StoredAnalysis, get_analysis, search_analyses
+from bifrost.store.overview import overview
+from bifrost.web.charts import daily_chart
 from bifrost.web.html import page
 from bifrost.web.session import (
     CSRF_FIELD,
@@ -42,6 +47,8 @@ from bifrost.web.session import (
 )
 
 PAGE_SIZE = 25
+PERIODS = (7, 30, 90)
+"""The dashboard's periods, in days (30 by default)."""
 DOWNLOADS = {"json": "json", "sarif": "sarif", "md": "markdown"}
 """File extension → Report format offered for download."""
 
@@ -322,3 +329,83 @@ def _error(
     response = page(request, "error.html", {"status": status, "message": message}, status)
     response.headers.update(headers or {})
     return response
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request) -> Response:
+    caller = await _need(request, "read")
+    services = services_of(request)
+    wanted = request.query_params.get("days", "")
+    days = int(wanted) if wanted.isdigit() and int(wanted) in PERIODS else PERIODS[1]
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=UTC)
+    summary = await overview(services.store, since)
+    try:
+        cache = await services.cache.stats()
+        lookups = cache.hits + cache.misses
+        cache_rate = cache.hits / lookups if lookups else None
+    except ServiceError:  # the dashboard shows without the cache's numbers
+        cache_rate = None
+    context = {
+        "caller": caller,
+        "overview": summary,
+        "chart": daily_chart(summary.days, first, today),
+        "days": days,
+        "periods": PERIODS,
+        "cache_rate": cache_rate,
+    }
+    return page(request, "dashboard.html", context)
+
+
+@router.get("/keys")
+async def keys_page(request: Request) -> Response:
+    caller = await _need(request, "admin")
+    return await _keys(request, caller)
+
+
+@router.post("/keys")
+async def new_key(request: Request) -> Response:
+    caller = await _need(request, "admin")
+    form = await request.form(max_files=0, max_fields=20)
+    _check_csrf(request, form)
+    name = form.get("name")
+    rate = form.get("rate")
+    scopes = [s for s in form.getlist("scope") if isinstance(s, str)]
+    try:
+        key, secret = await create_key(
+            services_of(request).store,
+            name if isinstance(name, str) else "",
+            scopes,
+            rate.strip() or None if isinstance(rate, str) else None,
+        )
+    except UsageError as exc:
+        return await _keys(request, caller, problem=exc.message, status=422)
+    return await _keys(request, caller, created=(key, secret), status=201)
+
+
+@router.post("/keys/{key_id:int}/revoke")
+async def revoke(request: Request, key_id: int) -> Response:
+    await _need(request, "admin")
+    form = await request.form(max_files=0, max_fields=10)
+    _check_csrf(request, form)
+    await revoke_key(services_of(request).store, key_id)
+    return RedirectResponse("/keys", status_code=303)
+
+
+async def _keys(
+    request: Request,
+    caller: Caller,
+    *,
+    created: tuple[ApiKey, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "caller": caller,
+        "keys": await list_keys(services_of(request).store),
+        "created": created[0] if created else None,
+        "secret": created[1] if created else None,
+        "problem": problem,
+    }
+    return page(request, "keys.html", context, status)
