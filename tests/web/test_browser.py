@@ -299,6 +299,16 @@ def test_the_dashboard_and_the_keys_page(server: Server, watched: Watched, shots
     assert accessibility_problems(page) == []
     page.screenshot(path=shots / "dashboard.png", full_page=True)
 
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_label("The failing run: paste its log").fill(TRAINER.decode())
+    page.get_by_label("or its log file").set_input_files(
+        {"name": "good.log", "mimeType": "text/plain", "buffer": TRAINER[:20_000]}
+    )
+    page.get_by_role("button", name="Compare").click()
+    assert "Against good.log" in page.locator("main").inner_text()
+    assert accessibility_problems(page) == []
+    page.screenshot(path=shots / "diff.png", full_page=True)
+
     page.get_by_role("link", name="Keys").click()
     page.get_by_label("Name (who or what will use it)").fill("nightly-ci")
     page.get_by_role("button", name="Create key").click()

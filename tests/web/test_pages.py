@@ -312,3 +312,57 @@ def test_an_admin_creates_and_revokes_keys_and_others_cannot(sqlite_api: Api) ->
         assert 'href="/keys"' not in (await client.get("/")).text
 
     sqlite_api.run(scenario, auth=True)
+
+
+def test_a_failing_run_is_compared_with_a_stored_good_one(sqlite_api: Api) -> None:
+    good = b"".join(b"2024-05-14T11:%02d:00Z INFO step %d done\n" % (i, i) for i in range(40))
+    bad = good[: len(good) // 2] + b"2024-05-14T12:00:00Z ERROR disk quota exceeded on /data\n"
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        kept = await analyse(client, good, keep_input="yes")
+        good_id = kept.headers["location"].rsplit("/", 1)[1]
+        token = await csrf(client, "/diff")
+        answer = await client.post(
+            "/diff", data={"csrf": token, "baseline_id": good_id, "log": bad.decode()}
+        )
+        assert answer.status_code == 200
+        assert f"Against stored analysis {good_id}" in answer.text
+        tiles = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", answer.text))
+        assert tiles["New templates"] == "1"
+        assert "disk quota exceeded" in answer.text
+
+        by_file = await client.post(
+            "/diff",
+            data={"csrf": token},
+            files={
+                "baseline_file": ("good.log.gz", gzip.compress(good), "application/gzip"),
+                "failing_file": ("bad.log", bad, "text/plain"),
+            },
+        )
+        assert "Against good.log.gz" in by_file.text
+
+        without_input = (await analyse(client, bad)).headers["location"].rsplit("/", 1)[1]
+        refused = await client.post(
+            "/diff", data={"csrf": token, "baseline_id": without_input, "log": bad.decode()}
+        )
+        assert refused.status_code == 422
+        assert "stored without its input" in refused.text
+        nothing = await client.post("/diff", data={"csrf": token, "log": bad.decode()})
+        assert nothing.status_code == 422
+
+    sqlite_api.run(scenario)
+
+
+def test_a_gzip_bomb_is_refused(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        token = await csrf(client, "/diff")
+        bomb = gzip.compress(b"x" * 5000 + b"\n")
+        answer = await client.post(
+            "/diff",
+            data={"csrf": token, "log": "ERROR boom\n"},
+            files={"baseline_file": ("big.log.gz", bomb, "application/gzip")},
+        )
+        assert answer.status_code == 422
+        assert "more than 4,096 bytes once decompressed" in answer.text
+
+    sqlite_api.run(scenario, max_input_bytes=4096)

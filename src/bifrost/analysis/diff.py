@@ -36,16 +36,27 @@ class Comparison:
 
 
 def compare_runs(
-    baseline: str, failing: str, settings: Settings, *, baseline_name: str | None = None
+    baseline: str,
+    failing: str,
+    settings: Settings,
+    *,
+    baseline_name: str | None = None,
+    failing_name: str | None = None,
+    limit: int | None = None,
 ) -> Comparison:
-    """Compare two logs (`failing` may be `-`, stdin). `baseline_name` names a stored run in
-    the Report instead of its temporary file."""
+    """Compare two logs (`failing` may be `-`, stdin). The names, when given, stand for the
+    files in the Report (a stored run, an upload, not their temporary files); `limit` caps
+    each log's size once decompressed (a server's guard against gzip bombs)."""
     if baseline == "-":
         raise UsageError("the baseline must be a file; only the failing run can be stdin")
     started = time.perf_counter()
+    baseline_sources, failing_sources = open_sources([baseline]), open_sources([failing])
+    for sources, name in ((baseline_sources, baseline_name), (failing_sources, failing_name)):
+        sources[0].limit = limit
+        sources[0].name = name or sources[0].name
     comparison = compare(
-        open_sources([baseline]),
-        open_sources([failing]),
+        baseline_sources,
+        failing_sources,
         block_bytes=settings.chunk_bytes,
         context_lines=settings.context_lines,
         max_line_bytes=settings.max_line_bytes,
@@ -54,10 +65,6 @@ def compare_runs(
     elapsed = time.perf_counter() - started
     report = build_report(comparison.failing, ranked, settings.top, elapsed=elapsed)
     changes = section(comparison)
-    if baseline_name is not None:
-        changes = changes.model_copy(
-            update={"baseline": changes.baseline.model_copy(update={"name": baseline_name})}
-        )
     summary = (
         f"{report.summary} Compared with {changes.baseline.name}: {changes.new} new, "
         f"{changes.gone} gone, {changes.changed} changed templates."

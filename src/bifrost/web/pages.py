@@ -10,8 +10,10 @@ off (a server on loopback) everyone may do everything and nobody signs in. Keys 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,18 +24,33 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
+from bifrost.analysis.diff import compare_runs
 from bifrost.analysis.history import export_rows, give_feedback
+from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
 from bifrost.api.auth import Caller, anonymous, caller_of, count_unverified, services_of, spend
 from bifrost.api.errors import ApiError, public_report, status_of
-from bifrost.api.intake import AnalysisOptions, held_or_spooled, invalid, spool_files
+from bifrost.api.intake import (
+    AnalysisOptions,
+    held_or_spooled,
+    invalid,
+    spool_files,
+    spool_source,
+)
 from bifrost.api.routes.analyses import HistoryQuery
 from bifrost.api.running import run_analysis
 from bifrost.choices import ExportFormat
 from bifrost.errors import BifrostError, ServiceError, UsageError
 from bifrost.render import formats
 from bifrost.report import Report
-from bifrost.store import ApiKey, StoredAnalysis, get_analysis, search_analyses
+from bifrost.store import (
+    ApiKey,
+    Store,
+    StoredAnalysis,
+    get_analysis,
+    get_input_blob,
+    search_analyses,
+)
 from bifrost.store.overview import overview
 from bifrost.web.charts import daily_chart
 from bifrost.web.html import page
@@ -273,7 +290,12 @@ def _options(form: FormData, llm: str | None) -> AnalysisOptions:
         return value.strip() or None if isinstance(value, str) else None
 
     tags = [t.strip() for t in (text("tags") or "").split(",") if t.strip()]
-    fields: dict[str, Any] = {"service": text("service"), "env": text("env"), "tag": tags}
+    fields: dict[str, Any] = {
+        "service": text("service"),
+        "env": text("env"),
+        "tag": tags,
+        "store_input": form.get("keep_input") == "yes",
+    }
     if form.get("explain") == "yes" and llm:
         fields["llm"] = llm
     try:
@@ -409,3 +431,90 @@ async def _keys(
         "problem": problem,
     }
     return page(request, "keys.html", context, status)
+
+
+@router.get("/diff")
+async def diff_page(request: Request) -> Response:
+    caller = await _need(request, "analyze")
+    return page(request, "diff.html", {"caller": caller, "report": None})
+
+
+@router.post("/diff")
+async def diff(request: Request) -> Response:
+    """A failing run against a good one (`bifrost diff`): a stored run kept with its input, or
+    a file, against a pasted log or a file. Shown, not stored."""
+    caller = await _need(request, "analyze")
+    services = services_of(request)
+    form = await request.form(max_files=2, max_fields=10)
+    spooled: list[Source] = []
+    try:
+        _check_csrf(request, form)
+        baseline, baseline_name = await _baseline(form, services.store, spooled)
+        failing, failing_name = await _failing(form, spooled)
+        await spend(request, caller)
+        async with services.slots.hold():
+            comparison = await asyncio.to_thread(
+                compare_runs,
+                str(baseline),
+                str(failing),
+                services.settings,
+                baseline_name=baseline_name,
+                failing_name=failing_name,
+                limit=services.settings.max_input_bytes,
+            )
+    finally:
+        await form.close()
+        discard_spools(spooled)
+    context = {
+        "caller": caller,
+        "report": public_report(request, comparison.report),
+        "baseline_warnings": comparison.baseline_warnings,
+    }
+    return page(request, "diff.html", context)
+
+
+async def _baseline(form: FormData, store: Store, spooled: list[Source]) -> tuple[Path, str]:
+    """The good run as a file, and its name."""
+    wanted = form.get("baseline_id")
+    wanted = wanted.strip().lstrip("#") if isinstance(wanted, str) else ""
+    if wanted:
+        if not wanted.isdigit():
+            raise ApiError(422, "validation_error", "a stored analysis is given by its number")
+        blob = await get_input_blob(store, int(wanted))
+        if blob is None:
+            raise ApiError(
+                422,
+                "input_error",
+                f"stored analysis {wanted} does not exist or was stored without its input; "
+                "choose the good run's file instead",
+            )
+        source = spool_source(f"analysis-{wanted}")
+        spooled.append(source)
+        assert source.path is not None
+        source.path.write_bytes(blob)  # gzip, as stored: the reader decompresses it
+        return source.path, f"stored analysis {wanted}"
+    part = form.get("baseline_file")
+    if isinstance(part, UploadFile) and part.filename:
+        return await _spooled(part, spooled), part.filename
+    raise ApiError(422, "input_error", "choose the good run: a stored analysis or a file")
+
+
+async def _failing(form: FormData, spooled: list[Source]) -> tuple[Path, str]:
+    part = form.get("failing_file")
+    if isinstance(part, UploadFile) and part.filename:
+        return await _spooled(part, spooled), part.filename
+    pasted = form.get("log")
+    if isinstance(pasted, str) and pasted.strip():
+        source = spool_source("pasted")
+        spooled.append(source)
+        assert source.path is not None
+        source.path.write_bytes(pasted.encode("utf-8", "surrogatepass"))
+        return source.path, "pasted"
+    raise ApiError(422, "input_error", "paste the failing run's log or choose its file")
+
+
+async def _spooled(part: UploadFile, spooled: list[Source]) -> Path:
+    (source,) = await spool_files([part], None)
+    spooled.append(source)
+    assert source.path is not None
+    return source.path
