@@ -188,7 +188,9 @@ def test_sign_in_paste_a_log_read_the_report_and_give_feedback(
 
     page.get_by_label("Paste a log").fill(TRAINER.decode())
     page.get_by_label("Service").fill("trainer")
-    page.get_by_role("button", name="Analyse").click()
+    with page.expect_response(lambda r: r.url.endswith("/analyze/stream")) as streamed:
+        page.get_by_role("button", name="Analyse").click()  # the script streams the progress
+    assert streamed.value.status == 200
     page.wait_for_url("**/analyses/*")
     permalink = page.url
     first = page.locator(".finding").first
@@ -320,3 +322,16 @@ def test_the_dashboard_and_the_keys_page(server: Server, watched: Watched, shots
     assert page.locator("#secret").count() == 0
     assert "nightly-ci" in page.locator("table").inner_text()
     assert watched.errors == []
+
+
+def test_without_javascript_the_form_still_analyses(server: Server, browser: Browser) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, server, server.writer)
+        page.get_by_label("Paste a log").fill(TRAINER.decode())
+        page.get_by_role("button", name="Analyse").click()
+        page.wait_for_url("**/analyses/*")
+        assert "GPU out of memory" in page.locator(".finding h3").first.inner_text()
+    finally:
+        context.close()

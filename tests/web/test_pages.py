@@ -366,3 +366,24 @@ def test_a_gzip_bomb_is_refused(sqlite_api: Api) -> None:
         assert "more than 4,096 bytes once decompressed" in answer.text
 
     sqlite_api.run(scenario, max_input_bytes=4096)
+
+
+def test_the_streamed_form_sends_progress_then_where_the_report_is(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        token = await csrf(client)
+        answer = await client.post("/analyze/stream", data={"csrf": token, "log": TRAINER.decode()})
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        events = [
+            (name, json.loads(data))
+            for name, data in re.findall(r"event: (\w+)\ndata: (.*)\n\n", answer.text)
+        ]
+        stages = [data["stage"] for name, data in events if name == "progress"]
+        assert stages == ["queued", "analyzing", "analyzed"]
+        name, last = events[-1]
+        assert name == "report"
+        assert set(last) == {"analysis_id", "cached"}  # the page opens the Report itself
+        assert await stored_ids(client) == [last["analysis_id"]]
+        refused = await client.post("/analyze/stream", data={"log": TRAINER.decode()})
+        assert refused.status_code == 403
+
+    sqlite_api.run(scenario)

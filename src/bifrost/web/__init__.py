@@ -1,10 +1,11 @@
 """The web UI: pages for people, served by the API's application (`bifrost serve` → `/`).
 
-Server-rendered HTML (Jinja2) with one small script for what only a script can do (copy as
-Markdown, a busy button); every page works without it. Assets ship in the package: nothing
+Server-rendered HTML (Jinja2) with one small script for what only a script can do (progress
+while a log is analysed, copy as Markdown); every page works without it. Assets ship in the package: nothing
 loads from another site.
 
-- `pages.py`: the routes (analyse, Report, history, sign in and out).
+- `pages.py`: the routes (analyse, Report, diff, history, dashboard, keys, sign in and out).
+- `charts.py`: the dashboard's chart, as SVG geometry.
 - `session.py`: the sign-in cookie and the CSRF token.
 - `html.py`: templates, the filters that keep log text text, and the security headers.
 """

@@ -11,7 +11,8 @@ off (a server on loopback) everyone may do everything and nobody signs in. Keys 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from bifrost.api.intake import (
     spool_source,
 )
 from bifrost.api.routes.analyses import HistoryQuery
+from bifrost.api.routes.streaming import events
 from bifrost.api.running import run_analysis
 from bifrost.choices import ExportFormat
 from bifrost.errors import BifrostError, ServiceError, UsageError
@@ -108,6 +110,46 @@ async def home(request: Request) -> Response:
 async def analyze(request: Request) -> Response:
     caller = await _need(request, "analyze")
     services = services_of(request)
+    sources, options = await _received(request, caller)
+    answer = await run_analysis(services, sources, options)
+    if answer.analysis_id is not None:
+        return RedirectResponse(f"/analyses/{answer.analysis_id}", status_code=303)
+    report = public_report(request, answer.report)  # not stored: shown once, here
+    return page(request, "report.html", _report_context(caller, report, None))
+
+
+@router.post("/analyze/stream")
+async def analyze_streamed(request: Request) -> Response:
+    """The same form, answered as Server-Sent Events (`api/routes/streaming.py`): the page's
+    script shows the progress, then opens the stored Report."""
+    caller = await _need(request, "analyze")
+    services = services_of(request)
+    sources, options = await _received(request, caller)
+
+    async def sse() -> AsyncIterator[str]:
+        async for name, data in events(
+            lambda stage, text: run_analysis(
+                services, sources, options, on_text=text, on_stage=stage
+            ),
+            request,
+        ):
+            if not name:
+                yield ": keep-alive\n\n"
+                continue
+            if name == "report":  # the page needs where it is, not the Report itself
+                sent = {"analysis_id": data["analysis_id"], "cached": data["cached"]}
+            else:
+                sent = data
+            yield f"event: {name}\ndata: {json.dumps(sent)}\n\n"
+
+    return StreamingResponse(
+        sse(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+async def _received(request: Request, caller: Caller) -> tuple[list[Source], AnalysisOptions]:
+    """The analyse form's inputs (temporary files; `run_analysis` removes them) and options."""
+    services = services_of(request)
     form = await request.form(max_files=100, max_fields=20)
     try:
         _check_csrf(request, form)
@@ -123,13 +165,9 @@ async def analyze(request: Request) -> Response:
         sources = await spool_files(files, None) if files else []
         if text.strip():
             sources.append(held_or_spooled("pasted", text))
+        return sources, options
     finally:
         await form.close()
-    answer = await run_analysis(services, sources, options)
-    if answer.analysis_id is not None:
-        return RedirectResponse(f"/analyses/{answer.analysis_id}", status_code=303)
-    report = public_report(request, answer.report)  # not stored: shown once, here
-    return page(request, "report.html", _report_context(caller, report, None))
 
 
 @router.get("/analyses/{analysis_id:int}")
