@@ -387,3 +387,37 @@ def test_the_streamed_form_sends_progress_then_where_the_report_is(sqlite_api: A
         assert refused.status_code == 403
 
     sqlite_api.run(scenario)
+
+
+def test_a_kept_input_shows_any_line_in_context(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        location = (await analyse(client, TRAINER, keep_input="yes")).headers["location"]
+        report = await client.get(location)
+        link = re.search(r'href="(/analyses/\d+/context\?line=(\d+))">show in context', report.text)
+        assert link is not None
+        shown = await client.get(link.group(1))
+        line = int(link.group(2))
+        numbers = [int(n) for n in re.findall(r'<span class="n">(\d+)</span>', shown.text)]
+        assert numbers == list(range(max(1, line - 25), line + 26))
+        wanted = TRAINER.decode().splitlines()[line - 1]
+        assert f'<span class="line hot"><span class="n">{line}</span>' in shown.text
+        assert wanted.split()[-1] in shown.text
+        assert (await client.get(location + "/context?line=99999")).status_code == 404
+        assert (await client.get(location + "/context?line=x")).status_code == 422
+
+        other = (await analyse(client, MAVEN)).headers["location"]
+        assert "show in context" not in (await client.get(other)).text  # not kept
+        assert (await client.get(other + "/context?line=3")).status_code == 404
+
+    sqlite_api.run(scenario)
+
+
+def test_a_stored_analysis_opens_by_its_number(sqlite_api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        location = (await analyse(client, TRAINER)).headers["location"]
+        number = location.rsplit("/", 1)[1]
+        opened = await client.get("/open", params={"id": f"#{number}"}, follow_redirects=False)
+        assert opened.headers["location"] == location
+        assert (await client.get("/open", params={"id": "x"})).status_code == 422
+
+    sqlite_api.run(scenario)

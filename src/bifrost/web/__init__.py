@@ -1,8 +1,8 @@
 """The web UI: pages for people, served by the API's application (`bifrost serve` → `/`).
 
 Server-rendered HTML (Jinja2) with one small script for what only a script can do (progress
-while a log is analysed, copy as Markdown); every page works without it. Assets ship in the package: nothing
-loads from another site.
+while a log is analysed, copy as Markdown); every page works without it. Assets ship in the
+package: nothing loads from another site.
 
 - `pages.py`: the routes (analyse, Report, diff, history, dashboard, keys, sign in and out).
 - `charts.py`: the dashboard's chart, as SVG geometry.

@@ -11,6 +11,8 @@ off (a server on loopback) everyone may do everything and nobody signs in. Keys 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, time, timedelta
@@ -55,7 +57,7 @@ from bifrost.store import (
 )
 from bifrost.store.overview import overview
 from bifrost.web.charts import daily_chart
-from bifrost.web.html import page
+from bifrost.web.html import Line, page
 from bifrost.web.session import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -556,3 +558,54 @@ async def _spooled(part: UploadFile, spooled: list[Source]) -> Path:
     spooled.append(source)
     assert source.path is not None
     return source.path
+
+
+CONTEXT_LINES = 25
+"""Lines shown each side of the asked one in the context view."""
+
+
+@router.get("/analyses/{analysis_id:int}/context")
+async def context(request: Request, analysis_id: int) -> Response:
+    """The lines around one line of a stored input (kept with "Keep the log itself")."""
+    caller = await _need(request, "read")
+    wanted = request.query_params.get("line", "")
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise ApiError(422, "validation_error", "line: a line number, from 1")
+    store = services_of(request).store
+    blob = await get_input_blob(store, analysis_id)
+    if blob is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"analysis {analysis_id} does not exist or was stored without its input",
+        )
+    line = int(wanted)
+    lines = await asyncio.to_thread(_around, blob, line, CONTEXT_LINES)
+    if not lines:
+        raise ApiError(404, "not_found", f"the input of analysis {analysis_id} has no line {line}")
+    context = {"caller": caller, "analysis_id": analysis_id, "lines": lines, "line": line}
+    return page(request, "context.html", context)
+
+
+@router.get("/open")
+async def open_analysis(request: Request) -> Response:
+    """A stored analysis by its number (the analyse page's "open" box)."""
+    await _need(request, "read")
+    wanted = request.query_params.get("id", "").strip().lstrip("#")
+    if not wanted.isdigit():
+        raise ApiError(422, "validation_error", "a stored analysis is opened by its number")
+    return RedirectResponse(f"/analyses/{int(wanted)}", status_code=303)
+
+
+def _around(blob: bytes, line: int, radius: int) -> list[Line]:
+    """Lines `line - radius` to `line + radius` of a gzip-compressed input (read only as far
+    as needed), each cut to a screen's worth."""
+    first = max(1, line - radius)
+    found = []
+    with gzip.GzipFile(fileobj=io.BytesIO(blob)) as text:
+        for number, raw in enumerate(text, start=1):
+            if number >= first:
+                found.append(Line(number, raw.decode("utf-8", "replace").rstrip("\r\n")[:2000]))
+            if number >= line + radius:
+                break
+    return found if found and found[-1].number >= line else []
