@@ -166,6 +166,14 @@ def sign_in(page: Page, server: Server, key: str) -> None:
     page.wait_for_url(server.url + "/")
 
 
+def analyse_trainer(page: Page, server: Server, key: str) -> None:
+    """Sign in, paste the sample training log, and wait for its Report."""
+    sign_in(page, server, key)
+    page.get_by_label("Paste a log").fill(TRAINER.decode())
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_url("**/analyses/*")
+
+
 def accessibility_problems(page: Page) -> list[str]:
     """axe-core's violations on the page as it is now (WCAG 2.x A and AA rules)."""
     page.evaluate(AXE.read_text(encoding="utf-8"))
@@ -275,10 +283,7 @@ def test_small_screens_and_the_dark_theme(server: Server, browser: Browser, shot
     context = browser.new_context(viewport={"width": 360, "height": 740}, color_scheme="dark")
     page = context.new_page()
     try:
-        sign_in(page, server, server.writer)
-        page.get_by_label("Paste a log").fill(TRAINER.decode())
-        page.get_by_role("button", name="Analyse").click()
-        page.wait_for_url("**/analyses/*")
+        analyse_trainer(page, server, server.writer)
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= 360  # long log lines scroll inside their own box
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -291,10 +296,7 @@ def test_small_screens_and_the_dark_theme(server: Server, browser: Browser, shot
 
 def test_the_dashboard_and_the_keys_page(server: Server, watched: Watched, shots: Path) -> None:
     page = watched.page
-    sign_in(page, server, server.admin)
-    page.get_by_label("Paste a log").fill(TRAINER.decode())
-    page.get_by_role("button", name="Analyse").click()
-    page.wait_for_url("**/analyses/*")
+    analyse_trainer(page, server, server.admin)
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator(".chart svg rect.bar-failed").count() == 30
     assert "gpu.cuda_oom" in page.locator("table.ranking").first.inner_text()
@@ -328,10 +330,7 @@ def test_without_javascript_the_form_still_analyses(server: Server, browser: Bro
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        sign_in(page, server, server.writer)
-        page.get_by_label("Paste a log").fill(TRAINER.decode())
-        page.get_by_role("button", name="Analyse").click()
-        page.wait_for_url("**/analyses/*")
+        analyse_trainer(page, server, server.writer)
         assert "GPU out of memory" in page.locator(".finding h3").first.inner_text()
     finally:
         context.close()
