@@ -217,3 +217,14 @@ def test_every_public_name_of_the_store_loads_on_first_use() -> None:
     assert loaded["Store"].__module__ == "bifrost.store.database"
     with pytest.raises(AttributeError, match="no_such_name"):
         getattr(bifrost.store, "no_such_name")  # noqa: B009 — a name known only at run time
+
+
+def test_the_embedded_path_keeps_one_analysis_per_request(tmp_path: Path) -> None:
+    url = migrated(tmp_path, "h.db")
+    crash = report("crash")
+    with embedded(url) as history:
+        first = asyncio.run(history.save(crash, {"request_id": "job-7"}))
+        assert asyncio.run(history.save(crash, {"request_id": "job-7"})) == first
+        assert asyncio.run(history.for_request("job-7")) == (first, crash)
+        assert asyncio.run(history.for_request("job-8")) is None
+    assert rows(url, "SELECT count(*) FROM analyses") == [(1,)]

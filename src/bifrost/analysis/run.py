@@ -65,6 +65,8 @@ class Memory:
     use_cache: bool = True
     store_input: bool = False
     labels: Labels = field(default_factory=Labels)
+    request_id: str | None = None
+    """The asker's id for this request: sent again, it gets the analysis it already has."""
 
 
 @dataclass
@@ -88,6 +90,8 @@ class History(Protocol):
 
     async def save(self, report: Report, meta: AnalysisMeta) -> int: ...
 
+    async def for_request(self, request_id: str) -> tuple[int, Report] | None: ...
+
     async def keep_input(self, analysis_id: int, blob: bytes) -> None: ...
 
 
@@ -101,6 +105,11 @@ class InStore:
         from bifrost.store import save_analysis  # noqa: PLC0415 — only when remembering
 
         return await save_analysis(self.store, report, **meta)
+
+    async def for_request(self, request_id: str) -> tuple[int, Report] | None:
+        from bifrost.store import analysis_for_request  # noqa: PLC0415
+
+        return await analysis_for_request(self.store, request_id)
 
     async def keep_input(self, analysis_id: int, blob: bytes) -> None:
         from bifrost.store import keep_input  # noqa: PLC0415
@@ -263,6 +272,10 @@ async def _remembered(
     on_text: OnText | None,
     engine: Engine,
 ) -> Outcome:
+    if memory.request_id is not None and memory.store:
+        earlier = await _for_request(history, memory.request_id)
+        if earlier is not None:
+            return Outcome(_relabel(earlier[1], sources), analysis_id=earlier[0], cached=True)
     llm = llm_identity(settings)
     key = cache_key(await asyncio.to_thread(fingerprint, sources), settings, **llm)
     problems: list[str] = []
@@ -304,12 +317,21 @@ async def _save(
         "prompt_tokens": llm.prompt_tokens if llm else None,
         "completion_tokens": llm.completion_tokens if llm else None,
         "cache_key": key,
+        "request_id": memory.request_id,
         "input_blob": _compressed(sources) if memory.store_input else None,
     }
     try:
         return await history.save(outcome.report, meta)
     except ServiceError as exc:
         outcome.problems.append(f"not stored: {exc.message}")
+        return None
+
+
+async def _for_request(history: History, request_id: str) -> tuple[int, Report] | None:
+    """The request's earlier analysis; a database that fails now is left to the save."""
+    try:
+        return await history.for_request(request_id)
+    except ServiceError:
         return None
 
 

@@ -72,6 +72,14 @@ class AnalysisOptions(BaseModel):
         description="The input's name in the Report [upload].",
     )
     format: OutputFormat = Field(default="json", description="How to render the Report.")
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="Your id for this request: sent again (a retry), it answers the analysis "
+        "already stored for it instead of making a second one.",
+    )
 
 
 class AnalysisRequest(AnalysisOptions):

@@ -50,6 +50,7 @@ async def run_analysis(
             use_cache=options.cache,
             store_input=options.store_input,
             labels=Labels(options.service, options.env, tuple(options.tag)),
+            request_id=options.request_id,
         )
         stage("queued", {"files": len(sources)})
         started = time.perf_counter()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from bifrost.store.repository import (
         add_feedback,
+        analysis_for_request,
         delete_analysis,
         get_analysis,
         get_input_blob,
@@ -61,6 +62,7 @@ _HOMES = {
     "NotFound": "records",
     "StoredAnalysis": "records",
     "add_feedback": "repository",
+    "analysis_for_request": "repository",
     "delete_analysis": "repository",
     "get_analysis": "repository",
     "get_input_blob": "repository",
@@ -82,6 +84,7 @@ __all__ = [
     "Store",
     "StoredAnalysis",
     "add_feedback",
+    "analysis_for_request",
     "create_key",
     "current",
     "database_url",

@@ -110,11 +110,21 @@ class EmbeddedStore:
     async def save(self, report: Report, meta: AnalysisMeta) -> int:
         """Store the analysis and one row per finding (`repository.save_analysis`); its id."""
         row = analysis_row(report, meta)
-        with self._write() as connection:
+        with self._write() as connection:  # BEGIN IMMEDIATE: no other writer in between
+            if row["request_id"] is not None:
+                earlier = self._request(connection, str(row["request_id"]))
+                if earlier is not None:
+                    return int(earlier[0])
             (analysis_id,) = connection.execute(_NEXT_ID).fetchone()
             _insert(connection, "analyses", [{"id": analysis_id, **row}])
             _insert(connection, "findings", finding_rows(analysis_id, report))
         return int(analysis_id)
+
+    async def for_request(self, request_id: str) -> tuple[int, Report] | None:
+        """The analysis a request asked for, when stored (`repository.analysis_for_request`)."""
+        with self._failing():
+            found = self._request(self._connection, request_id)
+        return (int(found[0]), Report.model_validate_json(found[1])) if found else None
 
     async def keep_input(self, analysis_id: int, blob: bytes) -> None:
         """Keep the raw input of a stored analysis that has none (`repository.keep_input`)."""
@@ -171,6 +181,13 @@ class EmbeddedStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    @staticmethod
+    def _request(connection: sqlite3.Connection, request_id: str) -> tuple[int, str] | None:
+        row = connection.execute(
+            "SELECT id, report FROM analyses WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row is not None else None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

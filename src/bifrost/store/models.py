@@ -72,6 +72,7 @@ class Analysis(Base):
         Index("ix_analyses_service_created_at", "service", "created_at"),
         Index("ix_analyses_content_hash", "content_hash"),
         Index("ix_analyses_cache_key", "cache_key"),
+        Index("ix_analyses_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -81,6 +82,8 @@ class Analysis(Base):
     input_lines: Mapped[int] = mapped_column(BigInteger)
     content_hash: Mapped[str] = mapped_column(String(64))
     cache_key: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(200))
+    """The id of the request that asked for it (unique): a request sent again finds it."""
     service: Mapped[str | None] = mapped_column(String(255))
     environment: Mapped[str | None] = mapped_column(String(255))
     tags: Mapped[list[str]] = mapped_column(Tags, default=list)

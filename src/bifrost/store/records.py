@@ -30,6 +30,8 @@ class AnalysisMeta(TypedDict, total=False):
     completion_tokens: int | None
     status: Literal["ok", "error"]
     cache_key: str | None
+    request_id: str | None
+    """The asking request's own id (a retry, a redelivery): one analysis per request id."""
     input_blob: bytes | None
     """The raw input already gzip-compressed (`--store-input`); kept as given."""
     created_at: datetime | None
@@ -49,6 +51,7 @@ def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
         "input_lines": report.input.lines,
         "content_hash": report.input.sha256,
         "cache_key": meta.get("cache_key"),
+        "request_id": meta.get("request_id"),
         "service": meta.get("service"),
         "environment": meta.get("environment"),
         "tags": list(meta.get("tags", ())),

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Unpack
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.report import Report
@@ -41,19 +42,43 @@ NO_FILTER = HistoryFilter()
 
 
 async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMeta]) -> int:
-    """Store the analysis and one row per finding; returns its id."""
+    """Store the analysis and one row per finding; returns its id. A `request_id` already
+    stored (a retry that raced its first try) stores nothing and returns that analysis's id."""
     values = analysis_row(report, meta)
+    dialect_insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(Analysis).values(values)
+    if values["request_id"] is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[Analysis.request_id])
 
     async def body(connection: AsyncConnection) -> int:
         if store.dialect == "sqlite":  # above every id ever deleted (migration 0003)
-            values["id"] = await connection.scalar(_NEXT_SQLITE_ID)
-        result = await connection.execute(insert(Analysis).values(values).returning(Analysis.id))
-        analysis_id: int = result.scalar_one()
+            statement_values = {"id": await connection.scalar(_NEXT_SQLITE_ID)}
+            inserted = await connection.execute(
+                statement.values(statement_values).returning(Analysis.id)
+            )
+        else:
+            inserted = await connection.execute(statement.returning(Analysis.id))
+        analysis_id = inserted.scalar()
+        if analysis_id is None:  # the request was stored already
+            earlier = select(Analysis.id).where(Analysis.request_id == values["request_id"])
+            found: int = (await connection.execute(earlier)).scalar_one()
+            return found
         if report.findings:
             await connection.execute(insert(FindingRow), finding_rows(analysis_id, report))
-        return analysis_id
+        return int(analysis_id)
 
     return await store.transact(body)
+
+
+async def analysis_for_request(store: Store, request_id: str) -> tuple[int, Report] | None:
+    """The analysis a request asked for, when it was stored: its id and its Report."""
+    query = select(Analysis.id, Analysis.report).where(Analysis.request_id == request_id)
+
+    async def body(connection: AsyncConnection) -> Row[int, str] | None:
+        return (await connection.execute(query)).first()
+
+    row = await store.transact(body, write=False)
+    return (row.id, Report.model_validate_json(row.report)) if row is not None else None
 
 
 async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
