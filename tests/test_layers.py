@@ -1,7 +1,7 @@
 """The layers hold: fronts call the application layer, never the engine or the LLM providers;
 lower layers never import higher ones; no module imports itself back through others.
 
-The picture (README, Development): fronts (`cli`, `api`, `web`) → application (`analysis`) →
+The picture (README, Development): fronts (`cli`, `api`, `web`, `worker`) → application (`analysis`) →
 `engine`, `llm`, `cache` → `store` → shared models (`report`, `config`, `errors`, …).
 Imports inside functions count: a lazy import is still an arrow.
 """
@@ -82,7 +82,7 @@ def test_the_graph_is_read() -> None:
     assert "bifrost.store" not in GRAPH["bifrost.store.database"]
 
 
-FRONTS = {"cli", "api", "web"}
+FRONTS = {"cli", "api", "web", "worker"}
 
 
 def test_fronts_never_import_the_engine_or_the_llm_providers() -> None:

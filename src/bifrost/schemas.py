@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NotRequired
 
-from pydantic import Field, TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic import BaseModel, Field, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import core_schema
 from typing_extensions import TypedDict  # pydantic needs it over typing's on Python 3.11
 
+from bifrost.messages import AnalysisRequest, AnalysisResult, DeadLetter
 from bifrost.report import SCHEMA, Report
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -75,9 +77,34 @@ def templates_record_schema() -> dict[str, Any]:
     return {"$schema": DIALECT, **generated}
 
 
+def message_schema(model: type[BaseModel], mode: JsonSchemaMode, what: str) -> dict[str, Any]:
+    """One message of the event contract (`bifrost worker`): `validation` for what Bifrost
+    reads (a request), `serialization` for what it writes."""
+    generated = model.model_json_schema(by_alias=True, mode=mode)
+    return {"$schema": DIALECT, "description": what, **generated}
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "report.v1.schema.json": report_schema,
     "templates-record.v1.schema.json": templates_record_schema,
+    "request.v1.schema.json": partial(
+        message_schema,
+        AnalysisRequest,
+        "validation",
+        "A request for an analysis, published on the stream bifrost.requests.",
+    ),
+    "result.v1.schema.json": partial(
+        message_schema,
+        AnalysisResult,
+        "serialization",
+        "The answer to a request, published on the stream bifrost.results.",
+    ),
+    "dead-letter.v1.schema.json": partial(
+        message_schema,
+        DeadLetter,
+        "serialization",
+        "A request that cannot be analysed, published on the stream bifrost.dead-letters.",
+    ),
 }
 """File name → the function that generates its schema."""
 

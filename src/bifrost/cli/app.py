@@ -23,6 +23,7 @@ from bifrost.cli import (
     serve,
     templates,
     watch,
+    worker,
 )
 from bifrost.cli.output import INTERRUPTED, stop_on_ctrl_c
 from bifrost.cli.usage import usage_error
@@ -49,6 +50,7 @@ app.add_typer(keys.app, name="keys")
 app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
 app.command("serve")(serve.serve_command)
+app.command("worker")(worker.worker_command)
 app.command("completion")(completion.completion_command)
 app.add_typer(config.app, name="config")
 

@@ -1,0 +1,191 @@
+"""`bifrost worker` on the real Redis (127.0.0.1:6379, database 15): requests in, results out,
+one analysis per request id, dead letters, a request left by a dead worker taken over, and a
+database that goes away mid-run. Each test has streams of its own (a random prefix).
+
+In CI (`CI=true`) a Redis that cannot be reached fails these tests; elsewhere it skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bifrost.analysis import open_cache
+from bifrost.config import Settings
+from bifrost.store import Store, get_analysis, open_store, search_analyses, upgrade
+from bifrost.worker.consumer import MAX_ATTEMPTS, Context
+from bifrost.worker.service import DATA, GROUP, Streams, make_worker
+from tests.conftest import Postgres
+from tests.test_schemas import assert_valid
+
+ROOT = Path(__file__).parents[2]
+TRAINER = (ROOT / "src/bifrost/samples/trainer.log").read_text(encoding="utf-8")
+
+
+def request(request_id: str, log: str = TRAINER, **extra: Any) -> bytes:
+    message = {"schema": "bifrost.request/v1", "request_id": request_id, "source": "alerts"}
+    return json.dumps({**message, "log": log, **extra}).encode()
+
+
+class Harness:
+    """A worker running in this process on streams of its own, and a client to talk to it."""
+
+    def __init__(self, redis_url: str, store: Store, settings: Settings) -> None:
+        self.url = redis_url
+        self.store = store
+        self.streams = Streams.prefixed(f"test-{uuid.uuid4().hex[:8]}:")
+        self.client = Redis.from_url(redis_url)
+        self.context = Context(settings, store, open_cache(settings, store))
+
+    @asynccontextmanager
+    async def worker(self, name: str = "w1", reclaim_after_s: float = 60.0) -> AsyncIterator[None]:
+        worker = make_worker(
+            self.url, name, self.context, streams=self.streams, reclaim_after_s=reclaim_after_s
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    async def send(self, body: bytes) -> None:
+        await self.client.xadd(self.streams.requests, {DATA: body})
+
+    async def wait_for(
+        self, stream: str, count: int, timeout_s: float = 30
+    ) -> list[dict[str, Any]]:
+        """The first `count` messages of a stream, waiting for them to be written."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            entries = await self.client.xrange(stream)
+            if len(entries) >= count:
+                return [json.loads(fields[DATA.encode()]) for _, fields in entries]
+            assert asyncio.get_running_loop().time() < deadline, f"{stream}: {len(entries)} only"
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        for stream in (self.streams.requests, self.streams.results, self.streams.dead_letters):
+            await self.client.delete(stream)
+        await self.client.aclose()
+
+
+Scenario = Callable[[Harness], Awaitable[None]]
+
+
+def run_with_worker(redis_url: str, database_url: str, scenario: Scenario) -> None:
+    settings = Settings(database_url=database_url, engine_processes=0, redis_url=None)
+
+    async def main() -> None:
+        async with await open_store(settings) as store:
+            harness = Harness(redis_url, store, settings)
+            try:
+                await scenario(harness)
+            finally:
+                await harness.close()
+
+    asyncio.run(main())
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"
+
+
+def test_a_request_is_answered_once_per_request_id(redis_url: str, sqlite_url: str) -> None:
+    async def scenario(harness: Harness) -> None:
+        async with harness.worker():
+            await harness.send(request("ci-1", labels={"service": "trainer", "tags": ["gpu"]}))
+            await harness.send(request("ci-1"))  # sent twice: one analysis
+            await harness.send(request("ci-2", log="all good\n"))
+            results = await harness.wait_for(harness.streams.results, 3)
+        first, again, other = results
+        assert (first["request_id"], first["verdict"], first["cached"]) == (
+            "ci-1",
+            "failure",
+            False,
+        )
+        assert first["report"]["findings"][0]["category"] == "gpu.cuda_oom"
+        assert (again["analysis_id"], again["cached"]) == (first["analysis_id"], True)
+        assert other["verdict"] == "ok"
+        for result in results:
+            assert_valid("result.v1.schema.json", result)
+        assert_valid("request.v1.schema.json", json.loads(request("ci-1")))
+        stored = await search_analyses(harness.store)
+        assert sorted(s.id for s in stored) == sorted({first["analysis_id"], other["analysis_id"]})
+        kept = await get_analysis(harness.store, first["analysis_id"])
+        assert kept is not None
+        assert (kept.service, kept.tags, kept.input_name) == ("trainer", ["gpu"], "alerts")
+        pending = await harness.client.xpending(harness.streams.requests, GROUP)
+        assert pending["pending"] == 0  # every request acknowledged
+
+    run_with_worker(redis_url, sqlite_url, scenario)
+
+
+def test_what_cannot_be_analysed_is_a_dead_letter_and_the_worker_goes_on(
+    redis_url: str, sqlite_url: str
+) -> None:
+    async def scenario(harness: Harness) -> None:
+        async with harness.worker():
+            await harness.send(b"\x00\xff not json")
+            await harness.send(json.dumps({"schema": "bifrost.request/v9"}).encode())
+            await harness.send(request("bin-1", log="\x00\x01\x02\x03" * 500))
+            await harness.send(request("ok-1"))
+            dead = await harness.wait_for(harness.streams.dead_letters, 3)
+            results = await harness.wait_for(harness.streams.results, 1)
+        assert [d["request_id"] for d in dead] == [None, None, "bin-1"]
+        assert dead[0]["reason"].startswith("not a bifrost.request/v1 message")
+        assert "schema" in dead[1]["reason"]
+        assert "binary" in dead[2]["reason"]
+        for letter in dead:
+            assert_valid("dead-letter.v1.schema.json", letter)
+        assert results[0]["request_id"] == "ok-1"
+
+    run_with_worker(redis_url, sqlite_url, scenario)
+
+
+def test_a_request_left_by_a_dead_worker_is_taken_over(redis_url: str, sqlite_url: str) -> None:
+    async def scenario(harness: Harness) -> None:
+        streams = harness.streams
+        await harness.client.xgroup_create(streams.requests, GROUP, id="0", mkstream=True)
+        await harness.send(request("orphan"))
+        # Another worker takes it and dies before acknowledging it (it stays pending).
+        taken = await harness.client.xreadgroup(GROUP, "died", {streams.requests: ">"}, count=1)
+        assert taken
+        async with harness.worker(reclaim_after_s=0.2):
+            (result,) = await harness.wait_for(streams.results, 1)
+        assert result["request_id"] == "orphan"
+        assert (await harness.client.xpending(streams.requests, GROUP))["pending"] == 0
+
+    run_with_worker(redis_url, sqlite_url, scenario)
+
+
+def test_a_database_that_goes_away_is_retried_then_a_dead_letter(
+    redis_url: str, postgres: Postgres
+) -> None:
+    database_url = postgres.create()
+    asyncio.run(upgrade(database_url))
+
+    async def scenario(harness: Harness) -> None:
+        await asyncio.to_thread(postgres.drop, database_url)  # the history goes away
+        async with harness.worker(reclaim_after_s=0.2):
+            await harness.send(request("lost-db"))
+            (dead,) = await harness.wait_for(harness.streams.dead_letters, 1)
+        assert dead["request_id"] == "lost-db"
+        assert dead["attempts"] == MAX_ATTEMPTS
+        assert f"after {MAX_ATTEMPTS} tries" in dead["reason"]
+        assert (await harness.client.xlen(harness.streams.results)) == 0
+
+    try:
+        run_with_worker(redis_url, database_url, scenario)
+    finally:
+        postgres.drop(database_url)
