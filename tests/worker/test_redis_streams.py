@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,9 +21,11 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from bifrost.analysis import open_cache
 from bifrost.config import Settings
+from bifrost.messages import MAX_INLINE_LOG
 from bifrost.store import Store, get_analysis, open_store, search_analyses, upgrade
 from bifrost.worker.consumer import MAX_ATTEMPTS, Context
 from bifrost.worker.service import DATA, GROUP, Streams, make_worker
@@ -189,3 +195,81 @@ def test_a_database_that_goes_away_is_retried_then_a_dead_letter(
         run_with_worker(redis_url, database_url, scenario)
     finally:
         postgres.drop(database_url)
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another(
+    redis_url: str, tmp_path: Path, long_log: str
+) -> None:
+    """Two `bifrost worker` processes: the first is killed (SIGKILL) while it analyses; the
+    second takes the request over, and one analysis is stored."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    streams = Streams.prefixed(prefix)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")},
+        "BIFROST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}",
+        "BIFROST_CONFIG": str(tmp_path / "none.toml"),
+    }
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "bifrost", "db", "upgrade"], env=env, check=True)
+
+    def worker(name: str) -> subprocess.Popen[bytes]:
+        command = ["worker", "--broker", redis_url, "--prefix", prefix, "--name", name]
+        return subprocess.Popen(
+            [sys.executable, "-m", "bifrost", *command, "--reclaim-after", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def scenario() -> None:
+        client = Redis.from_url(redis_url)
+        try:
+            first = worker("first")
+            await client.xadd(streams.requests, {DATA: request("big", log=long_log)})
+            deadline = asyncio.get_running_loop().time() + 60
+            while not await pending(client, streams.requests):
+                assert asyncio.get_running_loop().time() < deadline, "never taken"
+                await asyncio.sleep(0.02)
+            first.send_signal(signal.SIGKILL)  # mid-job: taken, not acknowledged
+            first.wait()
+            assert await client.xlen(streams.results) == 0
+            second = worker("second")
+            try:
+                while await client.xlen(streams.results) == 0:
+                    assert asyncio.get_running_loop().time() < deadline + 60, "not taken over"
+                    await asyncio.sleep(0.1)
+            finally:
+                second.terminate()
+                assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop
+            ((_, fields),) = await client.xrange(streams.results)
+            assert json.loads(fields[DATA.encode()])["request_id"] == "big"
+        finally:
+            for stream in (streams.requests, streams.results, streams.dead_letters):
+                await client.delete(stream)
+            await client.aclose()
+
+    asyncio.run(scenario())
+    settings = Settings(database_url=env["BIFROST_DATABASE_URL"], redis_url=None)
+
+    async def stored() -> int:
+        async with await open_store(settings) as store:
+            return len(await search_analyses(store))
+
+    assert asyncio.run(stored()) == 1
+
+
+async def pending(client: Redis, stream: str) -> int:
+    """Requests taken and not acknowledged (0 before the first worker made the group)."""
+    try:
+        return int((await client.xpending(stream, GROUP))["pending"])
+    except ResponseError:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def long_log() -> str:
+    """A log long enough to take a worker a moment, short enough to send inline: the sample,
+    repeated to about 6 MB (some 60k lines)."""
+    copies = 6_000_000 // len(TRAINER)
+    assert copies * len(TRAINER) < MAX_INLINE_LOG
+    return TRAINER * copies

@@ -33,6 +33,14 @@ def worker_command(
             "--name", metavar="NAME", help="This worker's consumer name (default: host-pid)."
         ),
     ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option(
+            "--prefix",
+            metavar="TEXT",
+            help="Put before every stream's name, to keep deployments apart (like staging:).",
+        ),
+    ] = "",
     reclaim_after: Annotated[
         float,
         typer.Option(
@@ -57,12 +65,12 @@ def worker_command(
         if not broker.startswith(("redis://", "rediss://", "unix://")):
             raise UsageError(f"unsupported broker {broker.split('://')[0]!r}; use redis://…")
         consumer = name or f"{socket.gethostname()}-{os.getpid()}"
-        run_async(_serve(broker, consumer, reclaim_after))
+        run_async(_serve(broker, consumer, prefix, reclaim_after))
 
     run(action, verbose=verbose)
 
 
-async def _serve(url: str, consumer: str, reclaim_after: float) -> None:
+async def _serve(url: str, consumer: str, prefix: str, reclaim_after: float) -> None:
     import asyncio
     import signal
 
@@ -71,16 +79,16 @@ async def _serve(url: str, consumer: str, reclaim_after: float) -> None:
     from bifrost.store import open_store
     from bifrost.store.database import safe_url
     from bifrost.worker.consumer import Context
-    from bifrost.worker.service import make_worker
+    from bifrost.worker.service import Streams, make_worker
 
     settings = load_settings()
     async with await open_store(settings) as store:
         warm_up()
         context = Context(settings, store, open_cache(settings, store))
-        worker = make_worker(url, consumer, context, reclaim_after_s=reclaim_after)
+        streams = Streams.prefixed(prefix)
+        worker = make_worker(url, consumer, context, streams=streams, reclaim_after_s=reclaim_after)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        streams = worker.streams
         sys.stderr.write(
             f"Bifrost worker {consumer} on {safe_url(url)}: {streams.requests} → "
             f"{streams.results} (dead letters: {streams.dead_letters})\n"
