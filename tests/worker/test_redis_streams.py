@@ -223,8 +223,8 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
 
     async def scenario() -> None:
         client = Redis.from_url(redis_url)
+        first = worker("first")
         try:
-            first = worker("first")
             await client.xadd(streams.requests, {DATA: request("big", log=long_log)})
             deadline = asyncio.get_running_loop().time() + 60
             while not await pending(client, streams.requests):
@@ -244,6 +244,8 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
             ((_, fields),) = await client.xrange(streams.results)
             assert json.loads(fields[DATA.encode()])["request_id"] == "big"
         finally:
+            first.kill()  # killed already, unless the test failed before
+            first.wait()
             for stream in (streams.requests, streams.results, streams.dead_letters):
                 await client.delete(stream)
             await client.aclose()
