@@ -1,8 +1,8 @@
 """The layers hold: fronts call the application layer, never the engine or the LLM providers;
 lower layers never import higher ones; no module imports itself back through others.
 
-The picture (README, Development): fronts (`cli`, `api`, `web`, `worker`) → application (`analysis`) →
-`engine`, `llm`, `cache` → `store` → shared models (`report`, `config`, `errors`, …).
+The picture (README, Development): fronts (`cli`, `api`, `web`, `worker`) → application
+(`analysis`) → `engine`, `llm`, `cache` → `store` → shared models (`report`, `config`, …).
 Imports inside functions count: a lazy import is still an arrow.
 """
 
