@@ -68,13 +68,17 @@ class AnalysisResult(_Message):
 
 
 class DeadLetter(_Message):
-    """A request that cannot be analysed, and why."""
+    """A request that cannot be analysed, and why (`bifrost jobs dead`, `bifrost jobs retry`)."""
 
     schema_: Literal["bifrost.dead-letter/v1"] = Field(default=DEAD_LETTER_SCHEMA, alias="schema")
     request_id: str | None = Field(description="Null when the message could not be read.")
     reason: str
     attempts: int
     message: str = Field(description="The message as received (its first 64 KiB).")
+    origin: str | None = Field(
+        default=None,
+        description="Where the request can be read again to send it anew (its stream entry).",
+    )
 
 
 def dump(message: BaseModel) -> bytes:

@@ -275,3 +275,45 @@ def long_log() -> str:
     copies = 6_000_000 // len(TRAINER)
     assert copies * len(TRAINER) < MAX_INLINE_LOG
     return TRAINER * copies
+
+
+def test_dead_letters_are_listed_and_a_request_is_sent_again(
+    redis_url: str, sqlite_url: str
+) -> None:
+    """`bifrost jobs dead` and `bifrost jobs retry`, as a user runs them."""
+
+    def jobs(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+        prefix = harness.streams.requests.removesuffix("bifrost.requests")
+        command = [sys.executable, "-m", "bifrost", "jobs", *args]
+        return subprocess.run(
+            [*command, "--broker", redis_url, "--prefix", prefix],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    async def scenario(harness: Harness) -> None:
+        async with harness.worker():
+            await harness.send(b"not json")
+            await harness.send(request("bin-1", log="\x00\x01\x02\x03" * 500))
+            letters = await harness.wait_for(harness.streams.dead_letters, 2)
+            assert all(letter["origin"] for letter in letters)
+            listed = await asyncio.to_thread(jobs, harness, "dead", "--json")
+            rows = [json.loads(line) for line in listed.stdout.splitlines()]
+            assert [r["request_id"] for r in rows] == ["bin-1", None]  # newest first
+            poison, binary = rows[1]["id"], rows[0]["id"]
+            refused = await asyncio.to_thread(jobs, harness, "retry", poison)
+            assert refused.returncode != 0
+            assert "is not a request" in refused.stderr
+            missing = await asyncio.to_thread(jobs, harness, "retry", "1-0")
+            assert "no dead letter 1-0" in missing.stderr
+            sent = await asyncio.to_thread(jobs, harness, "retry", binary)
+            assert sent.returncode == 0, sent.stderr
+            # The worker reads it again (and, the log being binary, sets it aside again).
+            again = await harness.wait_for(harness.streams.dead_letters, 2)
+            ids = [e.decode() for e, _ in await harness.client.xrange(harness.streams.dead_letters)]
+        assert binary not in ids
+        assert [letter["request_id"] for letter in again] == [None, "bin-1"]
+        assert await harness.client.xlen(harness.streams.requests) == 3
+
+    run_with_worker(redis_url, sqlite_url, scenario)

@@ -17,6 +17,7 @@ from bifrost.cli import (
     diff,
     export,
     history,
+    jobs,
     keys,
     maintenance,
     providers,
@@ -51,6 +52,7 @@ app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
+app.add_typer(jobs.app, name="jobs")
 app.command("completion")(completion.completion_command)
 app.add_typer(config.app, name="config")
 

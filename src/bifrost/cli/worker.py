@@ -52,7 +52,7 @@ def worker_command(
     ] = 60.0,
     verbose: Verbose = False,
 ) -> None:
-    """Analyse the requests published on a broker; publish the results.
+    """Analyse the requests other systems publish on a broker.
 
     Requests come from the stream bifrost.requests (JSON, schema bifrost.request/v1, in the
     entry's __data__ field); results go to bifrost.results, requests that cannot be analysed

@@ -53,24 +53,25 @@ class Handled:
     dead: DeadLetter | None = None
 
 
-async def handle(body: bytes, attempt: int, context: Context) -> Handled:
-    """Answer one delivery (the `attempt`-th of this message); raises `TryAgain` to leave
-    it for a later one."""
+async def handle(body: bytes, attempt: int, context: Context, origin: str | None = None) -> Handled:
+    """Answer one delivery (the `attempt`-th of this message, found at `origin`); raises
+    `TryAgain` to leave it for a later one."""
     try:
         request = AnalysisRequest.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "message"
         reason = f"not a {REQUEST_SCHEMA} message: {where}: {first['msg']}"
-        return _dead(body, None, reason, attempt)
+        return _dead(body, None, reason, attempt, origin)
     try:
         result = await _analyse(request, context)
     except InputError as exc:  # the log itself cannot be analysed
-        return _dead(body, request.request_id, exc.message, attempt)
+        return _dead(body, request.request_id, exc.message, attempt, origin)
     except (BifrostError, TryAgain) as exc:
         reason = exc.message if isinstance(exc, BifrostError) else str(exc)
         if attempt >= MAX_ATTEMPTS:
-            return _dead(body, request.request_id, f"{reason} (after {attempt} tries)", attempt)
+            why = f"{reason} (after {attempt} tries)"
+            return _dead(body, request.request_id, why, attempt, origin)
         raise TryAgain(reason) from exc
     return Handled(result=result)
 
@@ -109,8 +110,11 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
     )
 
 
-def _dead(body: bytes, request_id: str | None, reason: str, attempt: int) -> Handled:
+def _dead(
+    body: bytes, request_id: str | None, reason: str, attempt: int, origin: str | None
+) -> Handled:
     message = body[:_KEPT_OF_A_DEAD_MESSAGE].decode("utf-8", "replace")
-    return Handled(
-        dead=DeadLetter(request_id=request_id, reason=reason, attempts=attempt, message=message)
+    letter = DeadLetter(
+        request_id=request_id, reason=reason, attempts=attempt, message=message, origin=origin
     )
+    return Handled(dead=letter)

@@ -84,7 +84,9 @@ def make_worker(
     writer: Redis = Redis.from_url(url)
 
     async def on_request(message: RedisStreamMessage) -> None:
-        handled = await handle(message.body, await message.get_delivery_count(), context)
+        entry = message.raw_message["message_ids"][0].decode()
+        attempt = await message.get_delivery_count()
+        handled = await handle(message.body, attempt, context, origin=entry)
         answer = handled.result or handled.dead
         stream = streams.results if handled.result else streams.dead_letters
         assert answer is not None
