@@ -86,9 +86,7 @@ def retry_command(
     run(action, verbose=verbose)
 
 
-async def _with_client(
-    url: str, prefix: str, body: Callable[[Redis, Streams], Awaitable[T]]
-) -> T:
+async def _with_client(url: str, prefix: str, body: Callable[[Redis, Streams], Awaitable[T]]) -> T:
     """`body` with a client of the broker and the streams, and one line if the broker fails."""
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
