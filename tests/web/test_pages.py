@@ -421,3 +421,30 @@ def test_a_stored_analysis_opens_by_its_number(sqlite_api: Api) -> None:
         assert (await client.get("/open", params={"id": "x"})).status_code == 422
 
     sqlite_api.run(scenario)
+
+
+def test_an_admin_deletes_an_analysis_and_nobody_else_can(sqlite_api: Api) -> None:
+    _, admin = asyncio.run(sqlite_api.key("root", ["admin", "read", "analyze"]))
+    _, writer = asyncio.run(sqlite_api.key("alice", ["analyze", "read"]))
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await client.post("/signin", data={"csrf": await csrf(client, "/signin"), "key": writer})
+        location = (await analyse(client, TRAINER)).headers["location"]
+        page = await client.get(location)
+        assert "/delete" not in page.text
+        token = await csrf(client, location)
+        assert (await client.post(location + "/delete", data={"csrf": token})).status_code == 403
+
+        client.cookies.clear()
+        await client.post("/signin", data={"csrf": await csrf(client, "/signin"), "key": admin})
+        token = await csrf(client, location)
+        assert f'action="{location}/delete"' in (await client.get(location)).text
+        assert (await client.post(location + "/delete", data={})).status_code == 403  # no token
+        deleted = await client.post(location + "/delete", data={"csrf": token})
+        assert (deleted.status_code, deleted.headers["location"]) == (303, "/history")
+        assert (await client.get(location)).status_code == 404
+        assert await stored_ids(client) == []
+        again = await client.post(location + "/delete", data={"csrf": token})
+        assert again.status_code == 404
+
+    sqlite_api.run(scenario, auth=True)

@@ -28,7 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from bifrost.analysis.diff import compare_runs
-from bifrost.analysis.history import export_rows, give_feedback
+from bifrost.analysis.history import export_rows, forget, give_feedback
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
 from bifrost.api.auth import Caller, anonymous, caller_of, count_unverified, services_of, spend
@@ -212,6 +212,17 @@ async def feedback(request: Request, analysis_id: int) -> Response:
     note = note.strip()[:2000] or None if isinstance(note, str) else None
     await give_feedback(services_of(request).store, analysis_id, verdict == "yes", note)
     return RedirectResponse(f"/analyses/{analysis_id}#feedback", status_code=303)
+
+
+@router.post("/analyses/{analysis_id:int}/delete")
+async def delete(request: Request, analysis_id: int) -> Response:
+    """Delete a stored analysis with its findings, feedback, input and cache entry (admins)."""
+    await _need(request, "admin")
+    form = await request.form(max_files=0, max_fields=10)
+    _check_csrf(request, form)
+    services = services_of(request)
+    await forget(services.store, services.cache, analysis_id)
+    return RedirectResponse("/history", status_code=303)
 
 
 @router.get("/history")
