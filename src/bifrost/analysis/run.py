@@ -16,7 +16,8 @@ import asyncio
 import gzip
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -192,9 +193,10 @@ async def analyze_and_remember(
             )
         embedded = _open_embedded(settings)
         if embedded is not None:
-            return await _remembered_embedded(
-                embedded, sources, settings, memory, progress, on_text, engine
-            )
+            with _embedded_cache(embedded, settings.cache_ttl_s) as lookup:
+                return await _remembered(
+                    embedded, lookup, sources, settings, memory, progress, on_text, engine
+                )
         from bifrost.store import open_store  # noqa: PLC0415 — only when remembering
 
         try:
@@ -225,23 +227,16 @@ def _open_embedded(settings: Settings) -> EmbeddedStore | None:
     return EmbeddedStore.open(path) if path is not None else None
 
 
-async def _remembered_embedded(
-    embedded: EmbeddedStore,
-    sources: list[Source],
-    settings: Settings,
-    memory: Memory,
-    progress: Progress | None,
-    on_text: OnText | None,
-    engine: Engine,
-) -> Outcome:
+@contextmanager
+def _embedded_cache(embedded: EmbeddedStore, ttl_s: int) -> Iterator[Lookup]:
+    """The cache in the embedded history; its lookups are counted, and the file closed, at
+    the end."""
     from bifrost.cache.embedded import EmbeddedCache  # noqa: PLC0415
 
     with embedded:
-        cache = EmbeddedCache(embedded, settings.cache_ttl_s)
+        cache = EmbeddedCache(embedded, ttl_s)
         try:
-            return await _remembered(
-                embedded, cache, sources, settings, memory, progress, on_text, engine
-            )
+            yield cache
         finally:
             cache.close()
 

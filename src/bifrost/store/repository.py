@@ -51,13 +51,10 @@ async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMet
         statement = statement.on_conflict_do_nothing(index_elements=[Analysis.request_id])
 
     async def body(connection: AsyncConnection) -> int:
+        numbered = statement
         if store.dialect == "sqlite":  # above every id ever deleted (migration 0003)
-            statement_values = {"id": await connection.scalar(_NEXT_SQLITE_ID)}
-            inserted = await connection.execute(
-                statement.values(statement_values).returning(Analysis.id)
-            )
-        else:
-            inserted = await connection.execute(statement.returning(Analysis.id))
+            numbered = statement.values(id=await connection.scalar(_NEXT_SQLITE_ID))
+        inserted = await connection.execute(numbered.returning(Analysis.id))
         analysis_id = inserted.scalar()
         if analysis_id is None:  # the request was stored already
             earlier = select(Analysis.id).where(Analysis.request_id == values["request_id"])
