@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bifrost.api.services import EnginePool
+from bifrost.analysis.pool import EnginePool
 from bifrost.config import Settings
 from bifrost.engine.read import Source
 from bifrost.errors import ServiceError
@@ -198,7 +198,7 @@ def test_an_analysis_that_breaks_the_pool_twice_gets_an_error(
 def test_without_prctl_an_engine_process_still_ends_with_its_parent() -> None:
     """`_watch_parent`, which `_die_with` starts where there is no PR_SET_PDEATHSIG."""
     orphan = (
-        "import os; from bifrost.api.services import _watch_parent; parent = os.getppid(); "
+        "import os; from bifrost.analysis.pool import _watch_parent; parent = os.getppid(); "
         "print(os.getpid(), flush=True); _watch_parent(parent)"
     )
     parent = subprocess.Popen(

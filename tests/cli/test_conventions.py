@@ -75,6 +75,7 @@ SHORT_FLAGS = {
     "-j": "--jobs",
     "-p": "--port",
     "-w": "--workers",
+    "-c": "--concurrency",
 }
 
 

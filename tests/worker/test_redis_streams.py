@@ -28,7 +28,9 @@ from bifrost.config import Settings
 from bifrost.messages import MAX_INLINE_LOG
 from bifrost.store import Store, get_analysis, open_store, search_analyses, upgrade
 from bifrost.worker.consumer import MAX_ATTEMPTS, Context
-from bifrost.worker.service import DATA, GROUP, Streams, make_worker
+from bifrost.worker.service import Worker
+from bifrost.worker.transports import GROUP, Channels
+from bifrost.worker.transports.redis_streams import DATA, RedisStreams
 from tests.conftest import Postgres
 from tests.test_schemas import assert_valid
 
@@ -47,15 +49,14 @@ class Harness:
     def __init__(self, redis_url: str, store: Store, settings: Settings) -> None:
         self.url = redis_url
         self.store = store
-        self.streams = Streams.prefixed(f"test-{uuid.uuid4().hex[:8]}:")
+        self.streams = Channels.prefixed(f"test-{uuid.uuid4().hex[:8]}:")
         self.client = Redis.from_url(redis_url)
         self.context = Context(settings, store, open_cache(settings, store))
 
     @asynccontextmanager
     async def worker(self, name: str = "w1", reclaim_after_s: float = 60.0) -> AsyncIterator[None]:
-        worker = make_worker(
-            self.url, name, self.context, streams=self.streams, reclaim_after_s=reclaim_after_s
-        )
+        transport = RedisStreams(self.url, self.streams, reclaim_after_s=reclaim_after_s)
+        worker = Worker(transport, self.context, name)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:
@@ -203,7 +204,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
     """Two `bifrost worker` processes: the first is killed (SIGKILL) while it analyses; the
     second takes the request over, and one analysis is stored."""
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    streams = Streams.prefixed(prefix)
+    streams = Channels.prefixed(prefix)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")},
         "BIFROST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}",

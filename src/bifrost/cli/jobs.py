@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from bifrost.cli.options import Verbose
 from bifrost.cli.output import run, run_async
+from bifrost.cli.worker import DEFAULT_BROKER, BrokerOption, PrefixOption
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-    from bifrost.worker.dead_letters import Entry
-    from bifrost.worker.service import Streams
+    from bifrost.worker.transports import DeadEntry, Transport
 
 T = TypeVar("T")
 
@@ -28,19 +27,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-Broker = Annotated[
-    str, typer.Option("--broker", metavar="URL", help="The broker: redis://HOST:PORT/DB.")
-]
-Prefix = Annotated[
-    str, typer.Option("--prefix", metavar="TEXT", help="The workers' stream prefix, if any.")
-]
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-
 
 @app.command("dead")
 def dead_command(
-    broker: Broker = DEFAULT_BROKER,
-    prefix: Prefix = "",
+    broker: BrokerOption = DEFAULT_BROKER,
+    prefix: PrefixOption = "",
     limit: Annotated[
         int, typer.Option("--limit", metavar="N", min=1, max=10_000, help="How many to show.")
     ] = 20,
@@ -53,9 +44,7 @@ def dead_command(
     """
 
     def action() -> None:
-        from bifrost.worker.dead_letters import dead_letters
-
-        entries = run_async(_with_client(broker, prefix, lambda c, s: dead_letters(c, s, limit)))
+        entries = run_async(_with_broker(broker, prefix, lambda t: t.dead_letters(limit)))
         for entry in entries:
             print(json.dumps(_row(entry)) if json_output else _line(entry))
         if not entries and not json_output:
@@ -67,43 +56,43 @@ def dead_command(
 @app.command("retry")
 def retry_command(
     entry: Annotated[str, typer.Argument(metavar="ENTRY", hidden=True)],
-    broker: Broker = DEFAULT_BROKER,
-    prefix: Prefix = "",
+    broker: BrokerOption = DEFAULT_BROKER,
+    prefix: PrefixOption = "",
     verbose: Verbose = False,
 ) -> None:
     """Send a dead letter's request again.
 
     ENTRY is the dead letter's id, as `bifrost jobs dead` lists it. The request is published
-    whole as a new entry, and the dead letter is removed.
+    whole as a new message. On Redis the dead letter is removed; a Kafka topic keeps it (a
+    request sent twice is still analysed once).
     """
 
     def action() -> None:
-        from bifrost.worker.dead_letters import send_again
-
-        new = run_async(_with_client(broker, prefix, lambda c, s: send_again(c, s, entry)))
+        new = run_async(_with_broker(broker, prefix, lambda t: t.send_again(entry)))
         print(f"sent again as {new}", file=sys.stderr)
 
     run(action, verbose=verbose)
 
 
-async def _with_client(url: str, prefix: str, body: Callable[[Redis, Streams], Awaitable[T]]) -> T:
-    """`body` with a client of the broker and the streams, and one line if the broker fails."""
-    from redis.asyncio import Redis
-    from redis.exceptions import RedisError
+async def _with_broker(url: str, prefix: str, body: Callable[[Transport], Awaitable[T]]) -> T:
+    """`body` with the broker's transport, and one line if the broker fails."""
+    from bifrost.errors import BifrostError, ServiceError
+    from bifrost.worker.transports import Channels, open_transport
 
-    from bifrost.errors import ServiceError
-    from bifrost.worker.service import Streams
-
-    client: Redis = Redis.from_url(url)
+    transport = open_transport(url, Channels.prefixed(prefix))
     try:
-        return await body(client, Streams.prefixed(prefix))
-    except RedisError as exc:
+        await transport.start()
+        return await body(transport)
+    except BifrostError:
+        raise
+    except Exception as exc:  # the broker client's own errors: one line, not a traceback
         raise ServiceError(f"the broker at {url} failed ({exc}); is it running?") from exc
     finally:
-        await client.aclose()
+        with suppress(Exception):
+            await transport.close()
 
 
-def _row(entry: Entry) -> dict[str, object]:
+def _row(entry: DeadEntry) -> dict[str, object]:
     letter = entry.letter
     return {
         "id": entry.id,
@@ -114,7 +103,7 @@ def _row(entry: Entry) -> dict[str, object]:
     }
 
 
-def _line(entry: Entry) -> str:
+def _line(entry: DeadEntry) -> str:
     letter = entry.letter
     when = entry.at.strftime("%Y-%m-%d %H:%M:%S")
     request = letter.request_id if letter.request_id is not None else "(not a request)"

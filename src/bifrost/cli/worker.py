@@ -1,96 +1,161 @@
-"""`bifrost worker`: analyse the requests a message broker brings (the `worker` extra).
-
-FastStream and the store are imported when the worker starts.
+"""`bifrost worker`: analyse the requests a message broker brings (the `worker` extra; Kafka
+needs the `kafka` extra). FastStream and the store are imported when the worker starts.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bifrost.cli.options import Verbose
 from bifrost.cli.output import run, run_async
-from bifrost.errors import UsageError
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from bifrost.worker.service import Worker
+    from bifrost.worker.transports import Transport
+
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+BrokerOption = Annotated[
+    str,
+    typer.Option(
+        "--broker",
+        metavar="URL",
+        envvar="BIFROST_BROKER",
+        help="The broker: redis://HOST:PORT/DB (Redis Streams) or kafka://HOST:PORT[,HOST:PORT].",
+    ),
+]
+PrefixOption = Annotated[
+    str,
+    typer.Option(
+        "--prefix",
+        metavar="TEXT",
+        help="Put before every stream's or topic's name, to keep deployments apart (staging:).",
+    ),
+]
 
 
 def worker_command(
-    broker: Annotated[
-        str,
+    broker: BrokerOption = DEFAULT_BROKER,
+    concurrency: Annotated[
+        int,
         typer.Option(
-            "--broker",
-            metavar="URL",
-            help="The broker: redis://HOST:PORT/DB (Redis Streams).",
+            "--concurrency",
+            "-c",
+            metavar="N",
+            min=1,
+            max=64,
+            help="Requests analysed at once, each in an engine process of its own.",
         ),
-    ] = "redis://127.0.0.1:6379/0",
+    ] = 1,
     name: Annotated[
         str | None,
         typer.Option(
             "--name", metavar="NAME", help="This worker's consumer name (default: host-pid)."
         ),
     ] = None,
-    prefix: Annotated[
-        str,
-        typer.Option(
-            "--prefix",
-            metavar="TEXT",
-            help="Put before every stream's name, to keep deployments apart (like staging:).",
-        ),
-    ] = "",
+    prefix: PrefixOption = "",
     reclaim_after: Annotated[
         float,
         typer.Option(
             "--reclaim-after",
             metavar="SECONDS",
             min=1,
-            help="Take over a request another worker left unacknowledged this long.",
+            help="Redis: take over a request left unacknowledged this long (Kafka hands a "
+            "dead worker's partitions over by itself).",
         ),
     ] = 60.0,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            "-p",
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="Serve /healthz, /readyz and /metrics on this port.",
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="The address --port listens on.")
+    ] = "127.0.0.1",
     verbose: Verbose = False,
 ) -> None:
     """Analyse the requests other systems publish on a broker.
 
-    Requests come from the stream bifrost.requests (JSON, schema bifrost.request/v1, in the
-    entry's __data__ field); results go to bifrost.results, requests that cannot be analysed
-    to bifrost.dead-letters. Stop with Ctrl-C or SIGTERM: the request in hand is finished.
+    Requests (JSON, schema bifrost.request/v1) come from bifrost.requests; results go to
+    bifrost.results, requests that cannot be analysed to bifrost.dead-letters (Redis: streams,
+    the JSON in each entry's __data__ field; Kafka: topics, keyed by request id). Stop with
+    Ctrl-C or SIGTERM: the requests in hand are finished.
     """
 
     def action() -> None:
-        if importlib.util.find_spec("faststream") is None:  # the optional `worker` extra
-            raise UsageError("the worker is not installed; pip install 'bifrost-logs[worker]'")
-        if not broker.startswith(("redis://", "rediss://", "unix://")):
-            raise UsageError(f"unsupported broker {broker.split('://')[0]!r}; use redis://…")
+        from bifrost.worker.transports import Channels, open_transport
+
+        transport = open_transport(broker, Channels.prefixed(prefix), reclaim_after_s=reclaim_after)
         consumer = name or f"{socket.gethostname()}-{os.getpid()}"
-        run_async(_serve(broker, consumer, prefix, reclaim_after))
+        run_async(_serve(transport, consumer, concurrency, host, port))
 
     run(action, verbose=verbose)
 
 
-async def _serve(url: str, consumer: str, prefix: str, reclaim_after: float) -> None:
+async def _serve(
+    transport: Transport, consumer: str, concurrency: int, host: str, port: int | None
+) -> None:
     import asyncio
     import signal
+    from contextlib import AsyncExitStack
 
-    from bifrost.analysis import open_cache, warm_up
+    from bifrost.analysis import open_cache
+    from bifrost.analysis.pool import EnginePool
     from bifrost.config import load_settings
     from bifrost.store import open_store
     from bifrost.store.database import safe_url
     from bifrost.worker.consumer import Context
-    from bifrost.worker.service import Streams, make_worker
+    from bifrost.worker.service import Worker
 
     settings = load_settings()
-    async with await open_store(settings) as store:
-        warm_up()
-        context = Context(settings, store, open_cache(settings, store))
-        streams = Streams.prefixed(prefix)
-        worker = make_worker(url, consumer, context, streams=streams, reclaim_after_s=reclaim_after)
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(await open_store(settings))
+        pool = EnginePool(concurrency)
+        stack.callback(pool.close)
+        context = Context(settings, store, open_cache(settings, store), engine=pool)
+        worker = Worker(transport, context, consumer, concurrency)
         stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        tasks = [asyncio.create_task(worker.run(stop))]
+        if port is not None:
+            tasks.append(asyncio.create_task(_health(worker, host, port, stop)))
+        channels = transport.channels
         sys.stderr.write(
-            f"Bifrost worker {consumer} on {safe_url(url)}: {streams.requests} → "
-            f"{streams.results} (dead letters: {streams.dead_letters})\n"
+            f"Bifrost worker {consumer} on {safe_url(transport.url)}, {concurrency} at a time: "
+            f"{channels.requests} → {channels.results} (dead letters: {channels.dead_letters})"
+            + (f"; health on http://{host}:{port}" if port is not None else "")
+            + "\n"
         )
-        await worker.run(stop)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            stop.set()
+
+
+async def _health(worker: Worker, host: str, port: int, stop: asyncio.Event) -> None:
+    import asyncio
+
+    import uvicorn
+
+    from bifrost.worker.health import health_app
+
+    config = uvicorn.Config(health_app(worker), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    # While it serves, uvicorn takes SIGTERM and SIGINT, and raises them again once stopped.
+    serving = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serving

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bifrost.analysis import Cache, Labels, Memory, analyze_and_remember
+from bifrost.analysis import Cache, Engine, Labels, Memory, analyze_and_remember, in_thread
 from bifrost.analysis.inputs import Source
 from bifrost.config import Settings
 from bifrost.errors import BifrostError, InputError
@@ -43,6 +43,7 @@ class Context:
     settings: Settings
     store: Store
     cache: Cache
+    engine: Engine = in_thread
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
         memory,
         store=context.store,
         cache=context.cache,
+        engine=context.engine,
     )
     if outcome.analysis_id is None:  # the history could not keep it: not done yet
         raise TryAgain("; ".join(outcome.problems) or "the analysis was not stored")

@@ -1,0 +1,37 @@
+"""The brokers workers run on, one file each behind `base.Transport`:
+
+- `redis_streams.py`: Redis Streams (`redis://`, `rediss://`, `unix://`), the default.
+- `kafka.py`: Kafka (`kafka://`; the `kafka` extra).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from bifrost.errors import UsageError
+from bifrost.worker.transports.base import GROUP, Channels, DeadEntry, OnRequest, Transport
+
+__all__ = ["GROUP", "Channels", "DeadEntry", "OnRequest", "Transport", "open_transport"]
+
+SCHEMES = {"redis": "redis", "rediss": "redis", "unix": "redis", "kafka": "kafka"}
+
+
+def open_transport(url: str, channels: Channels, *, reclaim_after_s: float = 60.0) -> Transport:
+    """The transport of a broker URL (not connected yet: `start` connects)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    kind = SCHEMES.get(scheme)
+    if kind is None:
+        raise UsageError(
+            f"unsupported broker {url!r}; use redis://HOST:PORT/DB or kafka://HOST:PORT"
+        )
+    if kind == "kafka":
+        if importlib.util.find_spec("aiokafka") is None:
+            raise UsageError("Kafka is not installed; pip install 'bifrost-logs[kafka]'")
+        from bifrost.worker.transports.kafka import Kafka  # noqa: PLC0415 — an extra
+
+        return Kafka(url, channels)
+    if importlib.util.find_spec("faststream") is None:
+        raise UsageError("the worker is not installed; pip install 'bifrost-logs[worker]'")
+    from bifrost.worker.transports.redis_streams import RedisStreams  # noqa: PLC0415
+
+    return RedisStreams(url, channels, reclaim_after_s=reclaim_after_s)
