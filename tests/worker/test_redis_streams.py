@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -19,28 +20,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
+import httpx
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bifrost.analysis import open_cache
 from bifrost.config import Settings
-from bifrost.messages import MAX_INLINE_LOG
 from bifrost.store import Store, get_analysis, open_store, search_analyses, upgrade
 from bifrost.worker.consumer import MAX_ATTEMPTS, Context
+from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
 from bifrost.worker.transports import GROUP, Channels
 from bifrost.worker.transports.redis_streams import DATA, RedisStreams
 from tests.conftest import Postgres
 from tests.test_schemas import assert_valid
-
-ROOT = Path(__file__).parents[2]
-TRAINER = (ROOT / "src/bifrost/samples/trainer.log").read_text(encoding="utf-8")
-
-
-def request(request_id: str, log: str = TRAINER, **extra: Any) -> bytes:
-    message = {"schema": "bifrost.request/v1", "request_id": request_id, "source": "alerts"}
-    return json.dumps({**message, "log": log, **extra}).encode()
+from tests.worker.conftest import request
 
 
 class Harness:
@@ -101,11 +95,6 @@ def run_with_worker(redis_url: str, database_url: str, scenario: Scenario) -> No
                 await harness.close()
 
     asyncio.run(main())
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"
 
 
 def test_a_request_is_answered_once_per_request_id(redis_url: str, sqlite_url: str) -> None:
@@ -213,8 +202,8 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
     (tmp_path / "none.toml").write_text("", encoding="utf-8")
     subprocess.run([sys.executable, "-m", "bifrost", "db", "upgrade"], env=env, check=True)
 
-    def worker(name: str) -> subprocess.Popen[bytes]:
-        command = ["worker", "--broker", redis_url, "--prefix", prefix, "--name", name]
+    def worker(name: str, *more: str) -> subprocess.Popen[bytes]:
+        command = ["worker", "--broker", redis_url, "--prefix", prefix, "--name", name, *more]
         return subprocess.Popen(
             [sys.executable, "-m", "bifrost", *command, "--reclaim-after", "1"],
             env=env,
@@ -234,11 +223,17 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
             first.send_signal(signal.SIGKILL)  # mid-job: taken, not acknowledged
             first.wait()
             assert await client.xlen(streams.results) == 0
-            second = worker("second")
+            port = free_port()
+            second = worker("second", "-c", "2", "--port", str(port))
             try:
                 while await client.xlen(streams.results) == 0:
                     assert asyncio.get_running_loop().time() < deadline + 60, "not taken over"
                     await asyncio.sleep(0.1)
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                    ready = await http.get("/readyz")
+                    page = await http.get("/metrics")
+                assert ready.status_code == 200, ready.text
+                assert 'bifrost_worker_requests_total{outcome="result"} 1.0' in page.text
             finally:
                 second.terminate()
                 assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop
@@ -267,15 +262,6 @@ async def pending(client: Redis, stream: str) -> int:
         return int((await client.xpending(stream, GROUP))["pending"])
     except ResponseError:
         return 0
-
-
-@pytest.fixture(scope="module")
-def long_log() -> str:
-    """A log long enough to take a worker a moment, short enough to send inline: the sample,
-    repeated to about 6 MB (some 60k lines)."""
-    copies = 6_000_000 // len(TRAINER)
-    assert copies * len(TRAINER) < MAX_INLINE_LOG
-    return TRAINER * copies
 
 
 def test_dead_letters_are_listed_and_a_request_is_sent_again(
@@ -318,3 +304,65 @@ def test_dead_letters_are_listed_and_a_request_is_sent_again(
         assert await harness.client.xlen(harness.streams.requests) == 3
 
     run_with_worker(redis_url, sqlite_url, scenario)
+
+
+def test_a_workers_probes_and_metrics(redis_url: str, sqlite_url: str) -> None:
+    """`/readyz` says whether the broker and the database answer; `/metrics` counts answers
+    and dead letters and shows how many requests wait."""
+
+    async def scenario(harness: Harness) -> None:
+        transport = RedisStreams(harness.url, harness.streams)
+        worker = Worker(transport, harness.context, "probed")
+        async with client_of(worker) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"broker": "ok", "database": "ok"}
+            before = metric(await http.get("/metrics"), 'requests_total{outcome="result"}')
+            await harness.send(request("m-1"))
+            await harness.send(request("m-2"))
+            await harness.send(b"not json")
+            assert metric(await http.get("/metrics"), "backlog") == 3  # no worker yet
+            async with harness.worker():
+                await harness.wait_for(harness.streams.results, 2)
+                await harness.wait_for(harness.streams.dead_letters, 1)
+            page = await http.get("/metrics")
+        assert metric(page, 'requests_total{outcome="result"}') == before + 2
+        assert metric(page, "backlog") == 0
+
+        down = RedisStreams(unused_redis_url(), harness.streams)
+        async with client_of(Worker(down, harness.context, "cut-off")) as http:
+            ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["broker"].startswith("unavailable")
+        assert ready.json()["checks"]["database"] == "ok"
+
+    run_with_worker(redis_url, sqlite_url, scenario)
+
+
+@asynccontextmanager
+async def client_of(worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    app = health_app(worker)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://worker"
+    ) as client:
+        yield client
+
+
+def metric(page: httpx.Response, name: str) -> float:
+    """A sample's value from the Prometheus text (`bifrost_worker_` + `name`)."""
+    for line in page.text.splitlines():
+        if line.startswith(f"bifrost_worker_{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no bifrost_worker_{name} in /metrics")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unused_redis_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"

@@ -102,6 +102,8 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
     if outcome.analysis_id is None:  # the history could not keep it: not done yet
         raise TryAgain("; ".join(outcome.problems) or "the analysis was not stored")
     report = outcome.report
+    if outcome.problems:  # what went wrong beside the analysis (no LLM explanation, …)
+        report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})
     return AnalysisResult(
         request_id=request.request_id,
         analysis_id=outcome.analysis_id,

@@ -15,6 +15,8 @@ REQUESTS = Counter(
     "dead_letter (set aside).",
     ["outcome"],
 )
+for _outcome in ("result", "dead_letter"):  # shown at 0 before the first of each
+    REQUESTS.labels(_outcome)
 RETRIES = Counter(
     "bifrost_worker_retries_total",
     "Tries that failed in a way a later one may not (the request is tried again).",

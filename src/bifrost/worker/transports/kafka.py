@@ -23,7 +23,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from bifrost.messages import DeadLetter
+from bifrost.messages import MAX_INLINE_LOG, DeadLetter
 from bifrost.store.records import NotFound
 from bifrost.worker.consumer import MAX_ATTEMPTS, Handled, TryAgain
 from bifrost.worker.transports.base import (
@@ -37,6 +37,10 @@ from bifrost.worker.transports.base import (
 
 REQUEST_PARTITIONS = 12
 """Up to this many workers share the requests (a partition has one consumer in a group)."""
+MAX_MESSAGE_BYTES = 6 * MAX_INLINE_LOG
+"""What the producer sends at most, before compression (a log of `MAX_INLINE_LOG` characters,
+as escaped JSON). Messages are gzipped: a log shrinks some tenfold, so most fit a broker's
+default `message.max.bytes` of 1 MB; raise that on the broker for larger ones."""
 RETRY_PAUSE_S = 1.0
 """The pause before the second try; it doubles before each next one."""
 _READ_TIMEOUT_S = 10.0
@@ -46,9 +50,10 @@ class Kafka(Transport):
     def __init__(self, url: str, channels: Channels) -> None:
         super().__init__(url, channels)
         self.servers = url.split("://", 1)[1].split(",")
-        self._broker = KafkaBroker(self.servers)
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.servers)
-        self._reader = AIOKafkaConsumer(bootstrap_servers=self.servers, enable_auto_commit=False)
+        self._broker = KafkaBroker(
+            self.servers, compression_type="gzip", max_request_size=MAX_MESSAGE_BYTES
+        )
+        self._clients: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None
 
     def subscribe(self, on_request: OnRequest, consumer: str, concurrency: int) -> None:
         del consumer  # the group coordinator names its members itself
@@ -68,10 +73,25 @@ class Kafka(Transport):
         subscriber(on_message)
 
     async def start(self) -> None:
-        await self._admin.start()
+        # aiokafka's clients belong to the event loop they are made in: made here, not before.
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.servers, enable_auto_commit=False)
+        self._clients = (admin, reader)
+        await admin.start()
         await self._create_topics()
-        await self._reader.start()
+        await reader.start()
         await self._broker.start()
+
+    @property
+    def _admin(self) -> AIOKafkaAdminClient:
+        assert self._clients is not None, "start() first"
+        return self._clients[0]
+
+    @property
+    def _reader(self) -> AIOKafkaConsumer:
+        """A consumer outside the group, to look messages up and count offsets."""
+        assert self._clients is not None, "start() first"
+        return self._clients[1]
 
     async def _create_topics(self) -> None:
         wanted = {
@@ -90,8 +110,10 @@ class Kafka(Transport):
         try:
             await self._broker.stop()
         finally:
-            await self._reader.stop()
-            await self._admin.close()
+            if self._clients is not None:
+                admin, reader = self._clients
+                await reader.stop()
+                await admin.close()
 
     async def publish(self, channel: str, body: bytes, key: str | None = None) -> str:
         sent = await self._broker.publish(
