@@ -96,7 +96,7 @@ STORE_WRITES = frozenset(
     | {"create_key", "revoke_key", "touch_key"}
 )
 WRITE_MODULES: tuple[str, ...] = ("bifrost.cache", "bifrost.store.keys", "bifrost.store.export")
-WRITE_MODULES += ("bifrost.store.repository", "bifrost.store.tally")
+WRITE_MODULES += ("bifrost.store.repository", "bifrost.store.tally", "bifrost.store.jobs")
 
 
 def _front_imports() -> list[tuple[str, str, str]]:
@@ -129,6 +129,7 @@ def test_fronts_reach_the_store_writes_and_the_cache_only_through_the_applicatio
         ("store", {"analysis", "cache", "llm", "engine", *FRONTS}),
         ("llm", {"analysis", "store", "cache", *FRONTS}),
         ("cache", {"analysis", *FRONTS}),
+        ("brokers", {"analysis", "cache", "llm", "engine", *FRONTS}),
         ("analysis", FRONTS),
         ("render", {"analysis", "store", "cache", "llm", "engine", *FRONTS}),
     ],

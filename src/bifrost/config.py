@@ -85,6 +85,19 @@ class Settings(BaseModel):
     queue_timeout_s: float = Field(
         default=10.0, ge=0, description="How long a request waits for a free slot before 503."
     )
+    queue_url: str | None = Field(
+        default=None,
+        description="A broker (redis://… or kafka://…): the server queues analyses for "
+        "`bifrost worker` instead of running them; unset: it runs them itself.",
+    )
+    queue_prefix: str = Field(
+        default="", max_length=100, description="The workers' stream or topic prefix (--prefix)."
+    )
+    job_wait_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="With a queue, how long a request waits for its job before answering 202.",
+    )
     engine_processes: int = Field(
         default=2,
         ge=0,

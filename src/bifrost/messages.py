@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bifrost.report import Report
 
@@ -40,6 +40,18 @@ class RequestOptions(_Message):
 class AnalysisRequest(_Message):
     """Analyse this log; the result is published under the same `request_id`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"log": {"type": "string"}}, "required": ["log"]},
+                {
+                    "properties": {"log_reference": {"type": "string"}},
+                    "required": ["log_reference"],
+                },
+            ]
+        }
+    )
+
     schema_: Literal["bifrost.request/v1"] = Field(default=REQUEST_SCHEMA, alias="schema")
     request_id: str = Field(
         min_length=1,
@@ -51,8 +63,24 @@ class AnalysisRequest(_Message):
         min_length=1, max_length=200, pattern=NO_NUL, description="Who sent it (a system)."
     )
     labels: Labels = Field(default_factory=Labels)
-    log: str = Field(min_length=1, max_length=MAX_INLINE_LOG, description="The log's text.")
+    log: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_INLINE_LOG,
+        description="The log's text; or, instead, `log_reference`.",
+    )
+    log_reference: str | None = Field(
+        default=None,
+        pattern=r"^job:[0-9a-f]{32}$",
+        description="A log the Bifrost API kept for the workers (`job:ID`), instead of `log`.",
+    )
     options: RequestOptions = Field(default_factory=RequestOptions)
+
+    @model_validator(mode="after")
+    def _one_log(self) -> AnalysisRequest:
+        if (self.log is None) == (self.log_reference is None):
+            raise ValueError("a request carries its log either inline or by reference")
+        return self
 
 
 class AnalysisResult(_Message):

@@ -22,13 +22,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from bifrost.analysis import open_cache
+from bifrost.brokers import MAX_ATTEMPTS, Channels
+from bifrost.brokers import kafka as kafka_transport
+from bifrost.brokers.kafka import Kafka
 from bifrost.config import Settings
 from bifrost.store import Store, open_store, search_analyses, upgrade
-from bifrost.worker.consumer import MAX_ATTEMPTS, Context
+from bifrost.worker.consumer import Context
 from bifrost.worker.service import Worker
-from bifrost.worker.transports import Channels
-from bifrost.worker.transports import kafka as kafka_transport
-from bifrost.worker.transports.kafka import Kafka
 from tests.conftest import Postgres
 from tests.llm.servers import FakeServer, Reply
 from tests.test_schemas import assert_valid

@@ -25,13 +25,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bifrost.analysis import open_cache
+from bifrost.brokers import GROUP, MAX_ATTEMPTS, Channels
+from bifrost.brokers.redis_streams import DATA, RedisStreams
 from bifrost.config import Settings
 from bifrost.store import Store, get_analysis, open_store, search_analyses, upgrade
-from bifrost.worker.consumer import MAX_ATTEMPTS, Context
+from bifrost.worker.consumer import Context
 from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
-from bifrost.worker.transports import GROUP, Channels
-from bifrost.worker.transports.redis_streams import DATA, RedisStreams
 from tests.conftest import Postgres
 from tests.test_schemas import assert_valid
 from tests.worker.conftest import request

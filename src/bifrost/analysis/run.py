@@ -13,7 +13,6 @@ SQLAlchemy; a server passes its `Store`.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bifrost.analysis.explain import explain_report, llm_identity
+from bifrost.analysis.inputs import compressed
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
 from bifrost.config import Settings
@@ -313,7 +313,7 @@ async def _save(
         "completion_tokens": llm.completion_tokens if llm else None,
         "cache_key": key,
         "request_id": memory.request_id,
-        "input_blob": _compressed(sources) if memory.store_input else None,
+        "input_blob": compressed(sources) if memory.store_input else None,
     }
     try:
         return await history.save(outcome.report, meta)
@@ -333,7 +333,7 @@ async def _for_request(history: History, request_id: str) -> tuple[int, Report] 
 async def _keep_input(history: History, outcome: Outcome, sources: list[Source]) -> None:
     assert outcome.analysis_id is not None
     try:
-        await history.keep_input(outcome.analysis_id, _compressed(sources))
+        await history.keep_input(outcome.analysis_id, compressed(sources))
     except ServiceError as exc:
         outcome.problems.append(f"input not stored: {exc.message}")
 
@@ -373,18 +373,6 @@ def _relabel(report: Report, sources: list[Source]) -> Report:
         [s.name for s in sources], lines=old.lines, bytes=old.bytes, sha256=old.sha256
     )
     return report.model_copy(update={"input": info})
-
-
-def _compressed(sources: list[Source]) -> bytes:
-    """The raw input, gzip-compressed, for `--store-input`."""
-    out = bytearray()
-    for source in sources:
-        if source.data is not None:
-            out += gzip.compress(source.data)
-        else:
-            assert source.path is not None
-            out += gzip.compress(source.path.read_bytes())
-    return bytes(out)
 
 
 def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float) -> Report:

@@ -80,6 +80,11 @@ class AnalysisOptions(BaseModel):
         description="Your id for this request: sent again (a retry), it answers the analysis "
         "already stored for it instead of making a second one.",
     )
+    wait: bool = Field(
+        default=True,
+        description="With a queue (`bifrost serve --queue`): false answers 202 at once with "
+        "the job's URL (`/api/v1/jobs/ID`); true waits for the Report.",
+    )
 
 
 class AnalysisRequest(AnalysisOptions):

@@ -130,3 +130,8 @@ def exposition() -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+JOBS_QUEUED = Counter(
+    "bifrost_jobs_queued_total", "Analyses queued for the workers (`bifrost serve --queue`)."
+)

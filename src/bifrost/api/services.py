@@ -14,6 +14,7 @@ from bifrost.analysis.pool import EnginePool
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
+from bifrost.api.queue import Queue
 from bifrost.api.ratelimit import Limiter, MemoryLimiter, make_limiter
 from bifrost.config import Settings
 from bifrost.errors import ServiceError
@@ -65,9 +66,13 @@ class Services:
     engine: Engine
     slots: Slots
     pool: EnginePool | None = None
+    queue: Queue | None = None
     fallback_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
     async def close(self) -> None:
+        if self.queue is not None:
+            with suppress(Exception):
+                await self.queue.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
         with suppress(Exception):
@@ -107,4 +112,5 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         engine=pool or in_thread,
         slots=Slots(settings.max_analyses, settings.queue_timeout_s),
         pool=pool,
+        queue=Queue(settings) if settings.queue_url else None,
     )

@@ -17,7 +17,7 @@ from bifrost.cli.output import run, run_async
 from bifrost.cli.worker import DEFAULT_BROKER, BrokerOption, PrefixOption
 
 if TYPE_CHECKING:
-    from bifrost.worker.transports import DeadEntry, Transport
+    from bifrost.brokers import DeadEntry, Transport
 
 T = TypeVar("T")
 
@@ -76,8 +76,8 @@ def retry_command(
 
 async def _with_broker(url: str, prefix: str, body: Callable[[Transport], Awaitable[T]]) -> T:
     """`body` with the broker's transport, and one line if the broker fails."""
+    from bifrost.brokers import Channels, open_transport
     from bifrost.errors import BifrostError, ServiceError
-    from bifrost.worker.transports import Channels, open_transport
 
     transport = open_transport(url, Channels.prefixed(prefix))
     try:

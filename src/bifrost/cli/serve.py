@@ -67,6 +67,15 @@ def serve_command(
             "comma-separated, or * (default: none; BIFROST_FORWARDED_ALLOW_IPS).",
         ),
     ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue",
+            metavar="URL",
+            help="Queue analyses on this broker (redis://… or kafka://…) for `bifrost worker` "
+            "instead of running them here (BIFROST_QUEUE_URL).",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Serve the HTTP API.
@@ -81,7 +90,7 @@ def serve_command(
         from bifrost.api.server import serve, server_config
 
         loaded = load_settings_with_origins(
-            log_format=log_format, forwarded_allow_ips=forwarded_allow_ips
+            log_format=log_format, forwarded_allow_ips=forwarded_allow_ips, queue_url=queue
         )
         settings = loaded.settings
         _check_proxies(loaded)
@@ -102,6 +111,9 @@ def serve_command(
         say(f"  database: {safe_url(database_url(settings))}\n")
         cache = f"redis {safe_url(settings.redis_url)}" if settings.redis_url else "database"
         say(f"  cache: {cache}\n")
+        if settings.queue_url:
+            say(f"  queue: {safe_url(settings.queue_url)} (analysed by `bifrost worker`)\n")
+            os.environ["BIFROST_QUEUE_URL"] = settings.queue_url
         if settings.forwarded_allow_ips:
             say(f"  proxies: {settings.forwarded_allow_ips} (X-Forwarded-For names the client)\n")
         say(

@@ -17,8 +17,8 @@ from bifrost.cli.output import run, run_async
 if TYPE_CHECKING:
     import asyncio
 
+    from bifrost.brokers import Transport
     from bifrost.worker.service import Worker
-    from bifrost.worker.transports import Transport
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 BrokerOption = Annotated[
@@ -95,7 +95,7 @@ def worker_command(
     """
 
     def action() -> None:
-        from bifrost.worker.transports import Channels, open_transport
+        from bifrost.brokers import Channels, open_transport
 
         transport = open_transport(broker, Channels.prefixed(prefix), reclaim_after_s=reclaim_after)
         consumer = name or f"{socket.gethostname()}-{os.getpid()}"

@@ -191,3 +191,27 @@ class IdHighWater(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRow(Base):
+    """A request the API queued for the workers (`?wait=false`, `serve --queue`): its log,
+    kept compressed until it is analysed, and how far it got."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_request_id", "request_id", unique=True),
+        Index("ix_jobs_created_at", "created_at"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(200))
+    input: Mapped[bytes | None] = mapped_column(LargeBinary)
+    analysis_id: Mapped[int | None] = mapped_column(Id)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

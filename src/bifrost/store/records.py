@@ -197,3 +197,31 @@ class Counts:
         self.hits += other.hits
         self.misses += other.misses
         self.entry_hits.update(other.entry_hits)
+
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """An analysis the API queued for the workers (`bifrost serve --queue`)."""
+
+    id: str
+    request_id: str
+    status: JobStatus
+    source: str
+    analysis_id: int | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def reference(self) -> str:
+        """How a request names this job's log."""
+        return "job:" + self.id
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")

@@ -12,12 +12,15 @@ the analysis could not be stored) is left unacknowledged for another try, and af
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from bifrost.analysis import Cache, Engine, Labels, Memory, analyze_and_remember, in_thread
 from bifrost.analysis.inputs import Source
+from bifrost.analysis.jobs import job_done, job_failed, job_log, job_started
+from bifrost.brokers import MAX_ATTEMPTS, Handled, TryAgain
 from bifrost.config import Settings
 from bifrost.errors import BifrostError, InputError
 from bifrost.messages import (
@@ -28,12 +31,7 @@ from bifrost.messages import (
 )
 from bifrost.store import Store
 
-MAX_ATTEMPTS = 3
 _KEPT_OF_A_DEAD_MESSAGE = 64 << 10
-
-
-class TryAgain(Exception):
-    """This delivery failed in a way a later one may not: leave the message for another try."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +42,6 @@ class Context:
     store: Store
     cache: Cache
     engine: Engine = in_thread
-
-
-@dataclass(frozen=True)
-class Handled:
-    """A request's answer, or why it is set aside (exactly one of them)."""
-
-    result: AnalysisResult | None = None
-    dead: DeadLetter | None = None
 
 
 async def handle(body: bytes, attempt: int, context: Context, origin: str | None = None) -> Handled:
@@ -65,16 +55,43 @@ async def handle(body: bytes, attempt: int, context: Context, origin: str | None
         reason = f"not a {REQUEST_SCHEMA} message: {where}: {first['msg']}"
         return _dead(body, None, reason, attempt, origin)
     try:
+        await job_started(context.store, request.request_id)
         result = await _analyse(request, context)
+        await job_done(context.store, request.request_id, result.analysis_id)
     except InputError as exc:  # the log itself cannot be analysed
-        return _dead(body, request.request_id, exc.message, attempt, origin)
+        return await _set_aside(body, request, exc.message, attempt, origin, context)
     except (BifrostError, TryAgain) as exc:
         reason = exc.message if isinstance(exc, BifrostError) else str(exc)
         if attempt >= MAX_ATTEMPTS:
             why = f"{reason} (after {attempt} tries)"
-            return _dead(body, request.request_id, why, attempt, origin)
+            return await _set_aside(body, request, why, attempt, origin, context)
         raise TryAgain(reason) from exc
     return Handled(result=result)
+
+
+async def _set_aside(
+    body: bytes,
+    request: AnalysisRequest,
+    reason: str,
+    attempt: int,
+    origin: str | None,
+    context: Context,
+) -> Handled:
+    """A dead letter, and the request's job (if the API queued it) marked failed."""
+    with suppress(BifrostError):  # the database may be why: the dead letter says it all
+        await job_failed(context.store, request.request_id, reason)
+    return _dead(body, request.request_id, reason, attempt, origin)
+
+
+async def _log_of(request: AnalysisRequest, store: Store) -> bytes:
+    """The request's log: inline, or kept by the API (`job:ID`, gzip) for the workers."""
+    if request.log is not None:
+        return request.log.encode("utf-8", "replace")
+    assert request.log_reference is not None  # the message's validator asks for one of them
+    kept = await job_log(store, request.log_reference)
+    if kept is None:
+        raise InputError(f"the log of {request.log_reference} is no longer kept")
+    return kept
 
 
 async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult:
@@ -89,7 +106,7 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
         labels=Labels(labels.service, labels.env, tuple(labels.tags)),
         request_id=request.request_id,
     )
-    source = Source(name=request.source, path=None, data=request.log.encode("utf-8", "replace"))
+    source = Source(name=request.source, path=None, data=await _log_of(request, context.store))
     source.limit = settings.max_input_bytes
     outcome = await analyze_and_remember(
         [source],

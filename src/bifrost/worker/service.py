@@ -1,6 +1,6 @@
 """A worker: requests from a broker's transport, answered by `consumer.handle`, counted.
 
-The transport (`transports/`) delivers each request and publishes its answer; this module
+The transport (`bifrost/brokers/`) delivers each request and publishes its answer; this module
 adds the metrics and runs it all until told to stop.
 """
 
@@ -10,9 +10,9 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from bifrost.brokers import Handled, Transport, TryAgain
 from bifrost.worker import metrics
-from bifrost.worker.consumer import Context, Handled, TryAgain, handle
-from bifrost.worker.transports import Transport
+from bifrost.worker.consumer import Context, handle
 
 
 @dataclass

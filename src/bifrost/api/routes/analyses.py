@@ -9,9 +9,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bifrost.analysis.history import BadTime, export_rows, forget, give_feedback, history_filter
+from bifrost.analysis.inputs import discard_spools
+from bifrost.analysis.jobs import Job, follow_job
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
+from bifrost.api.routes.jobs import JobOut, job_accepted
 from bifrost.api.running import Analysed, run_analysis
 from bifrost.choices import ExportFormat, Verdict
 from bifrost.render import formats
@@ -120,6 +123,11 @@ class HistoryQuery(BaseModel):
             "description": "Analysed and stored; Location names the stored analysis.",
             "content": RENDERED,
         },
+        202: {
+            "description": "Queued (`wait=false`, or still running after the server's wait); "
+            "Location names the job.",
+            "model": JobOut,
+        },
         413: ERROR_RESPONSES[422] | {"description": "The body is larger than allowed."},
         **ERROR_RESPONSES,
     },
@@ -132,9 +140,38 @@ async def create_analysis(
 ) -> Response:
     """Send the log as the raw body (plain or gzip), as multipart `file` parts, or as JSON
     `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering."""
+    services = services_of(request)
+    if services.queue is None and not options.wait:
+        raise ApiError(
+            422,
+            "validation_error",
+            "query.wait: this server analyses every request itself; false needs a queue "
+            "(bifrost serve --queue URL)",
+        )
     sources, options = await receive(request, options)
-    answer = await run_analysis(services_of(request), sources, options)
-    return render(request, answer, options.format)
+    if services.queue is None:
+        answer = await run_analysis(services, sources, options)
+        return render(request, answer, options.format)
+    try:
+        job = await services.queue.submit(services.store, sources, options)
+    finally:
+        discard_spools(sources)
+    if options.wait:
+        async for change in follow_job(services.store, job.id, services.settings.job_wait_s):
+            job = change
+        if job.status == "done":
+            return await render_job(request, job, options.format)
+    if job.status == "failed":
+        raise ApiError(422, "input_error", f"the analysis failed: {job.error}")
+    return job_accepted(job)
+
+
+async def render_job(request: Request, job: Job, fmt: str) -> Response:
+    """A finished job's Report, as if the server had analysed the log itself."""
+    stored = await get_analysis(services_of(request).store, job.analysis_id or 0)
+    if stored is None:
+        raise ApiError(404, "not_found", f"the analysis of job {job.id} was deleted")
+    return render(request, Analysed(stored.report, stored.id, cached=False), fmt)
 
 
 def render(request: Request, answer: Analysed, fmt: str) -> Response:

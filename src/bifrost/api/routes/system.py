@@ -17,7 +17,8 @@ from bifrost.api import metrics
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError
 from bifrost.api.logs import log
-from bifrost.errors import BifrostError
+from bifrost.api.queue import Queue
+from bifrost.errors import BifrostError, ServiceError
 from bifrost.store.database import check_ready
 
 router = APIRouter()
@@ -77,6 +78,8 @@ async def readyz(request: Request) -> JSONResponse:
     checks = {"database": await _probe("database", check_ready(services.store), "current schema")}
     if services.settings.redis_url:
         checks["cache"] = await _probe("cache", _ping_redis(services.settings.redis_url), "answers")
+    if services.queue is not None:
+        checks["queue"] = await _probe("queue", _ping_queue(services.queue), "answers")
     if services.settings.llm:
         checks["llm"] = (
             await _probe("LLM provider", _llm_status(request), "reachable")
@@ -168,6 +171,16 @@ async def _probe(name: str, check: Awaitable[object], good: str) -> Check:
         log.warning("not ready", dependency=name, problem=exc.message)
         return Check(ok=False, required=True, detail=f"the {name} is unavailable (see the log)")
     return Check(ok=True, required=True, detail=detail if isinstance(detail, str) else good)
+
+
+async def _ping_queue(queue: Queue) -> None:
+    """The broker answers; its client's own errors say it does not."""
+    try:
+        await queue.ping()
+    except BifrostError:
+        raise
+    except Exception as exc:
+        raise ServiceError(f"the queue does not answer: {exc}") from exc
 
 
 async def _ping_redis(url: str) -> None:

@@ -18,9 +18,7 @@ from faststream.redis.annotations import RedisStreamMessage
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bifrost.messages import DeadLetter
-from bifrost.store.records import NotFound
-from bifrost.worker.transports.base import (
+from bifrost.brokers.base import (
     GROUP,
     Channels,
     DeadEntry,
@@ -28,6 +26,8 @@ from bifrost.worker.transports.base import (
     Transport,
     origin_of,
 )
+from bifrost.messages import DeadLetter
+from bifrost.store.records import NotFound
 
 DATA = "__data__"
 KEEP_ENTRIES = 100_000

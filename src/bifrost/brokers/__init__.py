@@ -1,4 +1,5 @@
-"""The brokers workers run on, one file each behind `base.Transport`:
+"""The message brokers requests and results travel on, one file each behind
+`base.Transport` (used by `bifrost worker`, `bifrost serve --queue` and `bifrost jobs`):
 
 - `redis_streams.py`: Redis Streams (`redis://`, `rediss://`, `unix://`), the default.
 - `kafka.py`: Kafka (`kafka://`; the `kafka` extra).
@@ -8,10 +9,29 @@ from __future__ import annotations
 
 import importlib.util
 
+from bifrost.brokers.base import (
+    GROUP,
+    MAX_ATTEMPTS,
+    Channels,
+    DeadEntry,
+    Handled,
+    OnRequest,
+    Transport,
+    TryAgain,
+)
 from bifrost.errors import UsageError
-from bifrost.worker.transports.base import GROUP, Channels, DeadEntry, OnRequest, Transport
 
-__all__ = ["GROUP", "Channels", "DeadEntry", "OnRequest", "Transport", "open_transport"]
+__all__ = [
+    "GROUP",
+    "MAX_ATTEMPTS",
+    "Channels",
+    "DeadEntry",
+    "Handled",
+    "OnRequest",
+    "Transport",
+    "TryAgain",
+    "open_transport",
+]
 
 SCHEMES = {"redis": "redis", "rediss": "redis", "unix": "redis", "kafka": "kafka"}
 
@@ -27,11 +47,11 @@ def open_transport(url: str, channels: Channels, *, reclaim_after_s: float = 60.
     if kind == "kafka":
         if importlib.util.find_spec("aiokafka") is None:
             raise UsageError("Kafka is not installed; pip install 'bifrost-logs[kafka]'")
-        from bifrost.worker.transports.kafka import Kafka  # noqa: PLC0415 — an extra
+        from bifrost.brokers.kafka import Kafka  # noqa: PLC0415 — an extra
 
         return Kafka(url, channels)
     if importlib.util.find_spec("faststream") is None:
         raise UsageError("the worker is not installed; pip install 'bifrost-logs[worker]'")
-    from bifrost.worker.transports.redis_streams import RedisStreams  # noqa: PLC0415
+    from bifrost.brokers.redis_streams import RedisStreams  # noqa: PLC0415
 
     return RedisStreams(url, channels, reclaim_after_s=reclaim_after_s)

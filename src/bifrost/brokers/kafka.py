@@ -23,17 +23,19 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from bifrost.messages import MAX_INLINE_LOG, DeadLetter
-from bifrost.store.records import NotFound
-from bifrost.worker.consumer import MAX_ATTEMPTS, Handled, TryAgain
-from bifrost.worker.transports.base import (
+from bifrost.brokers.base import (
     GROUP,
+    MAX_ATTEMPTS,
     Channels,
     DeadEntry,
+    Handled,
     OnRequest,
     Transport,
+    TryAgain,
     origin_of,
 )
+from bifrost.messages import MAX_INLINE_LOG, DeadLetter
+from bifrost.store.records import NotFound
 
 REQUEST_PARTITIONS = 12
 """Up to this many workers share the requests (a partition has one consumer in a group)."""

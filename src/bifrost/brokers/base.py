@@ -3,7 +3,8 @@ and publish its answers, say how many requests wait, and keep the dead letters.
 
 A transport is one file of this package per broker (`redis_streams.py`, `kafka.py`), like
 httpx's transports; `open_transport(url)` picks it from the URL's scheme. Everything else
-(the worker, the API's queue, `bifrost jobs`) talks to this class only.
+(the worker, the API's queue, `bifrost jobs`) talks to this class only. The messages are the
+event contract of `bifrost/messages.py`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bifrost.errors import UsageError
-from bifrost.messages import DeadLetter, dump
-from bifrost.worker.consumer import Handled
+from bifrost.messages import AnalysisResult, DeadLetter, dump
 
+MAX_ATTEMPTS = 3
+"""Tries of a request that fails in a way a later try may not, before it is set aside."""
 GROUP = "bifrost-workers"
 """The consumer group every worker joins, so that each request goes to one of them."""
+
+
+class TryAgain(Exception):
+    """This delivery failed in a way a later one may not: leave the message for another try."""
+
+
+@dataclass(frozen=True)
+class Handled:
+    """A request's answer, or why it is set aside (exactly one of them)."""
+
+    result: AnalysisResult | None = None
+    dead: DeadLetter | None = None
+
 
 OnRequest = Callable[[bytes, int, str], Awaitable[Handled]]
 """Answers one delivery: its body, the how-many-th try it is, and where the request is (to
