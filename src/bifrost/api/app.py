@@ -69,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_options(generate(), settings.llm)
+            app.openapi_schema = document_options(
+                generate(), settings.llm, queued=bool(settings.queue_url)
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to complete it

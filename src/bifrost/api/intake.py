@@ -80,11 +80,6 @@ class AnalysisOptions(BaseModel):
         description="Your id for this request: sent again (a retry), it answers the analysis "
         "already stored for it instead of making a second one.",
     )
-    wait: bool = Field(
-        default=True,
-        description="With a queue (`bifrost serve --queue`): false answers 202 at once with "
-        "the job's URL (`/api/v1/jobs/ID`); true waits for the Report.",
-    )
 
 
 class AnalysisRequest(AnalysisOptions):
@@ -133,12 +128,15 @@ REQUEST_BODY: dict[str, Any] = {
 """The request body as OpenAPI documents it (FastAPI cannot infer a multi-type body)."""
 
 
-def document_options(document: dict[str, Any], llm: ProviderName | None) -> dict[str, Any]:
+def document_options(
+    document: dict[str, Any], llm: ProviderName | None, *, queued: bool = False
+) -> dict[str, Any]:
     """Complete the OpenAPI document with what depends on the server: the JSON body's schema
     (`AnalysisRequest`, referenced by `REQUEST_BODY`), the option fields a form may carry
     beside its files (the same as the JSON body's), and the one provider `llm` accepts, the
     configured one (any other is refused with 422). Without one, the `llm` query parameter
-    is not offered and the body's `llm` may only be null."""
+    is not offered and the body's `llm` may only be null. Without a queue (`queued`), the
+    `wait` parameter is not offered either."""
     body = AnalysisRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     accepted: list[dict[str, Any]] = [{"type": "string", "enum": [llm]}] if llm else []
     body["properties"]["llm"]["anyOf"] = [*accepted, {"type": "null"}]
@@ -161,6 +159,8 @@ def document_options(document: dict[str, Any], llm: ProviderName | None) -> dict
                     parameter["schema"] = {"type": "string", "enum": [llm]}
                 else:
                     parameters.remove(parameter)
+            if not queued:
+                parameters[:] = [p for p in parameters if (p["name"], p["in"]) != ("wait", "query")]
     return document
 
 

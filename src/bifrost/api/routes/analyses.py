@@ -55,6 +55,14 @@ When = Annotated[
 """A time as `bifrost history` takes it, as the OpenAPI document describes it."""
 
 
+class CreateOptions(AnalysisOptions):
+    wait: bool = Field(
+        default=True,
+        description="With a queue (`bifrost serve --queue`): false answers 202 at once with "
+        "the job's URL (`/api/v1/jobs/ID`); true waits for the Report.",
+    )
+
+
 class AnalysisPage(BaseModel):
     items: list[AnalysisSummary]
     page: int
@@ -135,32 +143,34 @@ class HistoryQuery(BaseModel):
 )
 async def create_analysis(
     request: Request,
-    options: Annotated[AnalysisOptions, Query()],
+    options: Annotated[CreateOptions, Query()],
     _caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> Response:
     """Send the log as the raw body (plain or gzip), as multipart `file` parts, or as JSON
-    `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering."""
+    `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering; with a
+    queue, the log is analysed by a worker (`bifrost worker`)."""
     services = services_of(request)
-    if services.queue is None and not options.wait:
+    wait = options.wait
+    if services.queue is None and not wait:
         raise ApiError(
             422,
             "validation_error",
             "query.wait: this server analyses every request itself; false needs a queue "
             "(bifrost serve --queue URL)",
         )
-    sources, options = await receive(request, options)
+    sources, received = await receive(request, options)
     if services.queue is None:
-        answer = await run_analysis(services, sources, options)
-        return render(request, answer, options.format)
+        answer = await run_analysis(services, sources, received)
+        return render(request, answer, received.format)
     try:
-        job = await services.queue.submit(services.store, sources, options)
+        job = await services.queue.submit(services.store, sources, received)
     finally:
         discard_spools(sources)
-    if options.wait:
+    if wait:
         async for change in follow_job(services.store, job.id, services.settings.job_wait_s):
             job = change
         if job.status == "done":
-            return await render_job(request, job, options.format)
+            return await render_job(request, job, received.format)
     if job.status == "failed":
         raise ApiError(422, "input_error", f"the analysis failed: {job.error}")
     return job_accepted(job)

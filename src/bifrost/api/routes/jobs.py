@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -63,8 +63,16 @@ def job_accepted(job: Job) -> JSONResponse:
     )
 
 
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: ERROR_RESPONSES[422] | {"description": "No such job."}
+}
+
+
 @router.get(
-    "/{job_id}", summary="A queued analysis", response_model=JobOut, responses=ERROR_RESPONSES
+    "/{job_id}",
+    summary="A queued analysis",
+    response_model=JobOut,
+    responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def read_job(
     request: Request, job_id: JobId, _caller: Annotated[Caller, Depends(require("read"))]
@@ -82,6 +90,7 @@ async def read_job(
             "until it is done or failed.",
             "content": {"text/event-stream": {}},
         },
+        **NOT_FOUND,
         **ERROR_RESPONSES,
     },
 )
