@@ -5,6 +5,7 @@ Streams, and Kafka through tansu) and answers from the history the worker writes
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from bifrost.analysis import open_cache
 from bifrost.brokers import Channels, open_transport
@@ -19,6 +21,7 @@ from bifrost.config import Settings
 from bifrost.store import open_store
 from bifrost.worker.consumer import Context
 from bifrost.worker.service import Worker
+from tests.test_schemas import assert_valid
 
 from .conftest import ANALYSES, MAVEN, TRAINER, Api, assert_error, serving, sse_events
 
@@ -98,6 +101,17 @@ def test_a_retried_request_queues_one_job(api: Api, redis_url: str) -> None:
             assert first.status_code == again.status_code == 202
             assert first.json()["id"] == again.json()["id"]
             assert first.json()["request_id"] == "ci-42"
+            # One request on the broker, naming the kept log: a few hundred bytes.
+            redis = Redis.from_url(redis_url)
+            try:
+                entries = await redis.xrange(f"{settings.queue_prefix}bifrost.requests")
+            finally:
+                await redis.aclose()
+            ((_, fields),) = entries
+            message = fields[b"__data__"]
+            assert len(message) < 1000 < len(TRAINER)
+            assert_valid("request.v1.schema.json", json.loads(message))
+            assert json.loads(message)["log_reference"] == f"job:{first.json()['id']}"
             async with worker_for(settings):
                 # Waiting on a request id that has a job: the job's Report, once.
                 waited = await client.post(ANALYSES, params={"request_id": "ci-42"}, content=b"x")

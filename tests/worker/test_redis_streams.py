@@ -33,6 +33,7 @@ from bifrost.worker.consumer import Context
 from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
 from tests.conftest import Postgres
+from tests.llm.servers import FakeServer, Reply
 from tests.test_schemas import assert_valid
 from tests.worker.conftest import request
 
@@ -187,73 +188,139 @@ def test_a_database_that_goes_away_is_retried_then_a_dead_letter(
         postgres.drop(database_url)
 
 
-def test_a_worker_killed_mid_job_leaves_it_to_another(
-    redis_url: str, tmp_path: Path, long_log: str
-) -> None:
-    """Two `bifrost worker` processes: the first is killed (SIGKILL) while it analyses; the
-    second takes the request over, and one analysis is stored."""
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    streams = Channels.prefixed(prefix)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")},
-        "BIFROST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}",
-        "BIFROST_CONFIG": str(tmp_path / "none.toml"),
-    }
-    (tmp_path / "none.toml").write_text("", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "bifrost", "db", "upgrade"], env=env, check=True)
+class Processes:
+    """`bifrost worker` processes on streams of their own, a history, and a slow LLM (a real
+    Ollama-protocol server on loopback), so that a worker is caught mid-job for certain: it
+    waits on the LLM's first answer."""
 
-    def worker(name: str, *more: str) -> subprocess.Popen[bytes]:
-        command = ["worker", "--broker", redis_url, "--prefix", prefix, "--name", name, *more]
+    def __init__(self, redis_url: str, tmp_path: Path, llm: FakeServer) -> None:
+        self.redis_url = redis_url
+        self.prefix = f"test-{uuid.uuid4().hex[:8]}:"
+        self.streams = Channels.prefixed(self.prefix)
+        self.llm = llm
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")},
+            "BIFROST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}",
+            "BIFROST_CONFIG": str(tmp_path / "none.toml"),
+            "BIFROST_LLM": "ollama",
+            "BIFROST_MODEL": "test-model",
+            "BIFROST_BASE_URL": llm.url,
+        }
+        (tmp_path / "none.toml").write_text("", encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "bifrost", "db", "upgrade"], env=self.env, check=True)
+
+    def worker(self, name: str, *more: str) -> subprocess.Popen[bytes]:
+        command = ["worker", "--broker", self.redis_url, "--prefix", self.prefix, "--name", name]
         return subprocess.Popen(
-            [sys.executable, "-m", "bifrost", *command, "--reclaim-after", "1"],
-            env=env,
+            [sys.executable, "-m", "bifrost", *command, "--reclaim-after", "1", *more],
+            env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
 
-    async def scenario() -> None:
-        client = Redis.from_url(redis_url)
-        first = worker("first")
-        try:
-            await client.xadd(streams.requests, {DATA: request("big", log=long_log)})
-            deadline = asyncio.get_running_loop().time() + 60
-            while not await pending(client, streams.requests):
-                assert asyncio.get_running_loop().time() < deadline, "never taken"
-                await asyncio.sleep(0.02)
-            first.send_signal(signal.SIGKILL)  # mid-job: taken, not acknowledged
-            first.wait()
-            assert await client.xlen(streams.results) == 0
-            port = free_port()
-            second = worker("second", "-c", "2", "--port", str(port))
+    async def send_and_wait_until_taken(self, client: Redis, request_id: str) -> None:
+        asking = request(request_id, options={"explain": True})
+        await client.xadd(self.streams.requests, {DATA: asking})
+        deadline = asyncio.get_running_loop().time() + 60
+        while not self.llm.bodies("/api/chat"):  # taken, and being explained
+            assert asyncio.get_running_loop().time() < deadline, "never taken"
+            await asyncio.sleep(0.02)
+
+    async def results(self, client: Redis, count: int) -> list[Any]:
+        deadline = asyncio.get_running_loop().time() + 60
+        while await client.xlen(self.streams.results) < count:
+            assert asyncio.get_running_loop().time() < deadline, "no result"
+            await asyncio.sleep(0.05)
+        entries = await client.xrange(self.streams.results)
+        return [json.loads(fields[DATA.encode()]) for _, fields in entries]
+
+    def stored(self) -> int:
+        settings = Settings(database_url=self.env["BIFROST_DATABASE_URL"], redis_url=None)
+
+        async def count() -> int:
+            async with await open_store(settings) as store:
+                return len(await search_analyses(store))
+
+        return asyncio.run(count())
+
+    async def forget(self, client: Redis) -> None:
+        for stream in (self.streams.requests, self.streams.results, self.streams.dead_letters):
+            await client.delete(stream)
+        await client.aclose()
+
+
+ANSWER = json.dumps(
+    {"summary": "Out of GPU memory.", "root_cause": None, "confidence": "high"}
+    | {"findings": [], "fixes": [], "citations": []}
+)
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another(redis_url: str, tmp_path: Path) -> None:
+    """Two `bifrost worker` processes: the first is killed (SIGKILL) while it works on a
+    request; the second takes it over, and one analysis is stored."""
+    with FakeServer() as llm:
+        llm.reply("/api/chat", Reply(delay=120), Reply(text=ANSWER))
+        processes = Processes(redis_url, tmp_path, llm)
+
+        async def scenario() -> None:
+            client = Redis.from_url(redis_url)
+            first = processes.worker("first")
             try:
-                while await client.xlen(streams.results) == 0:
-                    assert asyncio.get_running_loop().time() < deadline + 60, "not taken over"
-                    await asyncio.sleep(0.1)
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                    ready = await http.get("/readyz")
-                    page = await http.get("/metrics")
-                assert ready.status_code == 200, ready.text
-                assert 'bifrost_worker_requests_total{outcome="result"} 1.0' in page.text
+                await processes.send_and_wait_until_taken(client, "big")
+                first.send_signal(signal.SIGKILL)  # mid-job: taken, not acknowledged
+                first.wait()
+                assert await pending(client, processes.streams.requests) == 1
+                port = free_port()
+                second = processes.worker("second", "-c", "2", "--port", str(port))
+                try:
+                    (result,) = await processes.results(client, 1)
+                    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                        ready = await http.get("/readyz")
+                        page = await http.get("/metrics")
+                    assert ready.status_code == 200, ready.text
+                    assert 'bifrost_worker_requests_total{outcome="result"} 1.0' in page.text
+                finally:
+                    second.terminate()
+                    assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop
+                assert (result["request_id"], result["report"]["llm"]["summary"]) == (
+                    "big",
+                    "Out of GPU memory.",
+                )
+                assert await pending(client, processes.streams.requests) == 0
             finally:
-                second.terminate()
-                assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop
-            ((_, fields),) = await client.xrange(streams.results)
-            assert json.loads(fields[DATA.encode()])["request_id"] == "big"
-        finally:
-            first.kill()  # killed already, unless the test failed before
-            first.wait()
-            for stream in (streams.requests, streams.results, streams.dead_letters):
-                await client.delete(stream)
-            await client.aclose()
+                first.kill()  # killed already, unless the test failed before
+                first.wait()
+                await processes.forget(client)
 
-    asyncio.run(scenario())
-    settings = Settings(database_url=env["BIFROST_DATABASE_URL"], redis_url=None)
+        asyncio.run(scenario())
+    assert processes.stored() == 1
 
-    async def stored() -> int:
-        async with await open_store(settings) as store:
-            return len(await search_analyses(store))
 
-    assert asyncio.run(stored()) == 1
+def test_sigterm_finishes_the_request_in_hand(redis_url: str, tmp_path: Path) -> None:
+    """A worker told to stop (SIGTERM) while it works on a request answers it first, then
+    exits cleanly: nothing is left pending."""
+    with FakeServer() as llm:
+        llm.reply("/api/chat", Reply(text=ANSWER, delay=2))
+        processes = Processes(redis_url, tmp_path, llm)
+
+        async def scenario() -> None:
+            client = Redis.from_url(redis_url)
+            worker = processes.worker("stopping")
+            try:
+                await processes.send_and_wait_until_taken(client, "in-hand")
+                worker.terminate()
+                assert await asyncio.to_thread(worker.wait, 30) == 0
+                (result,) = await processes.results(client, 1)
+                assert result["request_id"] == "in-hand"
+                assert result["report"]["llm"]["summary"] == "Out of GPU memory."
+                assert await pending(client, processes.streams.requests) == 0
+            finally:
+                worker.kill()
+                worker.wait()
+                await processes.forget(client)
+
+        asyncio.run(scenario())
+    assert processes.stored() == 1
 
 
 async def pending(client: Redis, stream: str) -> int:
