@@ -5,13 +5,15 @@ Cuts `--logs` logs of 10k–100k lines (sizes drawn at random, seeded) from a Lo
 them as a CI uploader would. For each worker set-up (1 process; 2 processes; 1 process with
 `-c 2`): starts a fresh history (SQLite, or `--database`), the API with `--queue` and the
 workers on streams or topics of their own, waits until the workers are ready (`/readyz`),
-POSTs every log with `?wait=false` and times until the last job is done (jobs/s). Meanwhile
+POSTs every log with `?wait=false` and times until the last job is done (jobs/s). With
+`--postgres SERVER_URL` each set-up gets a database of its own on that server. Meanwhile
 another client asks the API's `/healthz` every 20 ms: its p50 and p99 are printed. Then,
 with idle workers, the latency of one 10k-line analysis through the API with `wait=true`
 (upload, queue, analysis, answer; median of `--rounds`). Figures only; nothing is asserted.
 
     python bench/worker_throughput.py --bifrost .venv/bin/bifrost --logs 200
     python bench/worker_throughput.py --broker kafka://127.0.0.1:9092 …   # a running Kafka
+    python bench/worker_throughput.py --postgres postgresql+asyncpg://postgres@127.0.0.1/postgres
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import common
@@ -60,13 +62,41 @@ def free_port() -> int:
 
 
 @contextmanager
+def fresh_database(postgres: str | None, folder: str) -> Iterator[str]:
+    """A new SQLite file, or a new database on the PostgreSQL server `postgres` (dropped
+    afterwards): no set-up is answered from another's cache."""
+    if postgres is None:
+        yield f"sqlite+aiosqlite:///{folder}/history.db"
+        return
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    server = make_url(postgres)
+    run_sql(server, f"CREATE DATABASE {name}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run_sql(server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def run_sql(server: URL, statement: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@contextmanager
 def stack(
-    cmd: common.Command, broker: str, database: str | None, workers: int, concurrency: int
+    cmd: common.Command, broker: str, postgres: str | None, workers: int, concurrency: int
 ) -> Iterator[tuple[str, list[str], str]]:
     """The API and the workers on a fresh history: (API URL, worker health URLs, database)."""
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, fresh_database(postgres, folder) as database:
         env = {**os.environ, **cmd.env}
-        env["BIFROST_DATABASE_URL"] = database or f"sqlite+aiosqlite:///{folder}/history.db"
+        env["BIFROST_DATABASE_URL"] = database
         env["BIFROST_CONFIG"] = str(Path(folder) / "none.toml")
         env["BIFROST_QUEUE_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}."
         env["BIFROST_ENGINE_PROCESSES"] = "0"  # the API analyses nothing itself
@@ -176,7 +206,9 @@ def main() -> int:
     parser.add_argument("--logs", type=int, default=200, help="logs per run (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="latency rounds (default 5)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="the broker")
-    parser.add_argument("--database", help="a history database URL (default: fresh SQLite)")
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL server's URL for the histories (default: SQLite)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     cmd = common.bifrost_command(args.bifrost)
@@ -188,7 +220,7 @@ def main() -> int:
     print(f"{len(logs)} logs, {lines:,} lines in all; broker {args.broker}")
     rates = {}
     for name, (workers, concurrency) in SETUPS.items():
-        with stack(cmd, args.broker, args.database, workers, concurrency) as (api, health, db):
+        with stack(cmd, args.broker, args.postgres, workers, concurrency) as (api, health, db):
             asyncio.run(until_ready([api, *health]))
             rates[name], waits = asyncio.run(throughput(api, db, logs))
             if name == "1 process":

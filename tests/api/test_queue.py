@@ -22,6 +22,7 @@ from bifrost.store import open_store
 from bifrost.worker.consumer import Context
 from bifrost.worker.service import Worker
 from tests.test_schemas import assert_valid
+from tests.worker.conftest import running
 
 from .conftest import ANALYSES, MAVEN, TRAINER, Api, assert_error, serving, sse_events
 
@@ -37,13 +38,8 @@ async def worker_for(settings: Settings) -> AsyncIterator[None]:
             settings.queue_url, Channels.prefixed(settings.queue_prefix), reclaim_after_s=1
         )
         worker = Worker(transport, Context(settings, store, open_cache(settings, store)), "w")
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
+        async with running(worker):
             yield
-        finally:
-            stop.set()
-            await task
 
 
 def queued(api: Api, broker_url: str, **overrides: Any) -> Settings:

@@ -32,7 +32,7 @@ from bifrost.worker.service import Worker
 from tests.conftest import Postgres
 from tests.llm.servers import FakeServer, Reply
 from tests.test_schemas import assert_valid
-from tests.worker.conftest import request
+from tests.worker.conftest import jobs_command, request, running
 
 ANSWER: dict[str, Any] = {
     "summary": "The GPU ran out of memory.",
@@ -57,14 +57,8 @@ class Harness:
 
     @asynccontextmanager
     async def worker(self) -> AsyncIterator[None]:
-        worker = Worker(Kafka(self.url, self.channels), self.context, "w1")
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
+        async with running(Worker(Kafka(self.url, self.channels), self.context, "w1")):
             yield
-        finally:
-            stop.set()
-            await task
 
     async def send(self, body: bytes, key: str | None = None) -> None:
         await self.sender.publish(self.channels.requests, body, key)
@@ -148,14 +142,7 @@ def test_dead_letters_are_listed_and_sent_again_while_the_worker_goes_on(
     them and `bifrost jobs retry` sends the request again."""
 
     def jobs(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-        prefix = harness.channels.requests.removesuffix("bifrost.requests")
-        command = [sys.executable, "-m", "bifrost", "jobs", *args]
-        return subprocess.run(
-            [*command, "--broker", kafka_url, "--prefix", prefix],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return jobs_command(kafka_url, harness.channels, *args)
 
     async def scenario(harness: Harness) -> None:
         async with harness.worker():

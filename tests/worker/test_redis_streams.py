@@ -35,7 +35,7 @@ from bifrost.worker.service import Worker
 from tests.conftest import Postgres
 from tests.llm.servers import FakeServer, Reply
 from tests.test_schemas import assert_valid
-from tests.worker.conftest import request
+from tests.worker.conftest import jobs_command, request, running
 
 
 class Harness:
@@ -51,14 +51,8 @@ class Harness:
     @asynccontextmanager
     async def worker(self, name: str = "w1", reclaim_after_s: float = 60.0) -> AsyncIterator[None]:
         transport = RedisStreams(self.url, self.streams, reclaim_after_s=reclaim_after_s)
-        worker = Worker(transport, self.context, name)
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
+        async with running(Worker(transport, self.context, name)):
             yield
-        finally:
-            stop.set()
-            await task
 
     async def send(self, body: bytes) -> None:
         await self.client.xadd(self.streams.requests, {DATA: body})
@@ -84,8 +78,12 @@ class Harness:
 Scenario = Callable[[Harness], Awaitable[None]]
 
 
-def run_with_worker(redis_url: str, database_url: str, scenario: Scenario) -> None:
-    settings = Settings(database_url=database_url, engine_processes=0, redis_url=None)
+def run_with_worker(
+    redis_url: str, database_url: str, scenario: Scenario, **overrides: Any
+) -> None:
+    settings = Settings(
+        **{"database_url": database_url, "engine_processes": 0, "redis_url": None} | overrides
+    )
 
     async def main() -> None:
         async with await open_store(settings) as store:
@@ -186,6 +184,34 @@ def test_a_database_that_goes_away_is_retried_then_a_dead_letter(
         run_with_worker(redis_url, database_url, scenario)
     finally:
         postgres.drop(database_url)
+
+
+def test_a_worker_takes_only_what_it_works_on(redis_url: str, sqlite_url: str) -> None:
+    """Requests a worker has not begun stay in the stream for the other workers: a busy
+    worker holds one request, not the whole burst (XREADGROUP without COUNT would give it
+    every waiting request, and the others would idle)."""
+    with FakeServer() as llm:
+        llm.reply("/api/chat", Reply(text=ANSWER, delay=3))  # the first request takes a while
+
+        async def scenario(harness: Harness) -> None:
+            for number in range(4):
+                await harness.send(request(f"burst-{number}", options={"explain": True}))
+            async with harness.worker("busy"):
+                deadline = asyncio.get_running_loop().time() + 30
+                while not llm.bodies("/api/chat"):  # the first is being explained
+                    assert asyncio.get_running_loop().time() < deadline, "never taken"
+                    await asyncio.sleep(0.02)
+                assert await pending(harness.client, harness.streams.requests) == 1
+                await harness.wait_for(harness.streams.results, 4)
+
+        run_with_worker(
+            redis_url,
+            sqlite_url,
+            scenario,
+            llm="ollama",
+            model="test-model",
+            base_url=llm.url,
+        )
 
 
 class Processes:
@@ -337,14 +363,7 @@ def test_dead_letters_are_listed_and_a_request_is_sent_again(
     """`bifrost jobs dead` and `bifrost jobs retry`, as a user runs them."""
 
     def jobs(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-        prefix = harness.streams.requests.removesuffix("bifrost.requests")
-        command = [sys.executable, "-m", "bifrost", "jobs", *args]
-        return subprocess.run(
-            [*command, "--broker", redis_url, "--prefix", prefix],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return jobs_command(redis_url, harness.streams, *args)
 
     async def scenario(harness: Harness) -> None:
         async with harness.worker():

@@ -43,6 +43,9 @@ MAX_MESSAGE_BYTES = 6 * MAX_INLINE_LOG
 """What the producer sends at most, before compression (a log of `MAX_INLINE_LOG` characters,
 as escaped JSON). Messages are gzipped: a log shrinks some tenfold, so most fit a broker's
 default `message.max.bytes` of 1 MB; raise that on the broker for larger ones."""
+FETCH_WAIT_MS = 100
+"""How long a fetch waits for new requests on the broker (aiokafka's 500 ms, with a broker
+that answers a fetch only then, adds up to half a second to a request's latency)."""
 RETRY_PAUSE_S = 1.0
 """The pause before the second try; it doubles before each next one."""
 _READ_TIMEOUT_S = 10.0
@@ -69,6 +72,7 @@ class Kafka(Transport):
             self.channels.requests,
             group_id=GROUP,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=FETCH_WAIT_MS,
             ack_policy=AckPolicy.ACK,
             max_workers=concurrency,
         )

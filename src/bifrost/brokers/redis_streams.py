@@ -49,7 +49,11 @@ class RedisStreams(Transport):
             attempt = await message.get_delivery_count()
             await self.answer(await on_request(message.body, attempt, entry))
 
-        fresh = StreamSub(self.channels.requests, group=GROUP, consumer=consumer)
+        # A read takes only what this worker can begin now: what it cannot stays in the
+        # stream for the other workers (XREADGROUP without COUNT takes every waiting entry).
+        fresh = StreamSub(
+            self.channels.requests, group=GROUP, consumer=consumer, max_records=concurrency
+        )
         claimed = StreamSub(
             self.channels.requests,
             group=GROUP,

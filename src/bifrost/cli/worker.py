@@ -26,8 +26,9 @@ BrokerOption = Annotated[
     typer.Option(
         "--broker",
         metavar="URL",
-        envvar="BIFROST_BROKER",
-        help="The broker: redis://HOST:PORT/DB (Redis Streams) or kafka://HOST:PORT[,HOST:PORT].",
+        envvar=["BIFROST_BROKER", "BIFROST_QUEUE_URL"],
+        help="The broker: redis://HOST:PORT/DB (Redis Streams) or kafka://HOST:PORT[,HOST:PORT]; "
+        "the API's queue (BIFROST_QUEUE_URL) unless BIFROST_BROKER says otherwise.",
     ),
 ]
 PrefixOption = Annotated[
@@ -35,6 +36,7 @@ PrefixOption = Annotated[
     typer.Option(
         "--prefix",
         metavar="TEXT",
+        envvar="BIFROST_QUEUE_PREFIX",
         help="Put before every stream's or topic's name, to keep deployments apart (staging:).",
     ),
 ]
