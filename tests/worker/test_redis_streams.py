@@ -81,9 +81,8 @@ Scenario = Callable[[Harness], Awaitable[None]]
 def run_with_worker(
     redis_url: str, database_url: str, scenario: Scenario, **overrides: Any
 ) -> None:
-    settings = Settings(
-        **{"database_url": database_url, "engine_processes": 0, "redis_url": None} | overrides
-    )
+    base = {"database_url": database_url, "engine_processes": 0, "redis_url": None}
+    settings = Settings.model_validate(base | overrides)
 
     async def main() -> None:
         async with await open_store(settings) as store:
