@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup schemas clean
+.PHONY: demo test lint setup schemas clean deploy-tools
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,17 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: setup lint
+# checkov, which the deployment files' test runs, lives in a virtualenv of its own.
+TOOLS := .venv-tools
+$(TOOLS)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet --group deploy-lint
+	touch $@
+
+deploy-tools: $(TOOLS)/.installed
+
+test: setup lint deploy-tools
 	$(BIN)/pytest
 
 # The JSON Schemas of the public contracts (docs/), generated from the models.
@@ -38,4 +48,4 @@ schemas: setup
 	$(BIN)/python -m bifrost.schemas docs/schemas
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) build *.egg-info
