@@ -47,16 +47,23 @@ def render(folder: Path) -> list[dict[str, Any]]:
     """What `kubectl apply -k` applies for a kustomization of plain resources: the resources
     (and components), the image set by `images`, the common labels added."""
     kustomization = load_all(folder / "kustomization.yaml")[0]
-    docs = [doc for name in kustomization.get("resources", []) for doc in load_all(folder / name)]
+    docs = []
+    for name in kustomization.get("resources", []):
+        resource = folder / name
+        docs += render(resource) if resource.is_dir() else load_all(resource)
     for component in kustomization.get("components", []):
         docs += render(folder / component)
     images = {image["name"]: image for image in kustomization.get("images", [])}
     labels = {k: v for entry in kustomization.get("labels", []) for k, v in entry["pairs"].items()}
     for doc in docs:
         doc["metadata"].setdefault("labels", {}).update(labels)
+        if "namespace" in kustomization and doc["kind"] != "Namespace":
+            doc["metadata"]["namespace"] = kustomization["namespace"]
         for container in containers(doc):
-            if (image := images.get(container["image"].split(":")[0])) is not None:
-                container["image"] = f"{image['newName']}:{image['newTag']}"
+            name = container["image"].split("@")[0].rsplit(":", 1)[0]
+            if (image := images.get(name)) is not None:
+                suffix = f"@{image['digest']}" if "digest" in image else f":{image['newTag']}"
+                container["image"] = image.get("newName", name) + suffix
     return docs
 
 
@@ -82,6 +89,7 @@ COMPONENTS = {
     path.parent.name: render(path.parent)
     for path in KUBERNETES.glob("components/*/kustomization.yaml")
 }
+PRODUCTION = render(KUBERNETES / "overlays/production")
 EVERYTHING = [*BASE, *(doc for docs in COMPONENTS.values() for doc in docs)]
 
 
@@ -105,6 +113,14 @@ def test_every_manifest_is_valid_for_kubernetes(doc: dict[str, Any]) -> None:
         assert doc["spec"]["selector"]["matchLabels"]
         return
     kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_example_overlay_adds_the_components_and_pins_the_image() -> None:
+    kinds = sorted({doc["kind"] for doc in PRODUCTION} - {doc["kind"] for doc in BASE})
+    assert kinds == ["Ingress", "ServiceMonitor"]
+    images = {c["image"] for doc in PRODUCTION for c in containers(doc)}
+    assert images == {"ghcr.io/example/bifrost@sha256:" + "0" * 64}
+    assert len(PRODUCTION) == len(BASE) + 3
 
 
 def test_every_pod_runs_locked_down() -> None:

@@ -20,6 +20,7 @@ from bifrost.cli import (
     jobs,
     keys,
     maintenance,
+    mcp,
     providers,
     serve,
     templates,
@@ -52,6 +53,7 @@ app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
+app.command("mcp")(mcp.mcp_command)
 app.add_typer(jobs.app, name="jobs")
 app.command("completion")(completion.completion_command)
 app.add_typer(config.app, name="config")
