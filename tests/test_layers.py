@@ -130,6 +130,7 @@ def test_fronts_reach_the_store_writes_and_the_cache_only_through_the_applicatio
         ("llm", {"analysis", "store", "cache", *FRONTS}),
         ("cache", {"analysis", *FRONTS}),
         ("brokers", {"analysis", "cache", "llm", "engine", *FRONTS}),
+        ("notify", {"analysis", "store", "cache", "engine", *FRONTS}),
         ("analysis", FRONTS),
         ("render", {"analysis", "store", "cache", "llm", "engine", *FRONTS}),
     ],

@@ -62,3 +62,34 @@ def test_a_bad_variable_is_named_as_written(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match="^" + message):
         load_settings_with_origins()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "BIFROST_NOTIFY_DESTINATIONS",
+            '{"t": {"kind": "webhook", "url": "https://hooks.example/x?token=tok-123"}}',
+            "BIFROST_NOTIFY_DESTINATIONS: a webhook destination needs secret",
+        ),
+        (
+            "BIFROST_NOTIFY_DESTINATIONS",
+            "https://hooks.example/x?token=tok-123",
+            "BIFROST_NOTIFY_DESTINATIONS: must be a JSON object",
+        ),
+        (
+            "BIFROST_NOTIFY_RULES",
+            '[{"destinations": ["nowhere"]}]',
+            "settings: notify_rules: no destination named nowhere",
+        ),
+    ],
+)
+def test_notification_settings_are_checked_without_repeating_secrets(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv("BIFROST_DATABASE_URL", "postgresql+asyncpg://u:db-pass-9@h/d")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match="^" + message) as raised:
+        load_settings_with_origins()
+    assert "tok-123" not in str(raised.value)
+    assert "db-pass-9" not in str(raised.value)

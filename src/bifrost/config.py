@@ -18,17 +18,68 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_origin
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from bifrost.choices import FailOn, ProviderName
+from bifrost.choices import FailOn, ProviderName, Severity, Verdict
 from bifrost.errors import ConfigError
 
 CONFIG_ENV = "BIFROST_CONFIG"
+MAY_HOLD_SECRETS = frozenset(
+    {"database_url", "redis_url", "queue_url", "base_url", "session_secret", "notify_destinations"}
+)
+"""Settings whose values an error message does not repeat (a password, a token, a key)."""
 ENV_PREFIX = "BIFROST_"
+
+
+class NotifyDestination(BaseModel):
+    """Where notifications go: a Slack incoming webhook (`slack`, its URL), Slack's Web API
+    (`slack_api`, a bot token and a channel), or any HTTPS endpoint (`webhook`, its URL and a
+    secret that signs every body). Only destinations named here are ever posted to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["slack", "slack_api", "webhook"]
+    url: SecretStr | None = Field(default=None, description="slack, webhook: the URL.")
+    secret: SecretStr | None = Field(default=None, description="webhook: the signing secret.")
+    token: SecretStr | None = Field(default=None, description="slack_api: the bot token.")
+    channel: str | None = Field(default=None, description="slack_api: the channel.")
+    api_url: str = Field(
+        default="https://slack.com/api/", description="slack_api: the Web API's base URL."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotifyDestination:
+        needed = {
+            "slack": ("url",),
+            "webhook": ("url", "secret"),
+            "slack_api": ("token", "channel"),
+        }
+        absent = [name for name in needed[self.kind] if getattr(self, name) is None]
+        if absent:
+            raise ValueError(f"a {self.kind} destination needs {' and '.join(absent)}")
+        return self
+
+
+class NotifyRule(BaseModel):
+    """When to notify: an analysis whose verdict is one of `verdicts`, or that has a finding at
+    or above `severity`, for the services, environments and categories named (`*` globs;
+    empty: any), goes to `destinations`, once per `cooldown_s` for the same failure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    destinations: list[str] = Field(min_length=1)
+    verdicts: list[Verdict] = Field(default_factory=lambda: list[Verdict](["failure"]))
+    severity: Severity | None = Field(default=None, description="Or a finding at least this.")
+    services: list[str] = Field(default_factory=list)
+    envs: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list, description="Prefixes: `gpu`, `k8s.`.")
+    cooldown_s: int = Field(default=3600, ge=0, description="The same failure, once per window.")
+    muted_until: datetime | None = Field(default=None, description="Sends nothing until then.")
 
 
 class Settings(BaseModel):
@@ -160,6 +211,25 @@ class Settings(BaseModel):
         "day; beyond it, 429 before any key lookup.",
     )
 
+    # Notifications.
+    notify_destinations: dict[str, NotifyDestination] = Field(
+        default_factory=dict, description="Named places notifications go to (JSON in the env)."
+    )
+    notify_rules: list[NotifyRule] = Field(
+        default_factory=list, description="When to notify which destinations (JSON in the env)."
+    )
+    public_url: str | None = Field(
+        default=None, description="The web UI's address, for links in notifications."
+    )
+
+    @model_validator(mode="after")
+    def _known_destinations(self) -> Settings:
+        for rule in self.notify_rules:
+            unknown = sorted(set(rule.destinations) - set(self.notify_destinations))
+            if unknown:
+                raise ValueError(f"notify_rules: no destination named {', '.join(unknown)}")
+        return self
+
 
 def config_path() -> Path:
     """The settings file: `BIFROST_CONFIG`, else `bifrost.toml` in the user config folder."""
@@ -196,12 +266,15 @@ def read_environment() -> dict[str, Any]:
         if variable not in values:
             continue
         value: Any = values[variable]
-        if get_origin(field.annotation) is list:
+        if get_origin(field.annotation) in (list, dict):
+            kind = "list" if get_origin(field.annotation) is list else "object"
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
+                example = '\'["a", "b"]\'' if kind == "list" else "'{\"name\": {…}}'"
+                got = "" if name in MAY_HOLD_SECRETS else f" (got {value!r})"
                 raise ConfigError(
-                    f'{variable}: must be a JSON list, like \'["a", "b"]\' (got {value!r})'
+                    f"{variable}: must be a JSON {kind}, like {example}{got}"
                 ) from None
         found[name] = value
     return found
@@ -241,7 +314,9 @@ def _problem(error: Any, origins: dict[str, str], path: Path) -> str:
         "environment": f"{ENV_PREFIX}{name.upper()}",
         "file": f"{path}: {name}",
     }.get(origins.get(name, ""), name)
-    message = str(error["msg"]).replace("Input should be", "must be")
+    message = str(error["msg"]).replace("Input should be", "must be").removeprefix("Value error, ")
+    if not error["loc"] or name in MAY_HOLD_SECRETS:  # the value is not echoed back
+        return f"{where}: {message}"
     return f"{where}: {message} (got {error['input']!r})"
 
 

@@ -20,6 +20,7 @@ from pydantic_core import core_schema
 from typing_extensions import TypedDict  # pydantic needs it over typing's on Python 3.11
 
 from bifrost.messages import AnalysisRequest, AnalysisResult, DeadLetter
+from bifrost.notify.message import Notification
 from bifrost.report import SCHEMA, Report
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -104,6 +105,12 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
         DeadLetter,
         "serialization",
         "A request that cannot be analysed, published on the stream bifrost.dead-letters.",
+    ),
+    "notification.v1.schema.json": partial(
+        message_schema,
+        Notification,
+        "serialization",
+        "What a webhook destination receives (POST, signed: X-Bifrost-Signature).",
     ),
 }
 """File name → the function that generates its schema."""

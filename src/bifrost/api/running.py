@@ -75,6 +75,7 @@ async def run_analysis(
             cache=services.cache,
             engine=engine,
         )
+        services.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
         metrics.record_analysis(
             outcome.report,
             cached=outcome.cached,

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from bifrost.analysis import Cache, Engine, in_thread, open_cache
+from bifrost.analysis.notify import Notifier
 from bifrost.analysis.pool import EnginePool
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
@@ -65,11 +66,13 @@ class Services:
     default_rate: Rate
     engine: Engine
     slots: Slots
+    notifier: Notifier
     pool: EnginePool | None = None
     queue: Queue | None = None
     fallback_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
     async def close(self) -> None:
+        await self.notifier.aclose(timeout_s=10)
         if self.queue is not None:
             with suppress(Exception):
                 await self.queue.close()
@@ -111,6 +114,7 @@ async def start_services(settings: Settings, *, auth: bool) -> Services:
         default_rate=default_rate,
         engine=pool or in_thread,
         slots=Slots(settings.max_analyses, settings.queue_timeout_s),
+        notifier=Notifier(settings, store),
         pool=pool,
         queue=Queue(settings) if settings.queue_url else None,
     )

@@ -20,6 +20,7 @@ from bifrost.cli.output import progress_bar, run, run_async
 from bifrost.errors import UsageError
 
 if TYPE_CHECKING:
+    from bifrost.analysis import Labels
     from bifrost.config import Settings
     from bifrost.report import Report
 
@@ -80,6 +81,12 @@ def analyze_command(
     ] = False,
     no_llm: Annotated[
         bool, typer.Option("--no-llm", help="Use the built-in explanation only.")
+    ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify", help="Tell the destinations of the matching notify_rules (Slack, webhooks)."
+        ),
     ] = False,
     sample: Annotated[
         bool, typer.Option("--sample", help="Analyse the bundled sample log.")
@@ -165,9 +172,27 @@ def analyze_command(
             )
         if not quiet:
             print_report(report, format, no_color=no_color)
+        if notify:
+            _notify(settings, outcome.report, memory.labels, outcome.analysis_id)
         return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)
 
     run(action, verbose=verbose)
+
+
+def _notify(settings: Settings, report: Report, labels: Labels, analysis_id: int | None) -> None:
+    """Send what the rules ask for now, and say on stderr what went where."""
+    from bifrost.analysis.notify import notify_once
+
+    if not settings.notify_rules:
+        raise UsageError("--notify: no notify_rules in the settings (bifrost config show)")
+    for name, delivery in run_async(notify_once(settings, report, labels, analysis_id)).items():
+        if delivery is None:
+            said = "held back: the same failure was sent within the cool-down"
+        elif delivery.status == "sent":
+            said = "sent"
+        else:
+            said = f"failed after {delivery.attempts} tries: {delivery.error}"
+        print(f"bifrost: notification to {name}: {said}", file=sys.stderr)
 
 
 def _stream_to_stderr(text: str) -> None:

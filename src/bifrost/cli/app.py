@@ -21,6 +21,7 @@ from bifrost.cli import (
     keys,
     maintenance,
     mcp,
+    notify,
     providers,
     serve,
     templates,
@@ -55,6 +56,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("mcp")(mcp.mcp_command)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(notify.app, name="notify")
 app.command("completion")(completion.completion_command)
 app.add_typer(config.app, name="config")
 

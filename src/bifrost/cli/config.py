@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Settings whose values may hold a password or a token: shown with it masked.
-_SECRET_URLS = frozenset({"database_url", "redis_url", "base_url"})
+_SECRET_URLS = frozenset({"database_url", "redis_url", "base_url", "queue_url"})
 _SECRETS = frozenset({"session_secret"})
 
 

@@ -114,6 +114,7 @@ async def _serve(
     from contextlib import AsyncExitStack
 
     from bifrost.analysis import open_cache
+    from bifrost.analysis.notify import Notifier
     from bifrost.analysis.pool import EnginePool
     from bifrost.config import load_settings
     from bifrost.store import open_store
@@ -126,7 +127,9 @@ async def _serve(
         store = await stack.enter_async_context(await open_store(settings))
         pool = EnginePool(concurrency)
         stack.callback(pool.close)
-        context = Context(settings, store, open_cache(settings, store), engine=pool)
+        notifier = Notifier(settings, store)
+        stack.push_async_callback(notifier.aclose)
+        context = Context(settings, store, open_cache(settings, store), pool, notifier)
         worker = Worker(transport, context, consumer, concurrency)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

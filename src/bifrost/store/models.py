@@ -215,3 +215,18 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationRow(Base):
+    """One failure's notifications to one destination: when it was last sent, how many
+    repeats were held back since (the cool-down), and how the last delivery went."""
+
+    __tablename__ = "notifications"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(200))
+    last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held_back: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bifrost.analysis import Cache, Engine, Labels, Memory, analyze_and_remember, in_thread
 from bifrost.analysis.inputs import Source
 from bifrost.analysis.jobs import job_done, job_failed, job_log, job_started
+from bifrost.analysis.notify import Notifier
 from bifrost.brokers import MAX_ATTEMPTS, Handled, TryAgain
 from bifrost.config import Settings
 from bifrost.errors import BifrostError, InputError
@@ -42,6 +43,7 @@ class Context:
     store: Store
     cache: Cache
     engine: Engine = in_thread
+    notifier: Notifier | None = None
 
 
 async def handle(body: bytes, attempt: int, context: Context, origin: str | None = None) -> Handled:
@@ -118,6 +120,8 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
     )
     if outcome.analysis_id is None:  # the history could not keep it: not done yet
         raise TryAgain("; ".join(outcome.problems) or "the analysis was not stored")
+    if context.notifier is not None and not outcome.cached:  # a redelivery: told already
+        context.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
     report = outcome.report
     if outcome.problems:  # what went wrong beside the analysis (no LLM explanation, …)
         report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})
