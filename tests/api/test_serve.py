@@ -35,6 +35,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 import bifrost
+from tests.llm.servers import FakeServer, Reply
 
 SAMPLE = Path(bifrost.__file__).parent / "samples" / "trainer.log"
 LOGS = Path(__file__).parent.parent / "data" / "logs"
@@ -590,18 +591,36 @@ def big_log(path: Path, lines: int) -> Path:
 
 
 WORKERS = pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "two workers"])
+EXPLANATION: dict[str, Any] = {
+    "summary": "The analysis outlived the server's stop.",
+    "root_cause": None,
+    "confidence": "high",
+    "findings": [],
+    "fixes": [],
+    "citations": [],
+}
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeServer]:
+    """An Ollama-protocol server on loopback (`tests/llm/servers.py`)."""
+    with FakeServer() as server:
+        yield server
 
 
 @WORKERS
 def test_sigterm_lets_the_running_analysis_finish(
-    serve: Serve, tmp_path: Path, workers: int
+    serve: Serve, tmp_path: Path, workers: int, llm: FakeServer
 ) -> None:
     """New connections are refused at once (with several workers too, whose supervisor holds
-    the listening socket), while the analysis in flight is answered."""
-    # Long enough to outlast the server's stop on a fast machine: the refusal is seen mid-run.
-    lines = 500_000
+    the listening socket), while the analysis in flight is answered. The analysis waits 4 s
+    on its LLM explanation (a slow server on loopback), so it is in flight for certain when
+    the refusal is looked for, however fast the machine."""
+    lines = 200_000
     log = big_log(tmp_path / "big.log", lines)
-    server = serve("--workers", str(workers), workers=workers)
+    llm.reply("/api/chat", Reply(text=json.dumps(EXPLANATION), delay=4))
+    slow_llm = {"BIFROST_LLM": "ollama", "BIFROST_MODEL": "test-model", "BIFROST_BASE_URL": llm.url}
+    server = serve("--workers", str(workers), workers=workers, extra_env=slow_llm)
     answer: dict[str, Any] = {}
 
     def analyse() -> None:
@@ -650,6 +669,7 @@ def test_sigterm_lets_the_running_analysis_finish(
     assert report["input"]["lines"] == lines
     assert report["stats"]["lines"] == lines
     assert report["findings"]
+    assert report["llm"]["summary"] == EXPLANATION["summary"]
 
     assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
     assert "stopped (SIGTERM)" in server.stderr()
