@@ -8,7 +8,10 @@ import asyncio
 import json
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +138,38 @@ def test_paths_outside_the_roots_and_bad_calls_are_refused_in_a_line(tmp_path: P
             assert "cannot read the time" in error_text(bad_time)
 
     asyncio.run(scenario())
+
+
+def test_the_server_also_speaks_streamable_http(tmp_path: Path) -> None:
+    """`bifrost mcp --http`: the same tools for a client that connects over HTTP."""
+    allowed = tmp_path / "logs"
+    allowed.mkdir()
+    shutil.copy(TRAINER, allowed / "trainer.log")
+    params = server(tmp_path, allowed)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [*params.args, "--http", "--port", str(port)]
+    process = subprocess.Popen(
+        [params.command, *command], env=params.env, stderr=subprocess.DEVNULL
+    )
+
+    async def scenario() -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "never listened"
+                await asyncio.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
+            analysed = await client.call_tool("analyze_log", {"path": "trainer.log"})
+            assert structured(analysed)["findings"][0]["category"] == "gpu.cuda_oom"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
