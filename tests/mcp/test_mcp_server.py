@@ -8,10 +8,8 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp_types import TextResourceContents
 
 from mcp import Client
+from tests.conftest import free_port, listening
 
 ROOT = Path(__file__).parents[2]
 TRAINER = ROOT / "src/bifrost/samples/trainer.log"
@@ -146,23 +145,14 @@ def test_the_server_also_speaks_streamable_http(tmp_path: Path) -> None:
     allowed.mkdir()
     shutil.copy(TRAINER, allowed / "trainer.log")
     params = server(tmp_path, allowed)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [*params.args, "--http", "--port", str(port)]
     process = subprocess.Popen(
         [params.command, *command], env=params.env, stderr=subprocess.DEVNULL
     )
 
     async def scenario() -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "never listened"
-                await asyncio.sleep(0.1)
+        assert listening(port, process), "never listened"
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
             analysed = await client.call_tool("analyze_log", {"path": "trainer.log"})

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -32,7 +31,7 @@ from bifrost.store import Store, get_analysis, open_store, search_analyses, upgr
 from bifrost.worker.consumer import Context
 from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
-from tests.conftest import Postgres
+from tests.conftest import Postgres, free_port
 from tests.llm.servers import FakeServer, Reply
 from tests.test_schemas import assert_valid
 from tests.worker.conftest import jobs_command, request, running
@@ -440,13 +439,6 @@ def metric(page: httpx.Response, name: str) -> float:
         if line.startswith(f"bifrost_worker_{name} "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no bifrost_worker_{name} in /metrics")
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unused_redis_url() -> str:
