@@ -217,7 +217,8 @@ def test_the_api_notifies_in_the_background(receiver: Receiver, tmp_path: Path) 
     asyncio.run(main())
 
 
-def test_the_cli_notifies_and_sends_a_sample(receiver: Receiver, tmp_path: Path) -> None:
+def cli(receiver: Receiver, tmp_path: Path) -> Any:
+    """`bifrost ARGS` in a process of its own, with the test's destinations and one rule."""
     settings = settings_for(receiver, tmp_path)
     config = tmp_path / "bifrost.toml"
     destinations = {
@@ -235,12 +236,18 @@ def test_the_cli_notifies_and_sends_a_sample(receiver: Receiver, tmp_path: Path)
         "BIFROST_NOTIFY_RULES": json.dumps([{"destinations": ["hook"]}]),
     }
     config.write_text("", encoding="utf-8")
-    log = tmp_path / "ci.log"
-    log.write_text(LEAKY, encoding="utf-8")
 
     def bifrost(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "bifrost", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+    return bifrost
+
+
+def test_the_cli_notifies_and_sends_a_sample(receiver: Receiver, tmp_path: Path) -> None:
+    bifrost = cli(receiver, tmp_path)
+    log = tmp_path / "ci.log"
+    log.write_text(LEAKY, encoding="utf-8")
 
     analysed = bifrost("analyze", str(log), "--notify", "--service", "api", "-q")
     assert "notification to hook: sent" in analysed.stderr, analysed.stderr
@@ -277,3 +284,21 @@ def test_a_worker_notifies_once_per_request(receiver: Receiver, tmp_path: Path) 
     asyncio.run(main())
     (got,) = receiver.at(HOOK)
     assert got.json["verdict"] == "failure"
+
+
+def test_watch_notifies_each_new_kind_of_error_once(receiver: Receiver, tmp_path: Path) -> None:
+    """Each new kind of error is one message, however often it recurs; watching the same
+    failures again within the cool-down sends nothing more."""
+    lines = ["2024-05-01 12:00:00 INFO starting\n"]
+    lines += [f"2024-05-01 12:00:01 ERROR payment {i} declined by gateway\n" for i in range(30)]
+    lines += ["2024-05-01 12:00:02 ERROR disk /var is full\n"]
+    log = tmp_path / "live.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    bifrost = cli(receiver, tmp_path)
+    watched = bifrost("watch", str(log), "--notify", "--service", "shop")
+    assert watched.returncode == 0, watched.stderr
+    assert "notifications: 2 sent, 0 held back, 0 failed" in watched.stderr, watched.stderr
+    assert [got.json["service"] for got in receiver.at(HOOK)] == ["shop", "shop"]
+    again = bifrost("watch", str(log), "--notify", "--service", "shop")
+    assert "notifications: 0 sent, 2 held back, 0 failed" in again.stderr, again.stderr
+    assert len(receiver.at(HOOK)) == 2

@@ -13,7 +13,11 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import logging
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from bifrost.analysis.run import Labels
 from bifrost.config import Settings
@@ -26,9 +30,10 @@ from bifrost.report import Report
 from bifrost.store.database import Store
 from bifrost.store.notifications import claim, record
 
-__all__ = ["Notifier", "notify_once", "send_test"]
+__all__ = ["Notifier", "NotifyingThread", "notify_once", "send_test"]
 
 log = logging.getLogger("bifrost.notify")
+T = TypeVar("T")
 CLOSE_WAIT_S = 30.0
 
 
@@ -132,3 +137,36 @@ async def notify_once(
 
     async with await open_store(settings) as store:
         return await Notifier(settings, store).notify(report, labels, analysis_id)
+
+
+class NotifyingThread:
+    """Notifications from synchronous code (`bifrost watch`): an event loop in a thread of its
+    own sends them, so the stream being watched is never held up by a slow destination."""
+
+    def __init__(self, settings: Settings) -> None:
+        from bifrost.store import open_store  # noqa: PLC0415 — only when notifying
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._store = self._run(open_store(settings)).result()
+        self._notifier = Notifier(settings, self._store)
+        self._sent: list[Future[dict[str, Delivery | None]]] = []
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
+
+    def submit(self, report: Report, labels: Labels) -> None:
+        self._sent.append(self._run(self._notifier.notify(report, labels, None)))
+
+    def close(self, timeout_s: float = CLOSE_WAIT_S) -> list[Delivery | None]:
+        """Wait for what is on its way (at most `timeout_s`); every destination's outcome."""
+        done, _ = wait(self._sent, timeout=timeout_s)
+        outcomes = [
+            d for future in done if not future.exception() for d in future.result().values()
+        ]
+        self._run(self._store.close()).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        return outcomes

@@ -16,6 +16,7 @@ from bifrost.cli.output import INTERRUPTED, run
 from bifrost.errors import InputError
 
 if TYPE_CHECKING:
+    from bifrost.analysis.notify import NotifyingThread
     from bifrost.analysis.watch import Alert, Watcher
     from bifrost.config import Settings
 
@@ -52,6 +53,18 @@ def watch_command(
     base_url: Annotated[
         str | None, typer.Option("--base-url", metavar="URL", help="The LLM provider's server.")
     ] = None,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify", help="Tell the destinations of the matching notify_rules of each alert."
+        ),
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option("--service", metavar="NAME", help="Service label (rules).")
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", metavar="NAME", help="Environment label (rules).")
+    ] = None,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
@@ -63,7 +76,8 @@ def watch_command(
     """
     from rich.text import Text
 
-    from bifrost.analysis.watch import Watcher, watch
+    from bifrost.analysis import Labels
+    from bifrost.analysis.watch import Watcher, alert_report, watch
     from bifrost.cli.console import console
     from bifrost.config import load_settings
 
@@ -71,6 +85,9 @@ def watch_command(
         out = console(no_color=no_color)
         watcher = Watcher(burst_count=burst, burst_window_s=window)
         settings = load_settings(llm=llm, model=model, base_url=base_url)
+
+        notifier = _notifier(settings) if notify else None
+        labels = Labels(service=service, environment=env)
 
         def show(alert: Alert) -> None:
             style = "bold red" if alert.kind == "new" else "yellow"
@@ -82,6 +99,8 @@ def watch_command(
             if alert.kind == "new" and settings.llm:  # once per template: new fires once
                 out.print(Text(f"    {_explained(alert, watcher, settings)}"), overflow="fold")
             sys.stdout.flush()
+            if notifier is not None:  # sent in the background; the cool-down stops storms
+                notifier.submit(alert_report(alert, watcher), labels)
 
         code = 0
         try:
@@ -95,9 +114,27 @@ def watch_command(
         )
         for template, count in summary[:10]:
             out.print(Text(f"  ×{count:<6} {template}", style="dim"))
+        if notifier is not None:
+            outcomes = notifier.close()
+            sent = sum(1 for d in outcomes if d is not None and d.status == "sent")
+            failed = sum(1 for d in outcomes if d is not None and d.status != "sent")
+            held = sum(1 for d in outcomes if d is None)
+            print(
+                f"bifrost: notifications: {sent} sent, {held} held back, {failed} failed",
+                file=sys.stderr,
+            )
         return code
 
     run(action, verbose=verbose)
+
+
+def _notifier(settings: Settings) -> NotifyingThread:
+    from bifrost.analysis.notify import NotifyingThread
+    from bifrost.errors import UsageError
+
+    if not settings.notify_rules:
+        raise UsageError("--notify: no notify_rules in the settings (bifrost config show)")
+    return NotifyingThread(settings)
 
 
 def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
