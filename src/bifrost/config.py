@@ -116,6 +116,14 @@ class Settings(BaseModel):
         default=3000, ge=256, le=200_000, description="Budget of the digest sent to the LLM."
     )
     llm_timeout_s: float = Field(default=120.0, gt=0, description="How long to wait for it.")
+    prompt: str = Field(
+        default="triage",
+        max_length=100,
+        description="The prompt: NAME (its newest version) or NAME/VERSION (bifrost prompts).",
+    )
+    prompt_dir: str | None = Field(
+        default=None, description="A folder of your own prompts (NAME_VERSION.md files)."
+    )
 
     # The service (`bifrost serve`).
     auth: bool | None = Field(

@@ -128,7 +128,10 @@ class LLMExplanation(_Model):
 
     provider: str
     model: str
-    prompt_version: str
+    prompt_version: str = Field(description="The prompt's name and version: triage/1.")
+    prompt_sha256: str | None = Field(
+        default=None, description="The prompt file's SHA-256: its exact wording."
+    )
     summary: str
     root_cause: str | None = Field(description="None: the model found no root cause.")
     confidence: Literal["low", "medium", "high"]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bifrost.llm.base import ProviderStatus
     from bifrost.llm.explain import Prepared
+    from bifrost.llm.prompt import Prompt
 
 
 async def explain_report(
@@ -43,12 +44,12 @@ def llm_identity(settings: Settings) -> dict[str, str | None]:
     """What of the LLM set-up changes the answer (provider, model, prompt), for a cache key."""
     if settings.llm is None:
         return {}
-    from bifrost.llm.explain import PROMPT_NAME, PROMPT_VERSION  # noqa: PLC0415
+    from bifrost.llm.prompt import load_prompt  # noqa: PLC0415
 
     return {
         "provider": settings.llm,
         "model": settings.model,
-        "prompt_version": f"{PROMPT_NAME}/{PROMPT_VERSION}",
+        "prompt_version": load_prompt(settings.prompt, settings.prompt_dir).identity,
     }
 
 
@@ -88,3 +89,19 @@ async def check_provider(settings: Settings) -> str:
     if not status.reachable:
         raise ServiceError(status.problem or f"{status.name} is not reachable")
     return f"{status.name} answers"
+
+
+def prompt_catalogue(settings: Settings) -> tuple[list[Prompt], Prompt]:
+    """Every prompt (built-in and `prompt_dir`), by name and version, and the one in use."""
+    from bifrost.llm.prompt import available_prompts, load_prompt  # noqa: PLC0415
+
+    directory = settings.prompt_dir
+    every = [load_prompt(f"{n}/{v}", directory) for n, v in sorted(available_prompts(directory))]
+    return every, load_prompt(settings.prompt, directory)
+
+
+def prompt_named(wanted: str, settings: Settings) -> Prompt:
+    """One prompt: NAME (its newest version) or NAME/VERSION."""
+    from bifrost.llm.prompt import load_prompt  # noqa: PLC0415
+
+    return load_prompt(wanted, settings.prompt_dir)

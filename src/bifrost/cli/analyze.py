@@ -62,6 +62,14 @@ def analyze_command(
             "--base-url", metavar="URL", help="The provider's server (Ollama, OpenAI-API)."
         ),
     ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt",
+            metavar="NAME[/VERSION]",
+            help="The LLM's prompt (default: triage; bifrost prompts list).",
+        ),
+    ] = None,
     max_input_tokens: Annotated[
         int | None,
         typer.Option(
@@ -139,10 +147,15 @@ def analyze_command(
             llm=llm,
             model=model,
             base_url=base_url,
+            prompt=prompt,
             max_input_tokens=max_input_tokens,
         )
         if no_llm:
             settings = settings.model_copy(update={"llm": None})
+        if settings.llm:  # a prompt that does not exist is a usage error, before any work
+            from bifrost.analysis.explain import prompt_named
+
+            prompt_named(settings.prompt, settings)
         inputs = list(paths or [])
         if sample:
             inputs = [str(sample_path())]

@@ -22,6 +22,7 @@ from bifrost.cli import (
     maintenance,
     mcp,
     notify,
+    prompts,
     providers,
     serve,
     templates,
@@ -57,6 +58,7 @@ app.command("worker")(worker.worker_command)
 app.command("mcp")(mcp.mcp_command)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(notify.app, name="notify")
+app.add_typer(prompts.app, name="prompts")
 app.command("completion")(completion.completion_command)
 app.add_typer(config.app, name="config")
 

@@ -23,9 +23,6 @@ from bifrost.llm.prompt import Prompt, load_prompt
 from bifrost.llm.redact import Redaction, Redactor
 from bifrost.report import LLMCitation, LLMExplanation, LLMFindingNote, Report
 
-PROMPT_NAME = "triage"
-PROMPT_VERSION = 1
-
 
 @dataclass(frozen=True)
 class Prepared:
@@ -44,7 +41,7 @@ class Prepared:
 def prepare(report: Report, settings: Settings) -> Prepared:
     redactor = Redactor()
     digest = build_digest(report, max_input_tokens=settings.max_input_tokens, redactor=redactor)
-    prompt = load_prompt(PROMPT_NAME, PROMPT_VERSION)
+    prompt = load_prompt(settings.prompt, settings.prompt_dir)
     return Prepared(prompt, digest, prompt.render(digest), redactor)
 
 
@@ -83,6 +80,7 @@ async def explain(
         provider=provider.name,
         model=result.model or provider.model,
         prompt_version=prepared.prompt.id,
+        prompt_sha256=prepared.prompt.sha256,
         summary=restored.summary,
         root_cause=restored.root_cause,
         confidence=restored.confidence,

@@ -1,19 +1,26 @@
-"""Versioned prompt templates shipped in the package (`prompts/<name>_<version>.md`).
+"""Versioned prompt templates: shipped in the package (`prompts/<name>_<version>.md`) and a
+team's own, from a folder (`BIFROST_PROMPT_DIR`) in the same form.
 
 A prompt never changes once released: a new wording is a new version, so that the version
-recorded in a Report says exactly what the model was asked. A template file holds a
-`<!-- system -->` section and a `<!-- user -->` section; `{{schema}}` in the system prompt
-becomes the answer's JSON schema and `{{digest}}` in the user template the digest.
+recorded in a Report says exactly what the model was asked; the content's SHA-256 is
+recorded too, and is part of the cache key, so an edited file is never answered from the
+cache of its old wording. A template file holds a `<!-- system -->` section and a
+`<!-- user -->` section; `{{schema}}` in the system prompt becomes the answer's JSON schema
+and `{{digest}}` in the user template the digest. A folder's prompt may not take the name and
+version of a built-in one: a new wording is a new version, or a new name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
-from bifrost.errors import BifrostError
+from bifrost.errors import BifrostError, UsageError
 from bifrost.llm.answer import answer_schema
 from bifrost.llm.base import ChatRequest
 from bifrost.llm.digest import Digest, estimate_tokens
@@ -35,16 +42,28 @@ class PromptError(BifrostError):
     exit_code = 3
 
 
+_FILE = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)_(?P<version>[1-9][0-9]*)\.md$")
+DEFAULT_PROMPT = "triage"
+
+
 @dataclass(frozen=True)
 class Prompt:
     name: str
     version: int
     system: str
     user_template: str
+    sha256: str = ""
+    source: str = "built-in"  # or the folder it came from
+    text: str = ""
 
     @property
     def id(self) -> str:
         return f"{self.name}/{self.version}"
+
+    @property
+    def identity(self) -> str:
+        """What the answer depends on: the name, the version and the wording."""
+        return f"{self.id}#{self.sha256[:12]}"
 
     def render(self, digest: Digest) -> ChatRequest:
         """The request for `digest`: the digest goes into the user message only, as data."""
@@ -60,18 +79,61 @@ class Prompt:
         )
 
 
-def load_prompt(name: str = "triage", version: int = 1) -> Prompt:
-    resource = resources.files("bifrost.llm").joinpath(f"prompts/{name}_{version}.md")
-    try:
-        text = resource.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        raise PromptError(f"no prompt {name}/{version} in this installation of Bifrost") from None
+@dataclass(frozen=True)
+class PromptFile:
+    name: str
+    version: int
+    entry: Traversable
+    source: str  # "built-in", or the folder it is in
+
+
+def available_prompts(directory: str | None = None) -> dict[tuple[str, int], PromptFile]:
+    """Every prompt file, built-in and from `directory`, by (name, version)."""
+    folders: list[tuple[Traversable, str]] = [
+        (resources.files("bifrost.llm").joinpath("prompts"), "built-in")
+    ]
+    if directory:
+        own = Path(directory).expanduser()
+        if not own.is_dir():
+            raise UsageError(f"BIFROST_PROMPT_DIR {directory}: not a folder")
+        folders.append((own, str(own)))
+    found: dict[tuple[str, int], PromptFile] = {}
+    for folder, source in folders:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            matched = _FILE.match(entry.name)
+            if matched is None:
+                continue
+            key = (matched["name"], int(matched["version"]))
+            if key in found:
+                raise UsageError(
+                    f"{source}/{entry.name}: {key[0]}/{key[1]} is a built-in prompt; give "
+                    "yours a new version or a new name"
+                )
+            found[key] = PromptFile(key[0], key[1], entry, source)
+    return found
+
+
+def load_prompt(wanted: str = DEFAULT_PROMPT, directory: str | None = None) -> Prompt:
+    """The prompt `NAME` (its newest version) or `NAME/VERSION`."""
+    name, _, version_text = wanted.partition("/")
+    files = available_prompts(directory)
+    versions = sorted(v for (n, v) in files if n == name)
+    if version_text:
+        if not version_text.isdigit() or int(version_text) not in versions:
+            raise UsageError(f"no prompt {wanted}; `bifrost prompts list` shows them")
+        version = int(version_text)
+    elif versions:
+        version = versions[-1]
+    else:
+        raise UsageError(f"no prompt {name!r}; `bifrost prompts list` shows them")
+    file = files[(name, version)]
+    text = file.entry.read_text(encoding="utf-8")
     parts = _SECTIONS.split(text)
-    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True)) if len(parts) % 2 else {}
     if set(sections) != {"system", "user"} or sections["user"].count("{{digest}}") != 1:
         raise PromptError(
-            f"prompt {name}/{version} must have a system and a user section, "
-            "and the user section exactly one {{digest}}"
+            f"prompt {name}/{version} ({file.source}) must have a <!-- system --> and a "
+            "<!-- user --> section, and the user section exactly one {{digest}}"
         )
     schema = json.dumps(answer_schema(), separators=(",", ":"))
     return Prompt(
@@ -79,4 +141,7 @@ def load_prompt(name: str = "triage", version: int = 1) -> Prompt:
         version=version,
         system=sections["system"].strip().replace("{{schema}}", schema),
         user_template=sections["user"].strip(),
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=file.source,
+        text=text,
     )
