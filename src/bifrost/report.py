@@ -6,6 +6,7 @@ Its JSON form is a public contract (`schema: bifrost.report/v1`); add fields, ne
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -83,6 +84,20 @@ class Evidence(_Model):
     file: str | None = None
 
 
+class KnownIssue(_Model):
+    """A resolution a person pinned to this finding's template (`bifrost known add`)."""
+
+    note: str
+    link: str | None = None
+    pinned_at: datetime
+    analysis_id: int | None = Field(default=None, description="The analysis it was pinned on.")
+
+    def line(self) -> str:
+        """How every format shows it: `Known issue: NOTE (pinned on DATE) LINK`."""
+        link = f" {self.link}" if self.link else ""
+        return f"Known issue: {self.note} (pinned on {self.pinned_at:%Y-%m-%d}){link}"
+
+
 class Finding(_Model):
     id: str
     title: str
@@ -98,6 +113,9 @@ class Finding(_Model):
     explanation: str | None = None
     suggestion: str | None = None
     signature: str | None = Field(default=None, description="Id of the known signature matched.")
+    known_issue: KnownIssue | None = Field(
+        default=None, description="What a person pinned to this template, if anything."
+    )
     sources: list[str] = Field(
         default_factory=list, description="Pods or services it came from (merged streams)."
     )

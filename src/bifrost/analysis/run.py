@@ -34,6 +34,7 @@ from bifrost.report import (
     VERDICT_SEVERITY,
     Finding,
     InputInfo,
+    KnownIssue,
     Report,
     Stats,
     counts_phrase,
@@ -95,6 +96,8 @@ class History(Protocol):
 
     async def keep_input(self, analysis_id: int, blob: bytes) -> None: ...
 
+    async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]: ...
+
 
 @dataclass(frozen=True)
 class InStore:
@@ -116,6 +119,12 @@ class InStore:
         from bifrost.store import keep_input  # noqa: PLC0415
 
         await keep_input(self.store, analysis_id, blob)
+
+    async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]:
+        from bifrost.store.known import known_issues  # noqa: PLC0415
+
+        pinned = await known_issues(self.store, template_ids)
+        return {p.template_id: p.issue for p in pinned}
 
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
@@ -285,6 +294,7 @@ async def _remembered(
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
         await _explain(outcome, settings, on_text)
+    outcome.report = await _with_known_issues(history, outcome.report, problems)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(history, outcome, memory, sources, key)
     elif memory.store and memory.store_input and outcome.analysis_id is not None:
@@ -295,6 +305,22 @@ async def _remembered(
     if cached is None and memory.use_cache and stored and not outcome.provider_failed:
         await _cache_put(cache, key, outcome.report, outcome.analysis_id, problems)
     return outcome
+
+
+async def _with_known_issues(history: History, report: Report, problems: list[str]) -> Report:
+    """The Report with what people pinned to its findings' templates, as they are now (a
+    cached answer gets today's pins, not those of the day it was cached)."""
+    if not report.findings:
+        return report
+    try:
+        known = await history.known_issues([f.template_id for f in report.findings])
+    except ServiceError as exc:
+        problems.append(f"known issues not looked up: {exc.message}")
+        return report
+    findings = [
+        f.model_copy(update={"known_issue": known.get(f.template_id)}) for f in report.findings
+    ]
+    return report.model_copy(update={"findings": findings})
 
 
 async def _save(

@@ -19,6 +19,7 @@ from bifrost.cli import (
     history,
     jobs,
     keys,
+    known,
     maintenance,
     mcp,
     notify,
@@ -51,6 +52,7 @@ app.command("feedback")(maintenance.feedback_command)
 app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
 app.add_typer(keys.app, name="keys")
+app.add_typer(known.app, name="known")
 app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
 app.command("serve")(serve.serve_command)

@@ -63,6 +63,8 @@ def _annotation(report: Report, finding: Finding, multi_file: bool) -> str:
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
 
     message = [f"{plural(finding.count, 'occurrence')} · {position_phrase(finding, multi_file)}"]
+    if finding.known_issue:
+        message.append(finding.known_issue.line())
     if finding.explanation:
         message.append(finding.explanation.strip())
     if finding.suggestion:

@@ -101,6 +101,8 @@ def _details(finding: Finding, multi_file: bool) -> str:
         elif line.gap:
             lines.append("…")
         lines.append(f"{line.number} | {line.text}")
+    if finding.known_issue:
+        lines += ["", finding.known_issue.line()]
     if finding.explanation:
         lines += ["", finding.explanation.strip()]
     if finding.suggestion:

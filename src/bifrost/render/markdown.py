@@ -127,6 +127,8 @@ def _finding(rank: int, finding: Finding, multi_file: bool) -> list[str]:
     evidence = _evidence(finding, multi_file)
     if evidence:
         parts.append(evidence)
+    if finding.known_issue:
+        parts.append(f"**{escape(finding.known_issue.line())}**")
     if finding.explanation:
         parts.append(f"**What it means:** {escape(finding.explanation.strip())}")
     if finding.suggestion:

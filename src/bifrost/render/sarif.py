@@ -82,7 +82,8 @@ def _rule(rule_id: str, finding: Finding) -> JSON:
     rule: JSON = {"id": rule_id, "shortDescription": {"text": finding.title}}
     if finding.explanation:
         rule["fullDescription"] = {"text": finding.explanation.strip()}
-    help_parts = [finding.explanation, finding.suggestion and f"Fix: {finding.suggestion}"]
+    known = finding.known_issue.line() if finding.known_issue else None
+    help_parts = [known, finding.explanation, finding.suggestion and f"Fix: {finding.suggestion}"]
     help_text = "\n\n".join(part.strip() for part in help_parts if part)
     if help_text:
         rule["help"] = {"text": help_text}

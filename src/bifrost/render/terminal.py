@@ -265,6 +265,8 @@ def _finding(out: _Out, rank: int, finding: Finding, multi_file: bool) -> None:
 
     _evidence(out, finding, multi_file)
 
+    if finding.known_issue:
+        _indented(out, Text(_prose(finding.known_issue.line()), style="bold magenta"))
     if finding.explanation:
         _indented(out, Text(_prose(finding.explanation)))
     if finding.suggestion:

@@ -24,7 +24,7 @@ from types import TracebackType
 import platformdirs
 
 from bifrost.errors import ServiceError
-from bifrost.report import Report
+from bifrost.report import KnownIssue, Report
 from bifrost.store.migrations import HEAD_REVISION
 from bifrost.store.records import AnalysisMeta, Counts, analysis_row, finding_rows, utcnow
 
@@ -133,6 +133,25 @@ class EmbeddedStore:
                 "UPDATE analyses SET input_blob = ? WHERE id = ? AND input_blob IS NULL",
                 (blob, analysis_id),
             )
+
+    async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]:
+        """The issues pinned to these templates (`known.known_issues`)."""
+        marks = ", ".join("?" * len(template_ids))
+        with self._failing():
+            rows = self._connection.execute(
+                "SELECT template_id, note, link, analysis_id, pinned_at FROM known_issues "
+                f"WHERE template_id IN ({marks})",
+                template_ids,
+            ).fetchall()
+        return {
+            str(row[0]): KnownIssue(
+                note=row[1],
+                link=row[2],
+                analysis_id=row[3],
+                pinned_at=datetime.fromisoformat(row[4]).replace(tzinfo=UTC),
+            )
+            for row in rows
+        }
 
     def cache_entry(self, key: str, now: datetime | None = None) -> tuple[str, int | None] | None:
         """The cached Report's JSON and its analysis id, unless missing or expired."""

@@ -230,3 +230,17 @@ class NotificationRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class KnownIssueRow(Base):
+    """A resolution a person pinned to a finding's template: every later finding of that
+    template shows it ("Known issue: …")."""
+
+    __tablename__ = "known_issues"
+
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(500))
+    analysis_id: Mapped[int | None] = mapped_column(Id)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime)

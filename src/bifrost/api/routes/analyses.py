@@ -11,15 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from bifrost.analysis.history import BadTime, export_rows, forget, give_feedback, history_filter
 from bifrost.analysis.inputs import discard_spools
 from bifrost.analysis.jobs import Job, follow_job
+from bifrost.analysis.known import pin_known
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.routes.jobs import JobOut, job_accepted
 from bifrost.api.running import Analysed, run_analysis
 from bifrost.choices import ExportFormat, Verdict
+from bifrost.errors import UsageError
 from bifrost.render import formats
 from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS
-from bifrost.report import Report
+from bifrost.report import KnownIssue, Report
 from bifrost.store import (
     AnalysisSummary,
     HistoryFilter,
@@ -302,3 +304,42 @@ async def feedback(
 ) -> Response:
     await give_feedback(services_of(request).store, analysis_id, body.good, body.note)
     return Response(status_code=204)
+
+
+class KnownIn(BaseModel):
+    finding: str = Field(
+        min_length=1, max_length=20, pattern=NO_NUL, description="The finding's id (F2) or rank."
+    )
+    note: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="What fixed it.")
+    link: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\x00]*$", description="A ticket."
+    )
+
+
+class KnownOut(BaseModel):
+    template_id: str
+    title: str
+    known_issue: KnownIssue
+
+
+@router.post(
+    "/{analysis_id:int}/known",
+    summary="Pin what fixed a finding to its template",
+    status_code=201,
+    response_model=KnownOut,
+    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+)
+async def pin_known_issue(
+    request: Request,
+    analysis_id: AnalysisId,
+    body: KnownIn,
+    _caller: Annotated[Caller, Depends(require("analyze"))],
+) -> KnownOut:
+    """Every later finding of the same template shows the note ("Known issue: …")."""
+    try:
+        pinned = await pin_known(
+            services_of(request).store, analysis_id, body.finding, body.note, body.link
+        )
+    except UsageError as exc:
+        raise ApiError(422, "validation_error", exc.message) from None
+    return KnownOut(template_id=pinned.template_id, title=pinned.title, known_issue=pinned.issue)
