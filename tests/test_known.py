@@ -7,10 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
-import httpx
-
-from bifrost.api.app import create_app
 from bifrost.config import Settings
+from tests.api.conftest import serving
 from tests.conftest import Run
 
 ROOT = Path(__file__).parents[1]
@@ -72,20 +70,17 @@ def test_the_api_shows_pinned_notes(tmp_path: Path) -> None:
     )
 
     async def main() -> None:
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
-                first = await c.post("/api/v1/analyses", content=TRAINER)
-                known = f"/api/v1/analyses/{first.headers['x-bifrost-analysis-id']}/known"
-                pinned = await c.post(known, json={"finding": "1", "note": "Halve the batch"})
-                assert pinned.status_code == 201, pinned.text
-                assert pinned.json()["known_issue"]["note"] == "Halve the batch"
-                wrong = await c.post(known, json={"finding": "F99", "note": "x"})
-                assert wrong.status_code == 404
-                bad_link = {"finding": "1", "note": "x", "link": "javascript:alert(1)"}
-                assert (await c.post(known, json=bad_link)).status_code == 422
-                later = await c.post("/api/v1/analyses", content="x\n" + TRAINER)
+        async with serving(settings) as c:
+            first = await c.post("/api/v1/analyses", content=TRAINER)
+            known = f"/api/v1/analyses/{first.headers['x-bifrost-analysis-id']}/known"
+            pinned = await c.post(known, json={"finding": "1", "note": "Halve the batch"})
+            assert pinned.status_code == 201, pinned.text
+            assert pinned.json()["known_issue"]["note"] == "Halve the batch"
+            wrong = await c.post(known, json={"finding": "F99", "note": "x"})
+            assert wrong.status_code == 404
+            bad_link = {"finding": "1", "note": "x", "link": "javascript:alert(1)"}
+            assert (await c.post(known, json=bad_link)).status_code == 422
+            later = await c.post("/api/v1/analyses", content="x\n" + TRAINER)
         assert later.json()["findings"][0]["known_issue"]["note"] == "Halve the batch"
 
     asyncio.run(main())

@@ -35,7 +35,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 import bifrost
-from tests.llm.servers import FakeServer, Reply
+from tests.llm.servers import VALID_ANSWER, VALID_SUMMARY, FakeServer, Reply
 
 SAMPLE = Path(bifrost.__file__).parent / "samples" / "trainer.log"
 LOGS = Path(__file__).parent.parent / "data" / "logs"
@@ -591,14 +591,6 @@ def big_log(path: Path, lines: int) -> Path:
 
 
 WORKERS = pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "two workers"])
-EXPLANATION: dict[str, Any] = {
-    "summary": "The analysis outlived the server's stop.",
-    "root_cause": None,
-    "confidence": "high",
-    "findings": [],
-    "fixes": [],
-    "citations": [],
-}
 
 
 @pytest.fixture
@@ -618,7 +610,7 @@ def test_sigterm_lets_the_running_analysis_finish(
     the refusal is looked for, however fast the machine."""
     lines = 200_000
     log = big_log(tmp_path / "big.log", lines)
-    llm.reply("/api/chat", Reply(text=json.dumps(EXPLANATION), delay=4))
+    llm.reply("/api/chat", Reply(text=VALID_ANSWER, delay=4))
     slow_llm = {"BIFROST_LLM": "ollama", "BIFROST_MODEL": "test-model", "BIFROST_BASE_URL": llm.url}
     server = serve("--workers", str(workers), workers=workers, extra_env=slow_llm)
     answer: dict[str, Any] = {}
@@ -669,7 +661,7 @@ def test_sigterm_lets_the_running_analysis_finish(
     assert report["input"]["lines"] == lines
     assert report["stats"]["lines"] == lines
     assert report["findings"]
-    assert report["llm"]["summary"] == EXPLANATION["summary"]
+    assert report["llm"]["summary"] == VALID_SUMMARY
 
     assert server.process.wait(timeout=STOP_S) == 0, server.stderr()
     assert "stopped (SIGTERM)" in server.stderr()

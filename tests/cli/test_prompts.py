@@ -7,19 +7,11 @@ import json
 from pathlib import Path
 
 from tests.conftest import Run
-from tests.llm.servers import FakeServer, Reply
+from tests.llm.servers import VALID_ANSWER, FakeServer, Reply
 from tests.llm.test_prompt import CUSTOM
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "src/bifrost/samples/trainer.log"
-ANSWER: dict[str, object] = {
-    "summary": "The GPU ran out of memory.",
-    "root_cause": None,
-    "confidence": "high",
-    "findings": [],
-    "fixes": [],
-    "citations": [],
-}
 
 
 def test_a_teams_prompt_is_listed_shown_and_used(bifrost: Run, tmp_path: Path) -> None:
@@ -33,7 +25,7 @@ def test_a_teams_prompt_is_listed_shown_and_used(bifrost: Run, tmp_path: Path) -
     shown = bifrost("prompts", "show", "payments/1", env=env)
     assert "payments team" in shown.stdout
     with FakeServer() as llm:
-        llm.reply("/api/chat", Reply(text=json.dumps(ANSWER)))
+        llm.reply("/api/chat", Reply(text=VALID_ANSWER))
         asked = {
             "BIFROST_LLM": "ollama",
             "BIFROST_MODEL": "test-model",

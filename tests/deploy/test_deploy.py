@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from bifrost.analysis import open_cache
-from bifrost.api.app import create_app
 from bifrost.brokers import Channels
 from bifrost.brokers.redis_streams import RedisStreams
 from bifrost.config import Settings
@@ -29,6 +28,7 @@ from bifrost.store import open_store
 from bifrost.worker.consumer import Context
 from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
+from tests.api.conftest import serving
 from tests.conftest import missing
 
 ROOT = Path(__file__).parents[2]
@@ -209,12 +209,9 @@ def test_probes_and_health_checks_ask_routes_that_exist(tmp_path: Path) -> None:
     )
 
     async def main() -> None:
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as api:
-                for path in sorted(api_paths):
-                    assert (await api.get(path)).status_code == 200, path
+        async with serving(settings) as api:
+            for path in sorted(api_paths):
+                assert (await api.get(path)).status_code == 200, path
         async with await open_store(settings) as store:
             context = Context(settings, store, open_cache(settings, store))
             broker = RedisStreams("redis://127.0.0.1:1/0", Channels())  # down: /readyz says 503

@@ -50,6 +50,12 @@ from types import TracebackType
 from typing import Any
 
 DEFAULT_ANSWER = '{"summary": "the disk is full", "root_cause": null}'
+VALID_SUMMARY = "The GPU ran out of memory."
+VALID_ANSWER = json.dumps(
+    {"summary": VALID_SUMMARY, "root_cause": None, "confidence": "high"}
+    | {"findings": [], "fixes": [], "citations": []}
+)
+"""An answer that follows the explanation's schema whole (`DEFAULT_ANSWER` lacks fields)."""
 
 
 @dataclass(frozen=True)

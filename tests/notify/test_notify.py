@@ -16,13 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bifrost.analysis import Labels, analyze_sources, open_cache
 from bifrost.analysis.inputs import Source
 from bifrost.analysis.notify import Notifier
-from bifrost.api.app import create_app
 from bifrost.config import NotifyRule, Settings
 from bifrost.notify import base
 from bifrost.notify.rules import failure_key, matches
@@ -31,6 +29,7 @@ from bifrost.report import Report
 from bifrost.store import open_store
 from bifrost.store.notifications import claim, delivery
 from bifrost.worker.consumer import Context, handle
+from tests.api.conftest import serving
 from tests.notify.receiver import HOOK, SLACK_API, SLACK_WEBHOOK, Answer, Receiver
 from tests.test_schemas import assert_valid
 
@@ -204,12 +203,9 @@ def test_the_api_notifies_in_the_background(receiver: Receiver, tmp_path: Path) 
     settings = settings_for(receiver, tmp_path).model_copy(update={"auth": False})
 
     async def main() -> None:
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
-                answer = await c.post("/api/v1/analyses", params={"service": "api"}, content=LEAKY)
-                assert answer.status_code == 201
+        async with serving(settings) as c:
+            answer = await c.post("/api/v1/analyses", params={"service": "api"}, content=LEAKY)
+            assert answer.status_code == 201
         # Leaving the lifespan waited for the notification on its way.
         (got,) = receiver.at(HOOK)
         assert got.json["analysis_id"] == int(answer.headers["x-bifrost-analysis-id"])

@@ -30,19 +30,9 @@ from bifrost.store import Store, open_store, search_analyses, upgrade
 from bifrost.worker.consumer import Context
 from bifrost.worker.service import Worker
 from tests.conftest import Postgres
-from tests.llm.servers import FakeServer, Reply
+from tests.llm.servers import VALID_ANSWER, VALID_SUMMARY, FakeServer, Reply
 from tests.test_schemas import assert_valid
 from tests.worker.conftest import jobs_command, request, running
-
-ANSWER: dict[str, Any] = {
-    "summary": "The GPU ran out of memory.",
-    "root_cause": None,
-    "confidence": "high",
-    "findings": [],
-    "fixes": [],
-    "citations": [],
-}
-"""An LLM's answer as the explanation's schema asks for it."""
 
 
 class Harness:
@@ -224,7 +214,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(kafka_url: str, tmp_path: 
 
         sender = Kafka(kafka_url, channels)
         await sender.start()
-        slow, answer = Reply(delay=120), Reply(text=json.dumps(ANSWER))
+        slow, answer = Reply(delay=120), Reply(text=VALID_ANSWER)
         llm.reply("/api/chat", slow, answer)  # the first worker waits on the slow one
         first = worker("first")
         second: subprocess.Popen[bytes] | None = None
@@ -241,7 +231,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(kafka_url: str, tmp_path: 
             (key, value), *_ = await read(kafka_url, channels.results, 1, 120)
             result = json.loads(value)
             assert (key, result["request_id"], result["cached"]) == (b"big", "big", False)
-            assert result["report"]["llm"]["summary"] == ANSWER["summary"]
+            assert result["report"]["llm"]["summary"] == VALID_SUMMARY
             assert len(llm.bodies("/api/chat")) == 2  # asked again by the second worker
             second.terminate()
             assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop

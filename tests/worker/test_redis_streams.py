@@ -32,7 +32,7 @@ from bifrost.worker.consumer import Context
 from bifrost.worker.health import health_app
 from bifrost.worker.service import Worker
 from tests.conftest import Postgres, free_port
-from tests.llm.servers import FakeServer, Reply
+from tests.llm.servers import VALID_ANSWER, VALID_SUMMARY, FakeServer, Reply
 from tests.test_schemas import assert_valid
 from tests.worker.conftest import jobs_command, request, running
 
@@ -189,7 +189,7 @@ def test_a_worker_takes_only_what_it_works_on(redis_url: str, sqlite_url: str) -
     worker holds one request, not the whole burst (XREADGROUP without COUNT would give it
     every waiting request, and the others would idle)."""
     with FakeServer() as llm:
-        llm.reply("/api/chat", Reply(text=ANSWER, delay=3))  # the first request takes a while
+        llm.reply("/api/chat", Reply(text=VALID_ANSWER, delay=3))  # the first request takes a while
 
         async def scenario(harness: Harness) -> None:
             for number in range(4):
@@ -273,17 +273,11 @@ class Processes:
         await client.aclose()
 
 
-ANSWER = json.dumps(
-    {"summary": "Out of GPU memory.", "root_cause": None, "confidence": "high"}
-    | {"findings": [], "fixes": [], "citations": []}
-)
-
-
 def test_a_worker_killed_mid_job_leaves_it_to_another(redis_url: str, tmp_path: Path) -> None:
     """Two `bifrost worker` processes: the first is killed (SIGKILL) while it works on a
     request; the second takes it over, and one analysis is stored."""
     with FakeServer() as llm:
-        llm.reply("/api/chat", Reply(delay=120), Reply(text=ANSWER))
+        llm.reply("/api/chat", Reply(delay=120), Reply(text=VALID_ANSWER))
         processes = Processes(redis_url, tmp_path, llm)
 
         async def scenario() -> None:
@@ -308,7 +302,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(redis_url: str, tmp_path: 
                     assert second.wait(timeout=30) == 0  # SIGTERM: a clean stop
                 assert (result["request_id"], result["report"]["llm"]["summary"]) == (
                     "big",
-                    "Out of GPU memory.",
+                    VALID_SUMMARY,
                 )
                 assert await pending(client, processes.streams.requests) == 0
             finally:
@@ -324,7 +318,7 @@ def test_sigterm_finishes_the_request_in_hand(redis_url: str, tmp_path: Path) ->
     """A worker told to stop (SIGTERM) while it works on a request answers it first, then
     exits cleanly: nothing is left pending."""
     with FakeServer() as llm:
-        llm.reply("/api/chat", Reply(text=ANSWER, delay=2))
+        llm.reply("/api/chat", Reply(text=VALID_ANSWER, delay=2))
         processes = Processes(redis_url, tmp_path, llm)
 
         async def scenario() -> None:
@@ -336,7 +330,7 @@ def test_sigterm_finishes_the_request_in_hand(redis_url: str, tmp_path: Path) ->
                 assert await asyncio.to_thread(worker.wait, 30) == 0
                 (result,) = await processes.results(client, 1)
                 assert result["request_id"] == "in-hand"
-                assert result["report"]["llm"]["summary"] == "Out of GPU memory."
+                assert result["report"]["llm"]["summary"] == VALID_SUMMARY
                 assert await pending(client, processes.streams.requests) == 0
             finally:
                 worker.kill()
