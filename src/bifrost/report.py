@@ -160,6 +160,11 @@ class LLMExplanation(_Model):
     completion_tokens: int | None = None
     duration_s: float
     redactions: int = Field(description="Secrets and personal data replaced before sending.")
+    reused: bool = Field(
+        default=False,
+        description="Reused from an earlier log's explanation of the same failure (the same "
+        "leading findings' templates, provider, model and prompt): no call was made.",
+    )
 
 
 class TemplateDelta(_Model):

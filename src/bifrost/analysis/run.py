@@ -13,6 +13,8 @@ SQLAlchemy; a server passes its `Store`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from bifrost import __version__
 from bifrost.analysis.explain import explain_report, llm_identity
 from bifrost.analysis.inputs import compressed
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
@@ -35,6 +38,7 @@ from bifrost.report import (
     Finding,
     InputInfo,
     KnownIssue,
+    LLMExplanation,
     Report,
     Stats,
     counts_phrase,
@@ -293,7 +297,7 @@ async def _remembered(
         )
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
-        await _explain(outcome, settings, on_text)
+        await _explain(outcome, settings, on_text, cache if memory.use_cache else None, llm)
     outcome.report = await _with_known_issues(history, outcome.report, problems)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(history, outcome, memory, sources, key)
@@ -364,15 +368,55 @@ async def _keep_input(history: History, outcome: Outcome, sources: list[Source])
         outcome.problems.append(f"input not stored: {exc.message}")
 
 
-async def _explain(outcome: Outcome, settings: Settings, on_text: OnText | None) -> None:
+async def _explain(
+    outcome: Outcome,
+    settings: Settings,
+    on_text: OnText | None,
+    cache: Lookup | None = None,
+    llm: dict[str, str | None] | None = None,
+) -> None:
     """Add the LLM's explanation when a provider is configured; on failure keep the built-in
-    Report and say why."""
+    Report and say why. With a `cache`, the same failure (its leading findings' templates,
+    the provider, model and prompt) seen in another log reuses its explanation: no call."""
     if settings.llm is None:
         return
-    outcome.report, problem = await explain_report(outcome.report, settings, on_text)
+    report = outcome.report
+    key = template_key(report, llm or {}) if cache is not None and report.findings else None
+    if cache is not None and key is not None:
+        earlier = await _cache_get(cache, key, outcome.problems)
+        if earlier is not None and earlier.report.llm is not None:
+            outcome.report = reuse_explanation(report, earlier.report.llm)
+            return
+    outcome.report, problem = await explain_report(report, settings, on_text)
     if problem is not None:
         outcome.provider_failed = True
         outcome.problems.append(f"no LLM explanation: {problem}")
+    elif cache is not None and key is not None:
+        await _cache_put(cache, key, outcome.report, None, outcome.problems)
+
+
+REUSE_TEMPLATES = 3
+"""The leading findings whose templates make two logs "the same failure": one alone (a
+generic `exited with 1`) would hand one project's explanation to another's failure."""
+
+
+def template_key(report: Report, llm: dict[str, str | None]) -> str:
+    """The cache key of an explanation for a failure: the templates of its leading findings,
+    with the provider, model and prompt (wording included) that explained it."""
+    templates = [f.template_id for f in report.findings[:REUSE_TEMPLATES]]
+    parts = {"templates": templates, "engine": __version__, **llm}
+    return "template:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def reuse_explanation(report: Report, earlier: LLMExplanation) -> Report:
+    """This Report with the explanation of the same failure in another log. What names that
+    log's lines (citations) does not carry over; the notes on the same leading findings do."""
+    leading = {f.id for f in report.findings[:REUSE_TEMPLATES]}
+    notes = [n for n in earlier.findings if n.finding_id in leading]
+    reused = earlier.model_copy(
+        update={"findings": notes, "citations": [], "reused": True, "duration_s": 0.0}
+    )
+    return report.model_copy(update={"llm": reused, "summary": earlier.summary})
 
 
 async def _cache_get(cache: Lookup, key: str, problems: list[str]) -> Cached | None:
