@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from bifrost import __version__, web
+from bifrost.analysis.explain import prompt_catalogue
 from bifrost.api import errors
 from bifrost.api.intake import document_options
 from bifrost.api.logs import configure_logging
@@ -69,8 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            every, _ = prompt_catalogue(settings)
+            names = {prompt.name for prompt in every} | {prompt.id for prompt in every}
             app.openapi_schema = document_options(
-                generate(), settings.llm, queued=bool(settings.queue_url)
+                generate(), settings.llm, queued=bool(settings.queue_url), prompts=sorted(names)
             )
         return app.openapi_schema
 

@@ -62,6 +62,12 @@ class AnalysisOptions(BaseModel):
     model: str | None = Field(
         default=None, max_length=300, pattern=NO_NUL, description="The provider's model."
     )
+    prompt: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^[a-z][a-z0-9-]*(/[1-9][0-9]*)?$",
+        description="The LLM's prompt: NAME or NAME/VERSION (`bifrost prompts list`).",
+    )
     store: bool = Field(default=True, description="Keep the analysis in the history.")
     cache: bool = Field(default=True, description="Answer a repeat from the cache.")
     store_input: bool = Field(default=False, description="Keep a gzip copy of the raw input.")
@@ -129,17 +135,25 @@ REQUEST_BODY: dict[str, Any] = {
 
 
 def document_options(
-    document: dict[str, Any], llm: ProviderName | None, *, queued: bool = False
+    document: dict[str, Any],
+    llm: ProviderName | None,
+    *,
+    queued: bool = False,
+    prompts: list[str] | None = None,
 ) -> dict[str, Any]:
     """Complete the OpenAPI document with what depends on the server: the JSON body's schema
     (`AnalysisRequest`, referenced by `REQUEST_BODY`), the option fields a form may carry
     beside its files (the same as the JSON body's), and the one provider `llm` accepts, the
     configured one (any other is refused with 422). Without one, the `llm` query parameter
     is not offered and the body's `llm` may only be null. Without a queue (`queued`), the
-    `wait` parameter is not offered either."""
+    `wait` parameter is not offered either. `prompt` takes the server's `prompts`, and is
+    offered only with an LLM, and without a queue (a worker uses its own)."""
     body = AnalysisRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     accepted: list[dict[str, Any]] = [{"type": "string", "enum": [llm]}] if llm else []
     body["properties"]["llm"]["anyOf"] = [*accepted, {"type": "null"}]
+    offered = sorted(prompts or []) if llm and not queued else []
+    named: list[dict[str, Any]] = [{"type": "string", "enum": offered}] if offered else []
+    body["properties"]["prompt"]["anyOf"] = [*named, {"type": "null"}]
     document.setdefault("components", {}).setdefault("schemas", {})["AnalysisRequest"] = body
     options = {
         name: form_field
@@ -161,6 +175,11 @@ def document_options(
                     parameters.remove(parameter)
             if not queued:
                 parameters[:] = [p for p in parameters if (p["name"], p["in"]) != ("wait", "query")]
+            for parameter in [p for p in parameters if (p["name"], p["in"]) == ("prompt", "query")]:
+                if offered:
+                    parameter["schema"] = {"type": "string", "enum": offered}
+                else:
+                    parameters.remove(parameter)
     return document
 
 

@@ -88,8 +88,14 @@ class Queue:
             raise ApiError(
                 422, "validation_error", "query.store: a queued analysis is always stored"
             )
-        if options.store_input or options.model is not None or not options.cache:
-            name = "store_input" if options.store_input else "model" if options.model else "cache"
+        unsupported = {
+            "store_input": options.store_input,
+            "model": options.model is not None,
+            "prompt": options.prompt is not None,
+            "cache": not options.cache,
+        }
+        if any(unsupported.values()):
+            name = next(name for name, asked in unsupported.items() if asked)
             raise ApiError(
                 422, "validation_error", f"query.{name}: not available for a queued analysis"
             )

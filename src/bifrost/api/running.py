@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bifrost.analysis import Labels, Memory, OnText, Outcome, Progress, analyze_and_remember
+from bifrost.analysis.explain import prompt_named
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.intake import AnalysisOptions
 from bifrost.api.services import Services
 from bifrost.config import Settings
+from bifrost.errors import UsageError
 from bifrost.report import Report
 
 OnStage = Callable[[str, dict[str, object]], None]
@@ -103,6 +105,14 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
         )
     if options.model is not None:
         update["model"] = options.model
+    if options.prompt is not None:
+        if not base.llm:
+            raise ApiError(422, "validation_error", "query.prompt: this server has no LLM")
+        try:
+            prompt_named(options.prompt, base)
+        except UsageError as exc:
+            raise ApiError(422, "validation_error", f"query.prompt: {exc.message}") from None
+        update["prompt"] = options.prompt
     return base.model_copy(update=update)
 
 
