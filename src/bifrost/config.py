@@ -29,10 +29,13 @@ from bifrost.choices import FailOn, ProviderName, Severity, Verdict
 from bifrost.errors import ConfigError
 
 CONFIG_ENV = "BIFROST_CONFIG"
-MAY_HOLD_SECRETS = frozenset(
-    {"database_url", "redis_url", "queue_url", "base_url", "session_secret", "notify_destinations"}
-)
-"""Settings whose values an error message does not repeat (a password, a token, a key)."""
+SECRET_URLS = frozenset({"database_url", "redis_url", "queue_url", "base_url"})
+"""Settings that are URLs which may hold a password (`config show` masks it)."""
+SECRETS = frozenset({"session_secret"})
+"""Settings that are secrets whole (`config show` hides them)."""
+MAY_HOLD_SECRETS = SECRET_URLS | SECRETS | {"notify_destinations"}
+"""Settings whose values an error message does not repeat (a password, a token, a key); the
+notification destinations' secrets are `SecretStr`, masked wherever they are shown."""
 ENV_PREFIX = "BIFROST_"
 
 

@@ -18,10 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Settings whose values may hold a password or a token: shown with it masked.
-_SECRET_URLS = frozenset({"database_url", "redis_url", "base_url", "queue_url"})
-_SECRETS = frozenset({"session_secret"})
-
 
 class ConfigFormat(StrEnum):
     table = "table"
@@ -93,9 +89,11 @@ _STYLE = {"default": "dim", "file": "cyan", "environment": "yellow", "flag": "gr
 
 def _shown(name: str, value: Any) -> Any:
     """The value as `config show` prints it: passwords in URLs, and secrets, replaced by `***`."""
-    if name in _SECRETS and value is not None:
+    from bifrost.config import SECRET_URLS, SECRETS  # loaded already: settings were read
+
+    if name in SECRETS and value is not None:
         return "***"
-    if name in _SECRET_URLS and isinstance(value, str):
+    if name in SECRET_URLS and isinstance(value, str):
         return _masked(value)
     return value
 
