@@ -78,11 +78,7 @@ def test_closing_the_pool_stops_an_analysis_nobody_waits_for(silent_fifo: Path) 
     still running then is stopped, not waited for (it could run for minutes)."""
 
     def reading_the_fifo() -> bool:
-        return any(
-            Path(f"/proc/{pid}/fd/{fd}").resolve() == silent_fifo.resolve()
-            for pid in engine_processes()
-            for fd in os.listdir(f"/proc/{pid}/fd")
-        )
+        return bool(readers_of(silent_fifo))
 
     async def scenario() -> None:
         pool = EnginePool(1)
@@ -119,13 +115,15 @@ def fifo_logs(tmp_path: Path) -> Iterator[list[tuple[Path, int]]]:
 
 
 def readers_of(fifo: Path) -> list[int]:
-    """The engine processes that have `fifo` open."""
-    return [
-        pid
-        for pid in engine_processes()
-        for fd in os.listdir(f"/proc/{pid}/fd")
-        if Path(f"/proc/{pid}/fd/{fd}").resolve() == fifo.resolve()
-    ]
+    """The engine processes that have `fifo` open (one that ends meanwhile has none)."""
+    return [pid for pid in engine_processes() if fifo.resolve() in open_files(pid)]
+
+
+def open_files(pid: int) -> set[Path]:
+    try:
+        return {Path(f"/proc/{pid}/fd/{fd}").resolve() for fd in os.listdir(f"/proc/{pid}/fd")}
+    except FileNotFoundError:  # the process ended between the listing and the look
+        return set()
 
 
 def has_readers(fifo: Path, besides: int | None = None) -> bool:
