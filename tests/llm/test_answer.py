@@ -50,6 +50,15 @@ def test_invalid_json_is_a_malformed_answer() -> None:
     assert (caught.value.code, caught.value.exit_code) == ("malformed_answer", 3)
 
 
+def test_an_answer_cut_off_inside_its_object_says_so() -> None:
+    whole = json.dumps(GOOD | {"findings": [{"finding_id": "F1", "explanation": "x", "fix": None}]})
+    cut = whole[: whole.index('"finding_id"') + 30]  # a whole nested object is not taken
+    with pytest.raises(AnswerError, match=r"cut off after .* raise max_output_tokens"):
+        parse_answer("```json\n" + cut)
+    with pytest.raises(AnswerError, match=r"not valid JSON .Expecting property name"):
+        parse_answer("I think {this is it, not that.")
+
+
 def test_a_schema_mismatch_names_the_problems() -> None:
     bad = {**GOOD, "confidence": "certain", "citations": [{"line": "twelve", "text": "x"}]}
     del bad["summary"]

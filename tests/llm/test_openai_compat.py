@@ -118,16 +118,36 @@ def test_stream_cut_short_is_an_error(server: FakeServer) -> None:
 
 def test_unsupported_response_format_steps_down_and_remembers(server: FakeServer) -> None:
     refusal = {"error": {"message": "response_format type json_schema is not supported"}}
-    refusal_2 = {"error": {"message": "'response_format' of type json_object is not supported"}}
-    server.reply(CHAT, Reply(status=400, body=refusal), Reply(status=400, body=refusal_2))
+    # llama-cpp-python's server answers 500 to a response_format it does not know.
+    refusal_2 = {"error": {"message": "'response_format' schema: extra inputs not permitted"}}
+    refusal_3 = {"error": {"message": "'response_format' of type json_object is not supported"}}
+    server.reply(
+        CHAT,
+        Reply(status=400, body=refusal),
+        Reply(status=500, body=refusal_2),
+        Reply(status=422, body=refusal_3),
+    )
 
     async def twice(llm: OpenAICompatProvider) -> None:
         await llm.chat(REQUEST)
         await llm.chat(REQUEST)
 
     use(provider(server.openai_url), twice)
-    formats = [body.get("response_format", {}).get("type") for body in server.bodies(CHAT)]
-    assert formats == ["json_schema", "json_object", None, None]
+    formats = [body.get("response_format") for body in server.bodies(CHAT)]
+    kinds = [(f["type"], "schema" in f) if f else None for f in formats]
+    assert (
+        kinds
+        == [("json_schema", False), ("json_object", True), ("json_object", False)] + [None] * 2
+    )
+    assert formats[1]["schema"] == REQUEST.schema
+
+
+def test_a_500_that_blames_nothing_of_the_request_is_retried(server: FakeServer) -> None:
+    failure = {"error": {"message": "out of memory"}}
+    server.reply(CHAT, Reply(status=500, body=failure), Reply(status=500, body=failure))
+    use(provider(server.openai_url), chat)
+    assert len(server.bodies(CHAT)) == 3
+    assert all(b["response_format"]["type"] == "json_schema" for b in server.bodies(CHAT))
 
 
 def test_other_400_is_not_retried(server: FakeServer) -> None:

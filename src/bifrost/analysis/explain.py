@@ -41,16 +41,20 @@ async def explain_report(
 
 
 def llm_identity(settings: Settings) -> dict[str, str | None]:
-    """What of the LLM set-up changes the answer (provider, model, prompt), for a cache key."""
+    """What of the LLM set-up changes the answer (provider, model, prompt, experiment), for a
+    cache key."""
     if settings.llm is None:
         return {}
     from bifrost.llm.prompt import load_prompt  # noqa: PLC0415
 
-    return {
+    identity = {
         "provider": settings.llm,
         "model": settings.model,
         "prompt_version": load_prompt(settings.prompt, settings.prompt_dir).identity,
     }
+    if settings.experiment is not None:  # its variants decide the answer
+        identity["experiment"] = settings.experiment.model_dump_json()
+    return identity
 
 
 @dataclass(frozen=True)

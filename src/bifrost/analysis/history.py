@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bifrost.analysis.tracking import track_feedback
+from bifrost.config import Settings
 from bifrost.errors import UsageError
 from bifrost.times import parse_when
 
@@ -90,11 +92,15 @@ async def forget(store: Store, cache: Cache, analysis_id: int) -> None:
         await cache.discard(key)
 
 
-async def give_feedback(store: Store, analysis_id: int, good: bool, note: str | None) -> None:
-    """Keep whether an analysis was right, and why (`NotFound` when there is none)."""
+async def give_feedback(
+    store: Store, analysis_id: int, good: bool, note: str | None, settings: Settings
+) -> None:
+    """Keep whether an analysis was right, and why (`NotFound` when there is none); with
+    MLflow tracking, the analysis's run gets it too."""
     from bifrost.store import add_feedback  # noqa: PLC0415
 
     await add_feedback(store, analysis_id, good, note)
+    track_feedback(settings, analysis_id, good, note)
 
 
 def export_rows(store: Store, filters: HistoryFilter, fmt: ExportFormat) -> AsyncGenerator[str]:

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bifrost import __version__
+from bifrost.analysis.experiments import Assignment, assign, variant_settings
 from bifrost.analysis.explain import explain_report, llm_identity
 from bifrost.analysis.inputs import compressed
+from bifrost.analysis.tracking import track_explained
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
 from bifrost.config import Settings
@@ -82,6 +84,7 @@ class Outcome:
     cached: bool = False
     problems: list[str] = field(default_factory=list)
     provider_failed: bool = False  # an LLM was asked for and failed: the built-in Report stands
+    assignment: Assignment | None = None  # the experiment's variant that explained it
 
 
 OnText = Callable[[str], None]
@@ -267,6 +270,7 @@ async def _unremembered(
     if problem is not None:
         outcome.problems.append(problem)
     await _explain(outcome, settings, on_text)
+    track_explained(outcome.report, None, settings)
     return outcome
 
 
@@ -297,7 +301,7 @@ async def _remembered(
         )
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
-        await _explain(outcome, settings, on_text, cache if memory.use_cache else None, llm)
+        await _explain(outcome, settings, on_text, cache if memory.use_cache else None)
     outcome.report = await _with_known_issues(history, outcome.report, problems)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(history, outcome, memory, sources, key)
@@ -308,6 +312,8 @@ async def _remembered(
     stored = outcome.analysis_id is not None
     if cached is None and memory.use_cache and stored and not outcome.provider_failed:
         await _cache_put(cache, key, outcome.report, outcome.analysis_id, problems)
+    if cached is None:
+        track_explained(outcome.report, outcome.analysis_id, settings)
     return outcome
 
 
@@ -332,6 +338,7 @@ async def _save(
 ) -> int | None:
     """Store the analysis; a database that fails now costs a warning, not the answer."""
     llm = outcome.report.llm
+    assignment = outcome.assignment
     meta: AnalysisMeta = {
         "service": memory.labels.service,
         "environment": memory.labels.environment,
@@ -341,6 +348,8 @@ async def _save(
         "prompt_version": llm.prompt_version if llm else None,
         "prompt_tokens": llm.prompt_tokens if llm else None,
         "completion_tokens": llm.completion_tokens if llm else None,
+        "experiment": assignment.experiment if assignment else None,
+        "variant": assignment.variant if assignment else None,
         "cache_key": key,
         "request_id": memory.request_id,
         "input_blob": compressed(sources) if memory.store_input else None,
@@ -369,30 +378,46 @@ async def _keep_input(history: History, outcome: Outcome, sources: list[Source])
 
 
 async def _explain(
-    outcome: Outcome,
-    settings: Settings,
-    on_text: OnText | None,
-    cache: Lookup | None = None,
-    llm: dict[str, str | None] | None = None,
+    outcome: Outcome, settings: Settings, on_text: OnText | None, cache: Lookup | None = None
 ) -> None:
     """Add the LLM's explanation when a provider is configured; on failure keep the built-in
-    Report and say why. With a `cache`, the same failure (its leading findings' templates,
-    the provider, model and prompt) seen in another log reuses its explanation: no call."""
+    Report and say why. Under an experiment, the input's variant explains it. With a
+    `cache`, the same failure (its leading findings' templates, the provider, model and
+    prompt) seen in another log reuses its explanation: no call."""
     if settings.llm is None:
         return
     report = outcome.report
-    key = template_key(report, llm or {}) if cache is not None and report.findings else None
-    if cache is not None and key is not None:
+    if settings.experiment is not None:
+        variant = assign(settings.experiment, report.input.sha256)
+        outcome.assignment = Assignment(settings.experiment.name, variant.name)
+        settings = variant_settings(settings, variant)
+    key = None
+    if cache is not None and report.findings:
+        key = template_key(report, llm_identity(settings))
         earlier = await _cache_get(cache, key, outcome.problems)
         if earlier is not None and earlier.report.llm is not None:
-            outcome.report = reuse_explanation(report, earlier.report.llm)
+            outcome.report = _in_experiment(
+                reuse_explanation(report, earlier.report.llm), outcome.assignment
+            )
             return
     outcome.report, problem = await explain_report(report, settings, on_text)
     if problem is not None:
         outcome.provider_failed = True
         outcome.problems.append(f"no LLM explanation: {problem}")
-    elif cache is not None and key is not None:
+        return
+    outcome.report = _in_experiment(outcome.report, outcome.assignment)
+    if cache is not None and key is not None:
         await _cache_put(cache, key, outcome.report, None, outcome.problems)
+
+
+def _in_experiment(report: Report, assignment: Assignment | None) -> Report:
+    """The explanation marked with the experiment and variant that wrote it."""
+    if report.llm is None or assignment is None:
+        return report
+    llm = report.llm.model_copy(
+        update={"experiment": assignment.experiment, "variant": assignment.variant}
+    )
+    return report.model_copy(update={"llm": llm})
 
 
 REUSE_TEMPLATES = 3
@@ -414,7 +439,14 @@ def reuse_explanation(report: Report, earlier: LLMExplanation) -> Report:
     leading = {f.id for f in report.findings[:REUSE_TEMPLATES]}
     notes = [n for n in earlier.findings if n.finding_id in leading]
     reused = earlier.model_copy(
-        update={"findings": notes, "citations": [], "reused": True, "duration_s": 0.0}
+        update={
+            "findings": notes,
+            "citations": [],
+            "reused": True,
+            "duration_s": 0.0,
+            "experiment": None,
+            "variant": None,
+        }
     )
     return report.model_copy(update={"llm": reused, "summary": earlier.summary})
 

@@ -64,9 +64,10 @@ def cache_key(
     provider: str | None = None,
     model: str | None = None,
     prompt_version: str | None = None,
+    experiment: str | None = None,
 ) -> str:
     """SHA-256 over the content hash and every setting that changes the answer."""
-    parts = {
+    parts: dict[str, object] = {
         "content": content_hash,
         "engine": __version__,
         "knowledge": knowledge_version(),
@@ -77,6 +78,8 @@ def cache_key(
         "context_lines": settings.context_lines,
         "max_line_bytes": settings.max_line_bytes,
     }
+    if experiment is not None:  # its definition, which chooses the input's variant
+        parts["experiment"] = experiment
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -15,6 +15,7 @@ from bifrost.cli import (
     completion,
     config,
     diff,
+    experiments,
     export,
     history,
     jobs,
@@ -53,6 +54,7 @@ app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
 app.add_typer(keys.app, name="keys")
 app.add_typer(known.app, name="known")
+app.add_typer(experiments.app, name="experiments")
 app.command("providers")(providers.providers_command)
 app.command("watch")(watch.watch_command)
 app.command("serve")(serve.serve_command)

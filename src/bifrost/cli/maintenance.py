@@ -113,8 +113,9 @@ def feedback_command(
         from bifrost.analysis.history import give_feedback
         from bifrost.store import open_store
 
-        async with await open_store(load_settings()) as store:
-            await give_feedback(store, analysis_id, good, note)
+        settings = load_settings()
+        async with await open_store(settings) as store:
+            await give_feedback(store, analysis_id, good, note, settings)
 
     def action() -> None:
         if good == bad:

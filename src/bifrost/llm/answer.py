@@ -8,6 +8,7 @@ so that it can be sent back to the model once, then shown to the user.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,13 +31,19 @@ class Citation(_Model):
     text: str = Field(description="The text of that line, or the part of it that matters.")
 
 
+MAX_ITEMS = 10
+"""Notes, fixes and citations an answer may hold. In the schema too: a server that constrains
+the output by it (llama.cpp, Ollama) stops a small model that repeats itself, instead of
+letting it fill the output limit with copies and cut the answer off."""
+
+
 class Answer(_Model):
     summary: str = Field(description="What happened, in one or two sentences.")
     root_cause: str | None = Field(description="null when the excerpt does not show one.")
     confidence: Literal["low", "medium", "high"]
-    findings: list[FindingNote] = Field(default_factory=list)
-    fixes: list[str] = Field(default_factory=list)
-    citations: list[Citation] = Field(default_factory=list)
+    findings: list[FindingNote] = Field(default_factory=list, max_length=MAX_ITEMS)
+    fixes: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    citations: list[Citation] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class AnswerError(BifrostError):
@@ -46,10 +53,15 @@ class AnswerError(BifrostError):
     exit_code = 3
 
 
-def answer_schema() -> dict[str, Any]:
+def answer_schema(finding_ids: Sequence[str] = ()) -> dict[str, Any]:
     """The JSON schema sent with the request, in the strict form structured-output APIs
-    accept: every property required (nullable where optional), no defaults, no titles."""
+    accept: every property required (nullable where optional), no defaults, no titles. With
+    the ids of the findings the digest shows, a note may name only those: a server that
+    constrains the output by the schema keeps a model from inventing one."""
     schema: dict[str, Any] = _strict(Answer.model_json_schema())
+    if finding_ids:
+        note = schema["$defs"]["FindingNote"]["properties"]["finding_id"]
+        note["enum"] = list(finding_ids)
     return schema
 
 
@@ -79,16 +91,31 @@ def parse_answer(text: str) -> Answer:
 
 def _first_object(text: str) -> object:
     """The first JSON object in `text`, wherever it starts (after a ```json fence or prose)."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # a raw line break inside a string is harmless
     start = text.find("{")
+    first_error: json.JSONDecodeError | None = None
     while start != -1:
         try:
             value, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError as exc:
+            ended = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+            if first_error is None and ended:
+                # The answer ends inside its object: cut off by the output limit. An object
+                # nested in it would decode, and be rejected for the wrong reasons.
+                raise AnswerError(
+                    f"the answer was cut off after {len(text)} characters, before its JSON "
+                    "object ended; raise max_output_tokens (BIFROST_MAX_OUTPUT_TOKENS)"
+                ) from None
+            first_error = first_error or exc
             start = text.find("{", start + 1)
             continue
         if isinstance(value, dict):
             return value
         start = text.find("{", start + 1)
     shown = text.strip()[:200] or "(empty)"
+    if first_error is not None:
+        raise AnswerError(
+            f"the answer is not valid JSON ({first_error.msg} at character {first_error.pos}): "
+            f"{shown}"
+        )
     raise AnswerError(f"the answer is not a JSON object: {shown}")

@@ -86,6 +86,7 @@ class Digest:
     findings_included: int
     lines_included: int
     truncated: bool
+    finding_ids: tuple[str, ...] = ()  # of the findings it shows, for the answer's schema
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def build_digest(report: Report, *, max_input_tokens: int = 3000, redactor: Reda
         findings_included=len(plan),
         lines_included=evidence_lines,
         truncated=truncated or fitted != text,
+        finding_ids=tuple(f.id for f in report.findings[: len(plan)]),
     )
 
 

@@ -42,7 +42,7 @@ def prepare(report: Report, settings: Settings) -> Prepared:
     redactor = Redactor()
     digest = build_digest(report, max_input_tokens=settings.max_input_tokens, redactor=redactor)
     prompt = load_prompt(settings.prompt, settings.prompt_dir)
-    return Prepared(prompt, digest, prompt.render(digest), redactor)
+    return Prepared(prompt, digest, prompt.render(digest, settings.max_output_tokens), redactor)
 
 
 async def explain(
@@ -129,14 +129,22 @@ def _citation(grounding: Grounding) -> LLMCitation:
 def _restore(answer: Answer, redactor: Redactor) -> Answer:
     """The answer with placeholders replaced by the values they stood for (string by string, so
     a restored value can never break the structure)."""
+    return Answer.model_validate(_each_string(answer.model_dump(), redactor.restore))
 
-    def walk(value: object) -> object:
-        if isinstance(value, str):
-            return redactor.restore(value)
-        if isinstance(value, list):
-            return [walk(item) for item in value]
-        if isinstance(value, dict):
-            return {key: walk(item) for key, item in value.items()}
-        return value
 
-    return Answer.model_validate(walk(answer.model_dump()))
+def redacted_explanation(llm: LLMExplanation) -> dict[str, object]:
+    """The explanation as JSON data with secrets replaced again, string by string: what the
+    model wrote, fit to leave the process (a tracking server) as the digest did."""
+    data = _each_string(llm.model_dump(mode="json"), Redactor().redact)
+    assert isinstance(data, dict)
+    return data
+
+
+def _each_string(value: object, change: Callable[[str], str]) -> object:
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_each_string(item, change) for item in value]
+    if isinstance(value, dict):
+        return {key: _each_string(item, change) for key, item in value.items()}
+    return value

@@ -31,8 +31,15 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object")
 
 
 def _response_formats(schema: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """OpenAI's JSON schema; llama-cpp-python's JSON object with a schema (it constrains the
+    output by a grammar made from it); any JSON object; nothing."""
     strict = {"name": "triage", "schema": schema, "strict": True}
-    return [{"type": "json_schema", "json_schema": strict}, {"type": "json_object"}, None]
+    return [
+        {"type": "json_schema", "json_schema": strict},
+        {"type": "json_object", "schema": schema},
+        {"type": "json_object"},
+        None,
+    ]
 
 
 class OpenAICompatProvider(HttpProvider):
@@ -146,7 +153,7 @@ class OpenAICompatProvider(HttpProvider):
                 return await self.send("chat/completions", payload, stream=stream)
             except ProviderBadRequest as error:
                 blames_format = any(w in error.message.lower() for w in _FORMAT_WORDS)
-                if not blames_format or self._format_step == 2:
+                if not blames_format or self._format_step == len(_response_formats({})) - 1:
                     raise
                 self._format_step += 1
 
@@ -179,6 +186,12 @@ class OpenAICompatProvider(HttpProvider):
             raise ProviderAuthError(
                 f"the server at {self.base_url} wants an API key (HTTP {status}); "
                 f"set {self._key_env}"
+            )
+        if status in (400, 422, 500) and any(w in lowered for w in _FORMAT_WORDS):
+            # llama-cpp-python answers 500 to a response_format it does not know: a request
+            # to change, not a failure to retry.
+            raise ProviderBadRequest(
+                f"the server at {self.base_url} refused the response_format: {detail}"
             )
         missing = any(w in lowered for w in ("not found", "does not exist", "not exist"))
         if status in (400, 404) and "model" in lowered and missing:

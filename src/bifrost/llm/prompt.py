@@ -25,8 +25,6 @@ from bifrost.llm.answer import answer_schema
 from bifrost.llm.base import ChatRequest
 from bifrost.llm.digest import Digest, estimate_tokens
 
-# Room for a complete JSON answer: a truncated one can only be rejected as malformed.
-MAX_OUTPUT_TOKENS = 2048
 # What chat templates add around each message (role markers, separators), generously.
 MESSAGE_OVERHEAD_TOKENS = 8
 
@@ -65,14 +63,15 @@ class Prompt:
         """What the answer depends on: the name, the version and the wording."""
         return f"{self.id}#{self.sha256[:12]}"
 
-    def render(self, digest: Digest) -> ChatRequest:
-        """The request for `digest`: the digest goes into the user message only, as data."""
+    def render(self, digest: Digest, max_output_tokens: int = 2048) -> ChatRequest:
+        """The request for `digest`: the digest goes into the user message only, as data. The
+        answer needs room to be whole: a truncated one can only be rejected as malformed."""
         user = self.user_template.replace("{{digest}}", _DELIMITER.sub(r"‹\1\2", digest.text))
         return ChatRequest(
             system=self.system,
             user=user,
-            schema=answer_schema(),
-            max_output_tokens=MAX_OUTPUT_TOKENS,
+            schema=answer_schema(digest.finding_ids),
+            max_output_tokens=max_output_tokens,
             prompt_tokens_estimate=estimate_tokens(self.system)
             + estimate_tokens(user)
             + 2 * MESSAGE_OVERHEAD_TOKENS,

@@ -73,6 +73,7 @@ class Analysis(Base):
         Index("ix_analyses_content_hash", "content_hash"),
         Index("ix_analyses_cache_key", "cache_key"),
         Index("ix_analyses_request_id", "request_id", unique=True),
+        Index("ix_analyses_experiment", "experiment"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -96,6 +97,9 @@ class Analysis(Base):
     prompt_version: Mapped[str | None] = mapped_column(String(64))
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    experiment: Mapped[str | None] = mapped_column(String(80))
+    """The A/B experiment it was explained in, and its variant (also when the LLM failed)."""
+    variant: Mapped[str | None] = mapped_column(String(40))
     top_title: Mapped[str | None] = mapped_column(Text)
     finding_titles: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text)

@@ -28,6 +28,8 @@ class AnalysisMeta(TypedDict, total=False):
     prompt_version: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    experiment: str | None
+    variant: str | None
     status: Literal["ok", "error"]
     cache_key: str | None
     request_id: str | None
@@ -64,6 +66,8 @@ def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
         "prompt_version": meta.get("prompt_version"),
         "prompt_tokens": meta.get("prompt_tokens"),
         "completion_tokens": meta.get("completion_tokens"),
+        "experiment": meta.get("experiment"),
+        "variant": meta.get("variant"),
         "top_title": titles[0] if titles else None,
         "finding_titles": "\n".join(titles),
         "summary": report.summary,

@@ -210,7 +210,8 @@ async def feedback(request: Request, analysis_id: int) -> Response:
         raise ApiError(422, "validation_error", "say whether the analysis was right or wrong")
     note = form.get("note")
     note = note.strip()[:2000] or None if isinstance(note, str) else None
-    await give_feedback(services_of(request).store, analysis_id, verdict == "yes", note)
+    services = services_of(request)
+    await give_feedback(services.store, analysis_id, verdict == "yes", note, services.settings)
     return RedirectResponse(f"/analyses/{analysis_id}#feedback", status_code=303)
 
 

@@ -302,7 +302,8 @@ async def feedback(
     body: FeedbackIn,
     _caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> Response:
-    await give_feedback(services_of(request).store, analysis_id, body.good, body.note)
+    services = services_of(request)
+    await give_feedback(services.store, analysis_id, body.good, body.note, services.settings)
     return Response(status_code=204)
 
 
