@@ -40,7 +40,7 @@ def test_an_injection_line_is_only_in_the_user_message_as_delimited_data() -> No
     assert request.user.count(INJECTION) == 1
     start, end = request.user.index("<log_excerpt>\n"), request.user.index("\n</log_excerpt>")
     assert start < request.user.index(INJECTION) < end
-    assert request.schema == answer_schema()
+    assert request.schema == answer_schema(["F1"])  # notes may name only the shown finding
     assert request.prompt_tokens_estimate >= estimate_tokens(request.system + request.user)
 
 
