@@ -169,6 +169,11 @@ class Settings(BaseModel):
     prompt_dir: str | None = Field(
         default=None, description="A folder of your own prompts (NAME_VERSION.md files)."
     )
+    llm_rerank: bool = Field(
+        default=False,
+        description="Ask the LLM which of the engine's findings is the cause, and show that "
+        "one first (the Report keeps both orders).",
+    )
     experiment: Experiment | None = Field(
         default=None,
         description="An A/B test of explanations across variants (a TOML table; JSON in the "

@@ -169,6 +169,25 @@ class LLMExplanation(_Model):
     variant: str | None = Field(default=None, description="The experiment's variant that wrote it.")
 
 
+class Ranking(_Model):
+    """The findings in two orders, the engine's and the LLM's (`--llm-rerank`): the Report
+    lists them in the order `shown` names."""
+
+    shown: Literal["engine", "llm"] = Field(
+        description="`llm` when the model named a cause; `engine` when it named none."
+    )
+    engine: list[str] = Field(description="Finding ids in the engine's order.")
+    llm: list[str] = Field(description="Finding ids in the LLM's order: its cause first.")
+    cause: str | None = Field(description="The finding the model named; None: none of them.")
+    reason: str
+    provider: str
+    model: str
+    prompt_version: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    duration_s: float
+
+
 class TemplateDelta(_Model):
     """One template of `bifrost diff` with how often each run wrote it."""
 
@@ -206,6 +225,9 @@ class Report(_Model):
     )
     summary: str
     llm: LLMExplanation | None = None
+    ranking: Ranking | None = Field(
+        default=None, description="The engine's and the LLM's orders (`--llm-rerank`)."
+    )
     warnings: list[str] = Field(
         default_factory=list, description="What could not be read as it should (cut, truncated)."
     )

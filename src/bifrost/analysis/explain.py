@@ -40,6 +40,22 @@ async def explain_report(
         return report, exc.message
 
 
+async def rerank_report(report: Report, settings: Settings) -> tuple[Report, str | None]:
+    """The Report in the order of the LLM's named cause (`--llm-rerank`), or the Report
+    unchanged and why."""
+    from bifrost.llm.providers import make_provider  # noqa: PLC0415
+    from bifrost.llm.rerank import rerank  # noqa: PLC0415
+
+    try:
+        provider = make_provider(settings)
+        try:
+            return await rerank(report, settings, provider), None
+        finally:
+            await provider.aclose()
+    except BifrostError as exc:
+        return report, exc.message
+
+
 def llm_identity(settings: Settings) -> dict[str, str | None]:
     """What of the LLM set-up changes the answer (provider, model, prompt, experiment), for a
     cache key."""
@@ -52,6 +68,10 @@ def llm_identity(settings: Settings) -> dict[str, str | None]:
         "model": settings.model,
         "prompt_version": load_prompt(settings.prompt, settings.prompt_dir).identity,
     }
+    if settings.llm_rerank:
+        from bifrost.llm.rerank import PROMPT_VERSION  # noqa: PLC0415
+
+        identity["rerank"] = PROMPT_VERSION
     if settings.experiment is not None:  # its variants decide the answer
         identity["experiment"] = settings.experiment.model_dump_json()
     return identity

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bifrost import __version__
 from bifrost.analysis.experiments import Assignment, assign, variant_settings
-from bifrost.analysis.explain import explain_report, llm_identity
+from bifrost.analysis.explain import explain_report, llm_identity, rerank_report
 from bifrost.analysis.inputs import compressed
 from bifrost.analysis.tracking import track_explained
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
@@ -381,11 +381,16 @@ async def _explain(
     outcome: Outcome, settings: Settings, on_text: OnText | None, cache: Lookup | None = None
 ) -> None:
     """Add the LLM's explanation when a provider is configured; on failure keep the built-in
-    Report and say why. Under an experiment, the input's variant explains it. With a
-    `cache`, the same failure (its leading findings' templates, the provider, model and
-    prompt) seen in another log reuses its explanation: no call."""
+    Report and say why. With `llm_rerank`, the model first names the cause among the
+    findings. Under an experiment, the input's variant explains it. With a `cache`, the same
+    failure (its leading findings' templates, the provider, model and prompt) seen in another
+    log reuses its explanation: no call."""
     if settings.llm is None:
         return
+    if settings.llm_rerank:
+        outcome.report, problem = await rerank_report(outcome.report, settings)
+        if problem is not None:
+            outcome.problems.append(f"not reranked: {problem}")
     report = outcome.report
     if settings.experiment is not None:
         variant = assign(settings.experiment, report.input.sha256)

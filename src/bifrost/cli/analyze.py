@@ -70,6 +70,13 @@ def analyze_command(
             help="The LLM's prompt (default: triage; bifrost prompts list).",
         ),
     ] = None,
+    llm_rerank: Annotated[
+        bool,
+        typer.Option(
+            "--llm-rerank",
+            help="Ask the LLM which finding is the cause and show it first (both orders kept).",
+        ),
+    ] = False,
     max_input_tokens: Annotated[
         int | None,
         typer.Option(
@@ -149,6 +156,7 @@ def analyze_command(
             base_url=base_url,
             prompt=prompt,
             max_input_tokens=max_input_tokens,
+            llm_rerank=llm_rerank or None,
         )
         if no_llm:
             settings = settings.model_copy(update={"llm": None})

@@ -78,7 +78,7 @@ def _strict(node: Any) -> Any:
 
 
 def parse_answer(text: str) -> Answer:
-    data = _first_object(text)
+    data = first_object(text)
     try:
         return Answer.model_validate(data)
     except ValidationError as exc:
@@ -89,7 +89,7 @@ def parse_answer(text: str) -> Answer:
         raise AnswerError(f"the answer does not follow the schema: {problems}") from None
 
 
-def _first_object(text: str) -> object:
+def first_object(text: str) -> object:
     """The first JSON object in `text`, wherever it starts (after a ```json fence or prose)."""
     decoder = json.JSONDecoder(strict=False)  # a raw line break inside a string is harmless
     start = text.find("{")

@@ -29,6 +29,7 @@ __all__ = [
     "plural",
     "position_phrase",
     "printable",
+    "ranking_phrase",
     "shown_findings",
     "stats_phrase",
     "total_findings",
@@ -116,6 +117,21 @@ def headline(report: Report) -> str:
     if report.findings:
         text += f" ({counts_phrase(finding_counts(report))})"
     return text
+
+
+def ranking_phrase(report: Report) -> str | None:
+    """Which order the findings are in, when the LLM reranked them (`--llm-rerank`)."""
+    ranking = report.ranking
+    if ranking is None:
+        return None
+    if ranking.cause is None:
+        return f"Order: the engine's; {ranking.model} named no finding as the cause."
+    if ranking.cause == ranking.engine[0]:
+        return f"Order: the engine's, and {ranking.model} agrees: {ranking.cause}. {ranking.reason}"
+    return (
+        f"Order: {ranking.model}'s, which named {ranking.cause} as the cause (the engine "
+        f"ranked {ranking.engine[0]} first). {ranking.reason}"
+    )
 
 
 def stats_phrase(report: Report) -> str:

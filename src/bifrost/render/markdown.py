@@ -42,6 +42,7 @@ from bifrost.render import (
     plural,
     position_phrase,
     printable,
+    ranking_phrase,
     shown_findings,
     stats_phrase,
     total_findings,
@@ -101,6 +102,9 @@ def render_markdown(report: Report, *, top: int | None = None) -> str:
     parts.append(intro)
     if report.summary and (not report.findings or report.summary != report.findings[0].title):
         parts.append(escape(report.summary))
+    order = ranking_phrase(report)
+    if order is not None:
+        parts.append(f"_{escape(order)}_")
 
     findings = shown_findings(report, top)
     if len(findings) < total_findings(report):

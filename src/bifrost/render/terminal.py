@@ -39,6 +39,7 @@ from bifrost.render import (
     plural,
     position_phrase,
     printable,
+    ranking_phrase,
     shown_findings,
     stats_phrase,
     total_findings,
@@ -156,6 +157,9 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
         _explanation(out, report.llm)
     elif report.summary and not _restates(report):
         _indented(out, Text(_prose(report.summary)))
+    order = ranking_phrase(report)
+    if order is not None:
+        _indented(out, Text(_prose(order), style="dim"))
     if report.diff is not None:
         _comparison(out, report.diff)
 
