@@ -30,21 +30,26 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# checkov, which the deployment files' test runs, lives in a virtualenv of its own.
+# Tools whose dependencies Bifrost's own would not agree with each live in a virtualenv of
+# their own, made by this recipe in the folder of the target's stamp file.
+define tool_venv
+$(PYTHON) -m venv $(@D)
+$(@D)/bin/pip install --quiet --upgrade pip
+endef
+
+# checkov, which the deployment files' test runs.
 TOOLS := .venv-tools
 $(TOOLS)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(tool_venv)
 	$(TOOLS)/bin/pip install --quiet --group deploy-lint
 	touch $@
 
 deploy-tools: $(TOOLS)/.installed
 
-# The MLflow tracking server the tracking tests start, in a virtualenv of its own too.
+# The MLflow tracking server the tracking tests start.
 MLFLOW := .venv-mlflow
 $(MLFLOW)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(MLFLOW)
-	$(MLFLOW)/bin/pip install --quiet --upgrade pip
+	$(tool_venv)
 	$(MLFLOW)/bin/pip install --quiet --group mlflow-server
 	touch $@
 
@@ -58,8 +63,7 @@ WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bifrost/wheels
 # The version, as in pyproject.toml's llm-server group.
 LLAMA_VERSION := 0.3.36
 $(LLM)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(LLM)
-	$(LLM)/bin/pip install --quiet --upgrade pip
+	$(tool_venv)
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 \
 		|| CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(LLM)/bin/pip wheel --quiet --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
 	$(LLM)/bin/pip install --quiet --find-links $(WHEELS) --group llm-server

@@ -23,7 +23,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bifrost.config import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -79,6 +82,29 @@ def add_common_args(parser: argparse.ArgumentParser, *, bifrost: bool = True) ->
                 "else this Python with PYTHONPATH=<repo>/src)"
             ),
         )
+
+
+def add_llm_args(parser: argparse.ArgumentParser) -> None:
+    """Add the provider, model, server and digest budget of a script that asks a real model."""
+    parser.add_argument("--llm", default="openai", choices=["openai", "ollama", "bedrock"])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--every", type=int, default=1, help="use every k-th log (default 1)")
+    parser.add_argument("--max-input-tokens", type=int, default=1000)
+
+
+def llm_settings(args: argparse.Namespace, **more: Any) -> Settings:
+    """The settings `add_llm_args` describes, patient with a slow local model."""
+    from bifrost.config import Settings  # noqa: PLC0415 — most scripts time the CLI alone
+
+    return Settings(
+        llm=args.llm,
+        model=args.model,
+        base_url=args.base_url,
+        max_input_tokens=args.max_input_tokens,
+        llm_timeout_s=600,
+        **more,
+    )
 
 
 def check_data_dir(data: Path, sub: str) -> Path:

@@ -64,22 +64,14 @@ async def run(cases: list[labelled.Case], settings: Settings) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser, bifrost=False)
-    parser.add_argument("--llm", default="openai", choices=["openai", "ollama", "bedrock"])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--base-url", default=None)
-    parser.add_argument("--every", type=int, default=4, help="explain every k-th log")
-    parser.add_argument("--max-input-tokens", type=int, default=1000)
+    common.add_llm_args(parser)
     args = parser.parse_args()
     cases = labelled.logchunks(args.data)[:: args.every]
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "terse_1.md").write_text(TERSE, encoding="utf-8")
-        settings = Settings(
+        settings = common.llm_settings(
+            args,
             database_url=f"sqlite+aiosqlite:///{folder}/history.db",
-            llm=args.llm,
-            model=args.model,
-            base_url=args.base_url,
-            max_input_tokens=args.max_input_tokens,
-            llm_timeout_s=600,
             prompt_dir=folder,
             experiment=Experiment(
                 name="prompt-terse",

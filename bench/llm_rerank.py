@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import time
 
 import common
 import labelled
+from bifrost.analysis.experiments import share
 from bifrost.analysis.run import build_report
 from bifrost.config import Settings
 from bifrost.engine.score import findings
@@ -33,14 +33,9 @@ from bifrost.llm.providers import make_provider
 from bifrost.llm.rerank import rerank
 
 
-def wilson(hits: int, n: int) -> str:
-    if n == 0:
-        return "-"
-    z = 1.959964
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return f"{p:.3f} [{max(0.0, centre - half):.3f}–{min(1.0, centre + half):.3f}]"
+def with_interval(hits: int, n: int) -> str:
+    found = share(hits, n)
+    return f"{found.value:.3f} [{found.low:.3f}–{found.high:.3f}]" if n else "-"
 
 
 async def score(cases: list[labelled.Case], settings: Settings) -> None:
@@ -66,8 +61,8 @@ async def score(cases: list[labelled.Case], settings: Settings) -> None:
     elapsed = time.perf_counter() - started
     n = len(cases)
     print(f"\n{n} logs of logchunks-dev; model {settings.model} ({settings.llm})")
-    print(f"hit@1, engine alone:        {wilson(engine_hits, n)}")
-    print(f"hit@1, reranked by the LLM: {wilson(llm_hits, n)}")
+    print(f"hit@1, engine alone:        {with_interval(engine_hits, n)}")
+    print(f"hit@1, reranked by the LLM: {with_interval(llm_hits, n)}")
     print(f"first finding changed: {moved}; reranking failed (engine order kept): {failed}")
     print(f"{elapsed:.0f} s, {elapsed / max(n, 1):.1f} s per log")
 
@@ -75,20 +70,10 @@ async def score(cases: list[labelled.Case], settings: Settings) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser, bifrost=False)
-    parser.add_argument("--llm", default="openai", choices=["openai", "ollama", "bedrock"])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--base-url", default=None)
-    parser.add_argument("--every", type=int, default=1, help="score every k-th log (default 1)")
-    parser.add_argument("--max-input-tokens", type=int, default=1000)
+    common.add_llm_args(parser)
     args = parser.parse_args()
     cases = labelled.logchunks(args.data)[:: args.every]
-    settings = Settings(
-        llm=args.llm,
-        model=args.model,
-        base_url=args.base_url,
-        max_input_tokens=args.max_input_tokens,
-        llm_timeout_s=600,
-    )
+    settings = common.llm_settings(args)
     asyncio.run(score(cases, settings))
     return 0
 
