@@ -73,6 +73,7 @@ def main() -> int:
             args,
             database_url=f"sqlite+aiosqlite:///{folder}/history.db",
             prompt_dir=folder,
+            max_output_tokens=768,  # a tiny model that repeats itself is cut off sooner
             experiment=Experiment(
                 name="prompt-terse",
                 variants=[Variant(name="triage-1"), Variant(name="terse-1", prompt="terse/1")],

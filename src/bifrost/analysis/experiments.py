@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -229,8 +229,8 @@ def _verdict(estimates: dict[str, Estimate], better: Better) -> str:
     if few:
         counts = ", ".join(f"{k} {n}" for k, n in few.items())
         return f"too few to compare (need {MIN_SAMPLES} per variant; {counts})"
-    key: Callable[[str], float] = lambda k: measured[k].value or 0.0  # noqa: E731
-    best = max(measured, key=key) if better == "higher" else min(measured, key=key)
+    ordered = sorted(measured, key=lambda k: measured[k].value or 0.0)
+    best = ordered[-1] if better == "higher" else ordered[0]
     rest = [e for k, e in measured.items() if k != best]
     top = measured[best]
     if top.low is None or top.high is None or any(e.low is None or e.high is None for e in rest):
