@@ -84,6 +84,7 @@ def test_intervals() -> None:
     assert spread.value == 2.5
     assert spread.low == pytest.approx(2.5 - 1.959964 * 1.2909944 / 2)
     assert mean([5.0]).low is None
+    assert mean([0.0, 0.0, 0.0, 1.0], within=(0.0, 1.0)).low == 0.0  # not below what can be
 
 
 def test_a_winner_needs_enough_samples_and_disjoint_intervals() -> None:

@@ -86,8 +86,9 @@ def share(successes: int, n: int) -> Estimate:
     return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
 
 
-def mean(values: Sequence[float]) -> Estimate:
-    """A mean with a normal-approximation interval (none for a single value)."""
+def mean(values: Sequence[float], within: tuple[float, float] | None = None) -> Estimate:
+    """A mean with a normal-approximation interval (none for a single value), kept `within`
+    the values' possible range (a mean of shares is never below 0)."""
     n = len(values)
     if n == 0:
         return Estimate(None, None, None, 0)
@@ -95,7 +96,10 @@ def mean(values: Sequence[float]) -> Estimate:
     if n == 1:
         return Estimate(centre, None, None, 1)
     half = Z95 * statistics.stdev(values) / math.sqrt(n)
-    return Estimate(centre, centre - half, centre + half, n)
+    low, high = centre - half, centre + half
+    if within is not None:
+        low, high = max(within[0], low), min(within[1], high)
+    return Estimate(centre, low, high, n)
 
 
 def agrees(report: Report) -> bool | None:
@@ -201,7 +205,7 @@ def _variant_result(
         failed=len(rows) - len(explained),
         reused=len(explained) - len(called),
         feedback=share(sum(votes), len(votes)),
-        grounded=mean(known([grounded_ratio(r) for r in explained])),
+        grounded=mean(known([grounded_ratio(r) for r in explained]), within=(0.0, 1.0)),
         agreement=share(sum(agreement), len(agreement)),
         latency_s=mean([r.llm.duration_s for r in called if r.llm is not None]),
         prompt_tokens=mean(known([r.llm.prompt_tokens for r in called if r.llm is not None])),
