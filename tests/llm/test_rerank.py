@@ -119,3 +119,17 @@ def test_a_reranker_that_fails_leaves_the_engines_order(bifrost: Run) -> None:
     assert run.returncode == 3
     assert json.loads(run.stdout)["ranking"] is None
     assert "not reranked: the server at" in run.stderr
+
+
+def test_a_reranked_analysis_is_stored_and_answered_from_the_cache(bifrost: Run) -> None:
+    with FakeServer(models=("m",)) as server:
+        env = {"BIFROST_LLM": "openai", "BIFROST_MODEL": "m", "BIFROST_BASE_URL": server.openai_url}
+        server.reply(CHAT, choice("F2"), *[Reply(text=VALID_ANSWER)] * 2)
+        first = bifrost("analyze", "-", "-f", "json", "--llm-rerank", stdin=TRAINER, env=env)
+        again = bifrost("analyze", "-", "-f", "json", "--llm-rerank", stdin=TRAINER, env=env)
+        plain = bifrost("analyze", "-", "-f", "json", stdin=TRAINER, env=env)
+        calls = len(server.bodies(CHAT))
+    assert first.returncode == again.returncode == 1, first.stderr
+    assert json.loads(again.stdout)["ranking"] == json.loads(first.stdout)["ranking"]
+    assert json.loads(plain.stdout)["ranking"] is None  # without the reranker: another key
+    assert calls == 2 + 1  # rerank + explain, then a cached repeat, then one plain explanation

@@ -448,3 +448,31 @@ def test_an_admin_deletes_an_analysis_and_nobody_else_can(sqlite_api: Api) -> No
         assert again.status_code == 404
 
     sqlite_api.run(scenario, auth=True)
+
+
+def test_the_report_page_says_which_order_and_variant_it_shows(sqlite_api: Api) -> None:
+    from bifrost.config import Experiment, Variant  # noqa: PLC0415
+    from tests.llm.servers import VALID_ANSWER, FakeServer, Reply  # noqa: PLC0415
+
+    experiment = Experiment(name="wording", variants=[Variant(name="a"), Variant(name="b")])
+    with FakeServer(models=("m",)) as llm:
+        cause = json.dumps({"cause": "F2", "reason": "It came <first>."})
+        llm.reply("/v1/chat/completions", Reply(text=cause), Reply(text=VALID_ANSWER))
+
+        async def scenario(client: httpx.AsyncClient) -> None:
+            answer = await analyse(client, TRAINER)
+            assert answer.status_code == 303, answer.text
+            page = await client.get(answer.headers["location"])
+            assert "named F2 as the cause (the engine ranked F1 first). It came &lt;first&gt;." in (
+                page.text
+            )
+            assert re.search(r"experiment wording, variant [ab]\)", page.text)
+
+        sqlite_api.run(
+            scenario,
+            llm="openai",
+            model="m",
+            base_url=llm.openai_url,
+            llm_rerank=True,
+            experiment=experiment,
+        )

@@ -57,29 +57,22 @@ class Cache(Lookup, Protocol):
     async def stats(self) -> CacheStats: ...
 
 
-def cache_key(
-    content_hash: str,
-    settings: Settings,
-    *,
-    provider: str | None = None,
-    model: str | None = None,
-    prompt_version: str | None = None,
-    experiment: str | None = None,
-) -> str:
-    """SHA-256 over the content hash and every setting that changes the answer."""
+def cache_key(content_hash: str, settings: Settings, **llm: str | None) -> str:
+    """SHA-256 over the content hash and every setting that changes the answer: `llm` is
+    the LLM set-up's identity (`analysis.explain.llm_identity`: provider, model, prompt, and
+    the reranker and experiment when they are on)."""
     parts: dict[str, object] = {
         "content": content_hash,
         "engine": __version__,
         "knowledge": knowledge_version(),
-        "provider": provider,
-        "model": model,
-        "prompt": prompt_version,
+        "provider": llm.pop("provider", None),
+        "model": llm.pop("model", None),
+        "prompt": llm.pop("prompt_version", None),
         "top": settings.top,
         "context_lines": settings.context_lines,
         "max_line_bytes": settings.max_line_bytes,
     }
-    if experiment is not None:  # its definition, which chooses the input's variant
-        parts["experiment"] = experiment
+    parts |= {name: value for name, value in llm.items() if value is not None}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

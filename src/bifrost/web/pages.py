@@ -45,7 +45,7 @@ from bifrost.api.routes.streaming import events
 from bifrost.api.running import run_analysis
 from bifrost.choices import ExportFormat
 from bifrost.errors import BifrostError, ServiceError, UsageError
-from bifrost.render import formats
+from bifrost.render import formats, ranking_phrase
 from bifrost.report import Report
 from bifrost.store import (
     ApiKey,
@@ -381,6 +381,7 @@ def _report_context(
         "report": report,
         "stored": stored,
         "markdown": formats.render(report, "markdown"),
+        "order": ranking_phrase(report),
         "downloads": DOWNLOADS,
     }
 
