@@ -169,6 +169,31 @@ class LLMExplanation(_Model):
     variant: str | None = Field(default=None, description="The experiment's variant that wrote it.")
 
 
+class SimilarIncident(_Model):
+    """A stored analysis whose leading findings share templates with this one's: the same
+    failure seen before, with what a person said fixed it."""
+
+    analysis_id: int
+    created_at: datetime
+    service: str | None = None
+    verdict: Verdict
+    title: str | None = Field(description="Its first finding's title.")
+    similarity: float = Field(description="0–1: how much of both runs' leading findings match.")
+    shared: int = Field(description="Leading findings' templates the two have in common.")
+    resolution: str | None = Field(
+        default=None, description="What fixed it: a pinned known issue, else a feedback note."
+    )
+
+    def line(self) -> str:
+        """How the formats show it: `#42 on 2026-12-01 (trainer), 80% alike: NOTE`."""
+        where = f" ({self.service})" if self.service else ""
+        said = f": {self.resolution}" if self.resolution else f": {self.title or self.verdict}"
+        return (
+            f"#{self.analysis_id} on {self.created_at:%Y-%m-%d}{where}, "
+            f"{self.similarity:.0%} alike{said}"
+        )
+
+
 class Ranking(_Model):
     """The findings in two orders, the engine's and the LLM's (`--llm-rerank`): the Report
     lists them in the order `shown` names."""
@@ -227,6 +252,9 @@ class Report(_Model):
     llm: LLMExplanation | None = None
     ranking: Ranking | None = Field(
         default=None, description="The engine's and the LLM's orders (`--llm-rerank`)."
+    )
+    similar: list[SimilarIncident] = Field(
+        default_factory=list, description="Past analyses of the same failure, most alike first."
     )
     warnings: list[str] = Field(
         default_factory=list, description="What could not be read as it should (cut, truncated)."

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bifrost.cache import Cache
     from bifrost.choices import ExportFormat
+    from bifrost.report import SimilarIncident
     from bifrost.store import HistoryFilter, Store
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -101,6 +102,19 @@ async def give_feedback(
 
     await add_feedback(store, analysis_id, good, note)
     track_feedback(settings, analysis_id, good, note)
+
+
+async def similar_to(store: Store, analysis_id: int) -> list[SimilarIncident]:
+    """The stored analyses of the same failure as analysis `analysis_id` (`NotFound` when
+    there is none), most alike first."""
+    from bifrost.analysis.run import InStore  # noqa: PLC0415
+    from bifrost.analysis.similar import similar_incidents  # noqa: PLC0415
+    from bifrost.store import NotFound, get_analysis  # noqa: PLC0415
+
+    stored = await get_analysis(store, analysis_id)
+    if stored is None:
+        raise NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
+    return await similar_incidents(InStore(store), stored.report)
 
 
 def export_rows(store: Store, filters: HistoryFilter, fmt: ExportFormat) -> AsyncGenerator[str]:

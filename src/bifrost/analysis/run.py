@@ -26,6 +26,7 @@ from bifrost import __version__
 from bifrost.analysis.experiments import Assignment, assign, variant_settings
 from bifrost.analysis.explain import explain_report, llm_identity, rerank_report
 from bifrost.analysis.inputs import compressed
+from bifrost.analysis.similar import similar_incidents
 from bifrost.analysis.tracking import track_explained
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from bifrost.engine.scan import Scan
     from bifrost.store import Store
     from bifrost.store.embedded import EmbeddedStore
-    from bifrost.store.records import AnalysisMeta
+    from bifrost.store.records import AnalysisMeta, Match, PastIncident
 
 Progress = Callable[[int], None]
 """Told how many more bytes of input were read (a progress bar)."""
@@ -105,6 +106,10 @@ class History(Protocol):
 
     async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]: ...
 
+    async def matches(self, template_ids: list[str], content_hash: str) -> list[Match]: ...
+
+    async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]: ...
+
 
 @dataclass(frozen=True)
 class InStore:
@@ -132,6 +137,16 @@ class InStore:
 
         pinned = await known_issues(self.store, template_ids)
         return {p.template_id: p.issue for p in pinned}
+
+    async def matches(self, template_ids: list[str], content_hash: str) -> list[Match]:
+        from bifrost.store.similar import matches  # noqa: PLC0415
+
+        return await matches(self.store, template_ids, content_hash)
+
+    async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]:
+        from bifrost.store.similar import incidents  # noqa: PLC0415
+
+        return await incidents(self.store, analysis_ids)
 
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
@@ -303,6 +318,7 @@ async def _remembered(
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
         await _explain(outcome, settings, on_text, cache if memory.use_cache else None)
     outcome.report = await _with_known_issues(history, outcome.report, problems)
+    outcome.report = await _with_similar(history, outcome.report, problems)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(history, outcome, memory, sources, key)
     elif memory.store and memory.store_input and outcome.analysis_id is not None:
@@ -331,6 +347,17 @@ async def _with_known_issues(history: History, report: Report, problems: list[st
         f.model_copy(update={"known_issue": known.get(f.template_id)}) for f in report.findings
     ]
     return report.model_copy(update={"findings": findings})
+
+
+async def _with_similar(history: History, report: Report, problems: list[str]) -> Report:
+    """The Report with the past analyses of the same failure, as the history holds them now
+    (looked up before this one is stored, and never the same content)."""
+    try:
+        similar = await similar_incidents(history, report)
+    except ServiceError as exc:
+        problems.append(f"similar incidents not looked up: {exc.message}")
+        return report
+    return report.model_copy(update={"similar": similar})
 
 
 async def _save(

@@ -30,6 +30,7 @@ from bifrost.errors import UsageError
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from bifrost.report import SimilarIncident
     from bifrost.store import AnalysisSummary, HistoryFilter, StoredAnalysis
 
 app = typer.Typer(
@@ -147,6 +148,39 @@ def show_command(
             sys.stdout.write(report.to_json() + "\n")
         else:
             render_terminal(report, console(no_color=no_color))
+
+    run(action, verbose=verbose)
+
+
+@app.command("similar")
+def similar_command(
+    analysis_id: Annotated[int, typer.Argument(metavar="ID", hidden=True)],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON lines instead.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """List past analyses of the same failure.
+
+    The same failure: its leading findings' templates (the same lines, in any log). Each
+    line: when, which service, how alike, and what fixed it (a pinned known issue, else a
+    feedback note).
+    """
+    import asyncio
+
+    from bifrost.config import load_settings
+
+    def action() -> None:
+        from bifrost.analysis.history import similar_to
+        from bifrost.store import open_store
+
+        async def fetch() -> list[SimilarIncident]:
+            async with await open_store(load_settings()) as store:
+                return await similar_to(store, analysis_id)
+
+        found = asyncio.run(fetch())
+        for incident in found:
+            print(incident.model_dump_json() if json_output else incident.line())
+        if not found and not json_output:
+            print("No past analysis of the same failure.", file=sys.stderr)
 
     run(action, verbose=verbose)
 

@@ -105,6 +105,9 @@ def render_markdown(report: Report, *, top: int | None = None) -> str:
     order = ranking_phrase(report)
     if order is not None:
         parts.append(f"_{escape(order)}_")
+    if report.similar:
+        seen = "\n".join(f"- {escape(incident.line())}" for incident in report.similar)
+        parts.append(f"**Seen before:**\n\n{seen}")
 
     findings = shown_findings(report, top)
     if len(findings) < total_findings(report):

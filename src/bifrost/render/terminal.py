@@ -160,6 +160,11 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     order = ranking_phrase(report)
     if order is not None:
         _indented(out, Text(_prose(order), style="dim"))
+    if report.similar:
+        out.print()
+        _indented(out, Text("Seen before:", style="bold"))
+        for incident in report.similar:
+            _indented(out, Text(_prose(incident.line())), indent=INDENT * 2)
     if report.diff is not None:
         _comparison(out, report.diff)
 

@@ -26,7 +26,19 @@ import platformdirs
 from bifrost.errors import ServiceError
 from bifrost.report import KnownIssue, Report
 from bifrost.store.migrations import HEAD_REVISION
-from bifrost.store.records import AnalysisMeta, Counts, analysis_row, finding_rows, utcnow
+from bifrost.store.records import (
+    INCIDENTS_SQL,
+    LEADS,
+    MATCHES_SQL,
+    MAX_MATCHES,
+    AnalysisMeta,
+    Counts,
+    Match,
+    PastIncident,
+    analysis_row,
+    finding_rows,
+    utcnow,
+)
 
 BUSY_TIMEOUT_MS = 15_000
 PRAGMAS = (
@@ -152,6 +164,36 @@ class EmbeddedStore:
             )
             for row in rows
         }
+
+    async def matches(self, template_ids: list[str], content_hash: str) -> list[Match]:
+        """`similar.matches`, in sqlite3."""
+        if not template_ids:
+            return []
+        marks = "(" + ", ".join("?" * len(template_ids)) + ")"
+        sql = MATCHES_SQL.format(templates=marks, leads=LEADS, hash="?", limit=MAX_MATCHES)
+        with self._failing():
+            rows = self._connection.execute(sql, [*template_ids, content_hash]).fetchall()
+        return [Match(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]:
+        """`similar.incidents`, in sqlite3."""
+        if not analysis_ids:
+            return []
+        sql = INCIDENTS_SQL.format(leads=LEADS, ids="(" + ", ".join("?" * len(analysis_ids)) + ")")
+        with self._failing():
+            rows = self._connection.execute(sql, analysis_ids).fetchall()
+        return [
+            PastIncident(
+                analysis_id=int(r[0]),
+                created_at=datetime.fromisoformat(r[1]).replace(tzinfo=UTC),
+                service=r[2],
+                verdict=str(r[3]),
+                top_title=r[4],
+                leads=int(r[5]),
+                note=r[6],
+            )
+            for r in rows
+        ]
 
     def cache_entry(self, key: str, now: datetime | None = None) -> tuple[str, int | None] | None:
         """The cached Report's JSON and its analysis id, unless missing or expired."""

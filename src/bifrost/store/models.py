@@ -114,6 +114,7 @@ class FindingRow(Base):
     __table_args__ = (
         Index("ix_findings_category", "category"),
         Index("ix_findings_analysis_id", "analysis_id"),
+        Index("ix_findings_template_id", "template_id", "rank"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -229,3 +229,51 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in ("done", "failed")
+
+
+LEADS = 5
+"""The leading findings (by rank) that make an analysis's fingerprint for similar incidents."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A leading finding of a stored analysis whose template one of this run's has."""
+
+    analysis_id: int
+    template_id: str
+    rank: int
+
+
+@dataclass(frozen=True)
+class PastIncident:
+    """A stored analysis as a similar incident shows it, with its latest feedback note."""
+
+    analysis_id: int
+    created_at: datetime
+    service: str | None
+    verdict: str
+    top_title: str | None
+    leads: int  # its findings ranked LEADS or better
+    note: str | None
+
+
+MAX_MATCHES = 5000
+"""Rows of matching findings read, newest first: a template every log has (`exited with 1`)
+must not read the whole history."""
+
+MATCHES_SQL = (
+    "SELECT f.analysis_id, f.template_id, f.rank FROM findings f "
+    "JOIN analyses a ON a.id = f.analysis_id "
+    "WHERE f.template_id IN {templates} AND f.rank <= {leads} AND a.content_hash <> {hash} "
+    "ORDER BY f.analysis_id DESC LIMIT {limit}"
+)
+INCIDENTS_SQL = (
+    "SELECT a.id, a.created_at, a.service, a.verdict, a.top_title, "
+    "(SELECT count(*) FROM findings f WHERE f.analysis_id = a.id AND f.rank <= {leads}), "
+    "(SELECT fb.note FROM feedback fb WHERE fb.analysis_id = a.id AND fb.note IS NOT NULL "
+    "ORDER BY fb.id DESC LIMIT 1) "
+    "FROM analyses a WHERE a.id IN {ids}"
+)
+"""The two queries of similar incidents, as SQL both paths run (`similar.py` through
+SQLAlchemy, `embedded.py` through sqlite3), each filling in its own placeholders: a list
+`{templates}` or `{ids}` with its parentheses (SQLAlchemy's expanding parameter adds them)."""

@@ -1,0 +1,76 @@
+"""Similar incidents: stored analyses whose leading findings share templates with a Report's.
+The SQL is `records.MATCHES_SQL` and `records.INCIDENTS_SQL`, which the embedded path runs
+too; the scoring is the application's (`analysis/similar.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Integer, String, bindparam, column, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bifrost.store.database import Store
+from bifrost.store.models import UTCDateTime
+from bifrost.store.records import (
+    INCIDENTS_SQL,
+    LEADS,
+    MATCHES_SQL,
+    MAX_MATCHES,
+    Match,
+    PastIncident,
+)
+
+_MATCHES = text(
+    MATCHES_SQL.format(templates=":templates", leads=LEADS, hash=":hash", limit=MAX_MATCHES)
+).bindparams(bindparam("templates", expanding=True))
+_INCIDENTS = (
+    text(INCIDENTS_SQL.format(leads=LEADS, ids=":ids"))
+    .bindparams(bindparam("ids", expanding=True))
+    .columns(  # typed, so that a time comes back a UTC datetime from SQLite too
+        column("id", Integer),
+        column("created_at", UTCDateTime()),
+        column("service", String),
+        column("verdict", String),
+        column("top_title", String),
+        column("leads", Integer),
+        column("note", String),
+    )
+)
+
+
+async def matches(store: Store, template_ids: list[str], content_hash: str) -> list[Match]:
+    """The leading findings of other logs' analyses with these templates, newest first."""
+    if not template_ids:
+        return []
+
+    async def body(connection: AsyncConnection) -> list[Match]:
+        found = await connection.execute(
+            _MATCHES, {"templates": template_ids, "hash": content_hash}
+        )
+        return [Match(int(r[0]), str(r[1]), int(r[2])) for r in found.all()]
+
+    return await store.transact(body, write=False)
+
+
+async def incidents(store: Store, analysis_ids: list[int]) -> list[PastIncident]:
+    if not analysis_ids:
+        return []
+
+    async def body(connection: AsyncConnection) -> list[PastIncident]:
+        found = await connection.execute(_INCIDENTS, {"ids": analysis_ids})
+        return [_incident(row) for row in found.all()]
+
+    return await store.transact(body, write=False)
+
+
+def _incident(row: Sequence[Any]) -> PastIncident:
+    return PastIncident(
+        analysis_id=int(row[0]),
+        created_at=row[1],
+        service=row[2],
+        verdict=str(row[3]),
+        top_title=row[4],
+        leads=int(row[5]),
+        note=row[6],
+    )

@@ -1,0 +1,25 @@
+"""Similar past incidents through the API's store, on SQLite and PostgreSQL: a later log of the
+same failure names the earlier analysis with its feedback note; another failure names none."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import MAVEN, TRAINER, Api
+
+
+def test_the_api_names_similar_incidents(api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        first = await client.post("/api/v1/analyses", content=TRAINER)
+        assert first.status_code == 201, first.text
+        first_id = int(first.headers["x-bifrost-analysis-id"])
+        said = {"good": True, "note": "Lower the batch size"}
+        feedback = await client.post(f"/api/v1/analyses/{first_id}/feedback", json=said)
+        assert feedback.status_code < 300, feedback.text
+        later = await client.post("/api/v1/analyses", content=b"x\n" + TRAINER)
+        [seen] = later.json()["similar"]
+        assert (seen["analysis_id"], seen["resolution"]) == (first_id, "Lower the batch size")
+        unrelated = await client.post("/api/v1/analyses", content=MAVEN)
+        assert unrelated.json()["similar"] == []
+
+    api.run(scenario)

@@ -1,0 +1,58 @@
+"""Similar past incidents: a later log of the same failure names the earlier analyses, with
+what a person left on them; another failure, or the same log again, does not. Through the
+CLI's embedded history and through the API's store (SQLite and PostgreSQL) alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bifrost.analysis.similar import cosine, fingerprint, overlaps
+from bifrost.store.records import Match
+from tests.api.conftest import MAVEN, TRAINER
+from tests.conftest import Run
+from tests.llm.test_digest import make_finding, make_report
+
+
+def test_the_same_leading_templates_are_alike_and_others_are_not() -> None:
+    report = make_report([make_finding(rank, ["ERROR x"]) for rank in (1, 2, 3)])
+    ours = fingerprint(report)
+    assert ours == {"t1": 1.0, "t2": 0.5, "t3": 1 / 3}
+    same = [Match(7, t, rank) for rank, t in enumerate(("t1", "t2", "t3"), start=1)]
+    assert cosine(ours, overlaps(ours, same)[7], their_leads=3) == pytest.approx(1.0)
+    swapped = [Match(8, "t1", 3), Match(8, "t3", 1)]
+    partly = cosine(ours, overlaps(ours, swapped)[8], their_leads=5)
+    assert 0.0 < partly < 0.6
+    assert overlaps(ours, [Match(9, "elsewhere", 1)]) == {}
+
+
+def test_a_later_log_of_the_same_failure_names_the_earlier_one(
+    bifrost: Run, tmp_path: Path
+) -> None:
+    first, later, other = tmp_path / "first.log", tmp_path / "later.log", tmp_path / "maven.log"
+    first.write_bytes(TRAINER)
+    later.write_bytes(b"2024-06-01 08:00:00 INFO another day\n" + TRAINER)
+    other.write_bytes(MAVEN)
+    assert json.loads(bifrost("analyze", str(first), "-f", "json").stdout)["similar"] == []
+    assert bifrost("feedback", "1", "--good", "--note", "Lower the batch size").returncode == 0
+    bifrost("analyze", str(other), "-f", "json")  # analysis 2: another failure
+
+    report = json.loads(bifrost("analyze", str(later), "-f", "json").stdout)
+    [seen] = report["similar"]
+    assert (seen["analysis_id"], seen["resolution"]) == (1, "Lower the batch size")
+    assert seen["similarity"] > 0.9
+    shown = bifrost("analyze", str(later), "--no-color").stdout
+    assert "Seen before:" in shown
+    assert "#1 on " in shown
+    assert "alike: Lower the batch size" in shown
+    again = json.loads(bifrost("analyze", str(first), "-f", "json", "--no-cache").stdout)
+    assert [s["analysis_id"] for s in again["similar"]] == [3]  # not itself: the same content
+
+    pinned = bifrost("known", "add", "1", "1", "--note", "Use gradient checkpointing")
+    assert pinned.returncode == 0, pinned.stderr
+    listed = bifrost("history", "similar", "3", "--json").stdout.splitlines()
+    assert json.loads(listed[0])["resolution"] == "Use gradient checkpointing"
+    assert "No past analysis" in bifrost("history", "similar", "2").stderr
+    assert "no stored analysis has id 99" in bifrost("history", "similar", "99").stderr
