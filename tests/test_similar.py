@@ -13,6 +13,7 @@ from bifrost.analysis.similar import cosine, fingerprint, overlaps
 from bifrost.store.records import Match
 from tests.api.conftest import MAVEN, TRAINER
 from tests.conftest import Run
+from tests.llm.servers import VALID_ANSWER, FakeServer, Reply
 from tests.llm.test_digest import make_finding, make_report
 
 
@@ -47,6 +48,13 @@ def test_a_later_log_of_the_same_failure_names_the_earlier_one(
     assert "Seen before:" in shown
     assert "#1 on " in shown
     assert "alike: Lower the batch size" in shown
+    for fmt, shape in (
+        ("github", "%0ASeen before:%0A- #1 on "),
+        ("junit", "Seen before:\n- #1 on "),
+    ):
+        assert shape in bifrost("analyze", str(later), "-f", fmt).stdout, fmt
+    sarif = json.loads(bifrost("analyze", str(later), "-f", "sarif").stdout)
+    assert sarif["runs"][0]["properties"]["similar"][0]["resolution"] == "Lower the batch size"
     again = json.loads(bifrost("analyze", str(first), "-f", "json", "--no-cache").stdout)
     assert [s["analysis_id"] for s in again["similar"]] == [3]  # not itself: the same content
 
@@ -56,3 +64,23 @@ def test_a_later_log_of_the_same_failure_names_the_earlier_one(
     assert json.loads(listed[0])["resolution"] == "Use gradient checkpointing"
     assert "No past analysis" in bifrost("history", "similar", "2").stderr
     assert "no stored analysis has id 99" in bifrost("history", "similar", "99").stderr
+
+
+def test_the_llm_is_told_what_fixed_the_same_failure_before(bifrost: Run, tmp_path: Path) -> None:
+    first, later = tmp_path / "first.log", tmp_path / "later.log"
+    first.write_bytes(TRAINER)
+    later.write_bytes(b"2024-06-01 08:00:00 INFO another day\n" + TRAINER)
+    bifrost("analyze", str(first), "-f", "json")
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    note = f"Lower the batch size; the token {secret} was fine"
+    assert bifrost("feedback", "1", "--good", "--note", note).returncode == 0
+    with FakeServer() as llm:
+        llm.reply("/api/chat", Reply(text=VALID_ANSWER))
+        env = {"BIFROST_LLM": "ollama", "BIFROST_MODEL": "test-model", "BIFROST_BASE_URL": llm.url}
+        run = bifrost("analyze", str(later), "-f", "json", env=env)
+        [body] = llm.bodies("/api/chat")
+    assert run.returncode == 1, run.stderr
+    user = body["messages"][1]["content"]
+    assert "Past incidents of the same failure (from Bifrost's history, NOT this log" in user
+    assert "Lower the batch size" in user
+    assert secret not in json.dumps(body)  # the note is redacted like the log

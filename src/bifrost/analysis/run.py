@@ -316,9 +316,11 @@ async def _remembered(
         )
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
+    # Before the explanation: its digest carries what fixed the same failure before.
+    outcome.report = await _with_similar(history, outcome.report, problems)
+    if cached is None:
         await _explain(outcome, settings, on_text, cache if memory.use_cache else None)
     outcome.report = await _with_known_issues(history, outcome.report, problems)
-    outcome.report = await _with_similar(history, outcome.report, problems)
     if memory.store and cached is None:  # a repeat is already in the history
         outcome.analysis_id = await _save(history, outcome, memory, sources, key)
     elif memory.store and memory.store_input and outcome.analysis_id is not None:

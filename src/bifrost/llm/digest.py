@@ -166,6 +166,9 @@ def build_digest(report: Report, *, max_input_tokens: int = 3000, redactor: Reda
     )
 
 
+MAX_RESOLUTION_CHARS = 300
+
+
 def _preamble(report: Report) -> list[str]:
     stats = report.stats
     shown = f"format {stats.format}, " if stats.format else ""
@@ -173,7 +176,24 @@ def _preamble(report: Report) -> list[str]:
         f"Log {report.input.name}: {stats.lines} lines, {stats.events} events, {shown}"
         f"{len(report.findings)} findings; verdict {report.verdict}.",
         f"Built-in summary: {report.summary}",
+        *_past_incidents(report),
         "Findings, most important first:",
+    ]
+
+
+def _past_incidents(report: Report) -> list[str]:
+    """What people said fixed the same failure before: from the history, not this log."""
+    resolved = [i for i in report.similar if i.resolution]
+    if not resolved:
+        return []
+    return [
+        "Past incidents of the same failure (from Bifrost's history, NOT this log; "
+        "their fixes may apply):",
+        *(
+            f"- analysis #{i.analysis_id}, {i.created_at:%Y-%m-%d}, {i.similarity:.0%} alike: "
+            f"{(i.resolution or '')[:MAX_RESOLUTION_CHARS]}"
+            for i in resolved
+        ),
     ]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "position_phrase",
     "printable",
     "ranking_phrase",
+    "seen_before",
     "shown_findings",
     "stats_phrase",
     "total_findings",
@@ -132,6 +133,14 @@ def ranking_phrase(report: Report) -> str | None:
         f"Order: {ranking.model}'s, which named {ranking.cause} as the cause (the engine "
         f"ranked {ranking.engine[0]} first). {ranking.reason}"
     )
+
+
+def seen_before(report: Report) -> list[str]:
+    """The similar past incidents as lines for formats that attach them to the first finding
+    (GitHub annotations, JUnit); none when there are none."""
+    if not report.similar:
+        return []
+    return ["Seen before:", *(f"- {incident.line()}" for incident in report.similar)]
 
 
 def stats_phrase(report: Report) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from bifrost.render import is_multi_file, plural, position_phrase, printable
+from bifrost.render import is_multi_file, plural, position_phrase, printable, seen_before
 from bifrost.render.sarif import source_file
 from bifrost.report import Finding, Report
 
@@ -45,10 +45,13 @@ def escape_property(text: str) -> str:
 def render_github(report: Report) -> str:
     """One `::error`/`::warning`/`::notice` line per finding; empty when there are none."""
     multi_file = is_multi_file(report)
-    return "".join(_annotation(report, finding, multi_file) + "\n" for finding in report.findings)
+    return "".join(
+        _annotation(report, finding, multi_file, seen_before(report) if rank == 0 else []) + "\n"
+        for rank, finding in enumerate(report.findings)
+    )
 
 
-def _annotation(report: Report, finding: Finding, multi_file: bool) -> str:
+def _annotation(report: Report, finding: Finding, multi_file: bool, seen: list[str]) -> str:
     properties: list[tuple[str, str]] = []
     if finding.evidence:
         first = finding.evidence[0]
@@ -69,5 +72,6 @@ def _annotation(report: Report, finding: Finding, multi_file: bool) -> str:
         message.append(finding.explanation.strip())
     if finding.suggestion:
         message.append(f"Fix: {finding.suggestion.strip()}")
+    message += seen
     text = escape_data("\n".join(message))
     return f"::{_COMMAND[finding.severity]} {props}::{text}"

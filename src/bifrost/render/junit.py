@@ -34,6 +34,7 @@ from bifrost.render import (
     plural,
     position_phrase,
     printable,
+    seen_before,
 )
 from bifrost.report import Finding, Report
 
@@ -56,7 +57,10 @@ def _block(text: str) -> str:
 def render_junit(report: Report) -> str:
     """The report as a JUnit XML document (UTF-8, with an XML declaration)."""
     multi_file = is_multi_file(report)
-    cases = [_case(finding, multi_file) for finding in report.findings]
+    cases = [
+        _case(finding, multi_file, seen_before(report) if rank == 0 else [])
+        for rank, finding in enumerate(report.findings)
+    ]
     if not cases:
         case = ET.Element("testcase", classname="bifrost", name=_line(headline(report)))
         if report.verdict == "failure":
@@ -77,9 +81,9 @@ def render_junit(report: Report) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _case(finding: Finding, multi_file: bool) -> ET.Element:
+def _case(finding: Finding, multi_file: bool, seen: list[str]) -> ET.Element:
     case = ET.Element("testcase", classname=_line(finding.category), name=_line(finding.title))
-    details = _block(_details(finding, multi_file))
+    details = _block(_details(finding, multi_file, seen))
     if finding.severity in _FAILING:
         failure = ET.SubElement(
             case, "failure", message=_line(finding.title), type=finding.severity
@@ -90,7 +94,7 @@ def _case(finding: Finding, multi_file: bool) -> ET.Element:
     return case
 
 
-def _details(finding: Finding, multi_file: bool) -> str:
+def _details(finding: Finding, multi_file: bool, seen: list[str]) -> str:
     """Evidence with line numbers, then what it means and the fix: what a reader needs."""
     counted = plural(finding.count, "occurrence")
     where = position_phrase(finding, multi_file)
@@ -107,4 +111,6 @@ def _details(finding: Finding, multi_file: bool) -> str:
         lines += ["", finding.explanation.strip()]
     if finding.suggestion:
         lines += ["", f"Fix: {finding.suggestion.strip()}"]
+    if seen:
+        lines += ["", *seen]
     return "\n".join(lines)

@@ -65,6 +65,8 @@ def render_sarif(report: Report) -> str:
         "results": results,
         "properties": {"verdict": report.verdict, "summary": report.summary},
     }
+    if report.similar:
+        run["properties"]["similar"] = [i.model_dump(mode="json") for i in report.similar]
     if report.warnings:
         notifications = [{"level": "warning", "message": {"text": w}} for w in report.warnings]
         run["invocations"] = [
