@@ -11,7 +11,6 @@ cause. Needs a real model (see `bench/llm_rerank.py` for starting llama.cpp's se
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 from pathlib import Path
@@ -62,11 +61,7 @@ async def run(cases: list[labelled.Case], settings: Settings) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_common_args(parser, bifrost=False)
-    common.add_llm_args(parser)
-    args = parser.parse_args()
-    cases = labelled.logchunks(args.data)[:: args.every]
+    args, cases = labelled.logchunks_for_a_model(__doc__.split("\n\n")[0])
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "terse_1.md").write_text(TERSE, encoding="utf-8")
         settings = common.llm_settings(

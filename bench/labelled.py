@@ -13,6 +13,7 @@ slow part and the ranker is refitted many times.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import pickle
@@ -55,6 +56,16 @@ def logchunks(data: Path) -> list[Case]:
             )
         )
     return cases
+
+
+def logchunks_for_a_model(description: str) -> tuple[argparse.Namespace, list[Case]]:
+    """The arguments of a bench that asks a real model (`common.add_llm_args`), and every
+    k-th case of logchunks-dev."""
+    parser = argparse.ArgumentParser(description=description)
+    common.add_common_args(parser, bifrost=False)
+    common.add_llm_args(parser)
+    args = parser.parse_args()
+    return args, logchunks(args.data)[:: args.every]
 
 
 def cidiff(data: Path) -> list[Case]:

@@ -18,7 +18,6 @@ was tuned on none of these logs: every figure is out of sample. Needs a real mod
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
@@ -68,11 +67,7 @@ async def score(cases: list[labelled.Case], settings: Settings) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_common_args(parser, bifrost=False)
-    common.add_llm_args(parser)
-    args = parser.parse_args()
-    cases = labelled.logchunks(args.data)[:: args.every]
+    args, cases = labelled.logchunks_for_a_model(__doc__.split("\n\n")[0])
     settings = common.llm_settings(args)
     asyncio.run(score(cases, settings))
     return 0
