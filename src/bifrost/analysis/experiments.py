@@ -258,8 +258,13 @@ async def experiment_report(settings: Settings, store: Store, name: str) -> Expe
     return summarise(name, rows, configured)
 
 
-async def experiment_list(store: Store) -> list[tuple[str, int]]:
-    """Every experiment the history holds analyses of, with how many."""
+async def experiment_list(settings: Settings, store: Store) -> list[tuple[str, int, bool]]:
+    """Every experiment the history holds analyses of, or the settings run now: its name, how
+    many analyses, and whether it runs now."""
     from bifrost.store.experiments import experiment_names  # noqa: PLC0415
 
-    return await experiment_names(store)
+    found = dict(await experiment_names(store))
+    running = settings.experiment.name if settings.experiment else None
+    if running is not None:
+        found.setdefault(running, 0)
+    return [(name, count, name == running) for name, count in sorted(found.items())]

@@ -41,14 +41,10 @@ def list_command(verbose: Verbose = False) -> None:
         from bifrost.store import open_store
 
         settings = load_settings()
-        running = settings.experiment.name if settings.experiment else None
         async with await open_store(settings) as store:
-            found = dict(await experiment_list(store))
-        if running is not None:
-            found.setdefault(running, 0)
-        for name, count in sorted(found.items()):
-            mark = "*" if name == running else " "
-            print(f"{mark} {name:<32} {count} analyses")
+            found = await experiment_list(settings, store)
+        for name, count, running in found:
+            print(f"{'*' if running else ' '} {name:<32} {count} analyses")
 
     run(lambda: run_async(body()), verbose=verbose)
 

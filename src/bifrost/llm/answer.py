@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bifrost.errors import BifrostError
+from bifrost.llm.base import ChatRequest
 
 
 class _Model(BaseModel):
@@ -51,6 +53,15 @@ class AnswerError(BifrostError):
 
     code = "malformed_answer"
     exit_code = 3
+
+
+def sent_back(request: ChatRequest, error: AnswerError) -> ChatRequest:
+    """The request again, with why its answer was rejected: a model's one second chance."""
+    return replace(
+        request,
+        user=f"{request.user}\n\nYour previous answer was rejected: {error.message}\n"
+        "Answer again with one JSON object that follows the schema exactly.",
+    )
 
 
 def answer_schema(finding_ids: Sequence[str] = ()) -> dict[str, Any]:

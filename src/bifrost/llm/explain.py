@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bifrost.config import Settings
-from bifrost.llm.answer import Answer, AnswerError, parse_answer
+from bifrost.llm.answer import Answer, AnswerError, parse_answer, sent_back
 from bifrost.llm.base import ChatRequest, ChatResult, Provider
 from bifrost.llm.digest import Digest, build_digest
 from bifrost.llm.grounding import Grounding, ground
@@ -62,18 +62,7 @@ async def explain(
     try:
         answer = parse_answer(result.text)
     except AnswerError as first_error:
-        retry = ChatRequest(
-            system=prepared.request.system,
-            user=prepared.request.user
-            + "\n\nYour previous answer was rejected: "
-            + first_error.message
-            + "\nAnswer again with one JSON object that follows the schema exactly.",
-            schema=prepared.request.schema,
-            max_output_tokens=prepared.request.max_output_tokens,
-            temperature=prepared.request.temperature,
-            prompt_tokens_estimate=prepared.request.prompt_tokens_estimate,
-        )
-        result = await provider.chat(retry)
+        result = await provider.chat(sent_back(prepared.request, first_error))
         answer = parse_answer(result.text)
     restored = _restore(answer, prepared.redactor)
     llm = LLMExplanation(

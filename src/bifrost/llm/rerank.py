@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bifrost.config import Settings
-from bifrost.llm.answer import AnswerError, first_object
+from bifrost.llm.answer import AnswerError, first_object, sent_back
 from bifrost.llm.base import ChatRequest, Provider
 from bifrost.llm.digest import estimate_tokens
 from bifrost.llm.redact import Redactor
@@ -120,15 +120,7 @@ async def rerank(report: Report, settings: Settings, provider: Provider) -> Repo
     try:
         choice = parse_choice(result.text, ids)
     except AnswerError as first_error:
-        retry = ChatRequest(
-            system=request.system,
-            user=f"{request.user}\n\nYour previous answer was rejected: {first_error.message}\n"
-            "Answer again with one JSON object that follows the schema exactly.",
-            schema=request.schema,
-            max_output_tokens=request.max_output_tokens,
-            prompt_tokens_estimate=request.prompt_tokens_estimate,
-        )
-        result = await provider.chat(retry)
+        result = await provider.chat(sent_back(request, first_error))
         choice = parse_choice(result.text, ids)
     named = choice.cause if choice.cause != "none" else None
     order = ids if named is None else [named, *(i for i in ids if i != named)]

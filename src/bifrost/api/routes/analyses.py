@@ -32,6 +32,10 @@ from bifrost.store import (
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: ERROR_RESPONSES[422] | {"description": "No such analysis."}
+}
+
 RENDERED: dict[str, Any] = {
     f.media_type.split(";")[0]: {} for name, f in REPORT_FORMATS.items() if name != "json"
 }
@@ -257,7 +261,7 @@ async def export_analyses(
     "/{analysis_id:int}",
     summary="Get one stored analysis",
     response_model=StoredAnalysis,
-    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+    responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def get_one(
     request: Request,
@@ -276,7 +280,7 @@ async def get_one(
     summary="Delete a stored analysis",
     status_code=204,
     response_class=Response,
-    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+    responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def delete_one(
     request: Request,
@@ -294,7 +298,7 @@ async def delete_one(
     summary="Say whether an analysis was right",
     status_code=204,
     response_class=Response,
-    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+    responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def feedback(
     request: Request,
@@ -328,7 +332,7 @@ class KnownOut(BaseModel):
     summary="Pin what fixed a finding to its template",
     status_code=201,
     response_model=KnownOut,
-    responses={404: ERROR_RESPONSES[422] | {"description": "No such analysis."}, **ERROR_RESPONSES},
+    responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def pin_known_issue(
     request: Request,

@@ -33,13 +33,8 @@ async def list_experiments(
     request: Request, _caller: Annotated[Caller, Depends(require("read"))]
 ) -> list[ExperimentOut]:
     services = services_of(request)
-    found = dict(await experiment_list(services.store))
-    running = services.settings.experiment.name if services.settings.experiment else None
-    if running is not None:
-        found.setdefault(running, 0)
-    return [
-        ExperimentOut(name=n, analyses=c, running=n == running) for n, c in sorted(found.items())
-    ]
+    found = await experiment_list(services.settings, services.store)
+    return [ExperimentOut(name=n, analyses=c, running=r) for n, c, r in found]
 
 
 @router.get(
