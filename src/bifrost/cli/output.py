@@ -127,10 +127,13 @@ def stop_on_ctrl_c() -> None:
     handler in place, which only cancels the task: a blocking read in the command's coroutine
     (standard input being spooled) would go on. See `_interrupt` for where it is raised.
     """
+    global _said_interrupted
+    _said_interrupted = False
     signal.signal(signal.SIGINT, _interrupt)
 
 
 _COMMAND_TASK = "bifrost-command"
+_said_interrupted = False
 CLEANUP_S = 5.0
 """How long a command may take to clean up after Ctrl-C before it is ended without."""
 
@@ -141,10 +144,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     group (anyio's, under httpx), the interrupt would be handed on wrapped in an exception
     group, logged at exit; in a plain callback (a transport's `connection_made`) it would
     leave the protocol half set up, and its `connection_lost` would fail. There it is raised
-    by the event loop, as soon as the task or callback lets go."""
-    with contextlib.suppress(OSError):  # the file descriptor: a write to sys.stderr may be
-        os.write(2, b"bifrost: error: interrupted\n")  # what was interrupted
+    by the event loop, as soon as the task or callback lets go.
+
+    The second handler goes in before anything else: Python runs a pending handler between
+    the calls of a running one, so a second Ctrl-C pressed at once would otherwise run this
+    one again, inside itself (two lines, two interrupts)."""
     signal.signal(signal.SIGINT, _exit_at_once)
+    if not _say_interrupted():  # a second one, run inside the first, did it all already
+        return
     deadline = threading.Timer(CLEANUP_S, _exit_at_once, (signum, None))
     deadline.daemon = True
     deadline.start()
@@ -155,6 +162,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
             loop.call_soon_threadsafe(_raise_interrupt)
             return
     raise KeyboardInterrupt
+
+
+def _say_interrupted() -> bool:
+    """The one line of a Ctrl-C, said by whichever handler runs first (True for that one). It
+    is written to the file descriptor: a write to sys.stderr may be what was interrupted."""
+    global _said_interrupted
+    if _said_interrupted:
+        return False
+    _said_interrupted = True
+    with contextlib.suppress(OSError):
+        os.write(2, b"bifrost: error: interrupted\n")
+    return True
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -186,6 +205,7 @@ def _raise_interrupt() -> NoReturn:
 def _exit_at_once(signum: int, frame: FrameType | None) -> NoReturn:
     """The last resort, in case the cleaning up is what hangs: worker processes (which never
     see SIGINT) are stopped, stdout is flushed, and nothing else runs."""
+    _say_interrupted()
     for child in multiprocessing.active_children():
         child.terminate()
     with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a write it interrupted
