@@ -213,6 +213,46 @@ class Ranking(_Model):
     duration_s: float
 
 
+MetricKind = Literal[
+    "loss", "val_loss", "lr", "grad_norm", "accuracy", "perplexity", "throughput", "memory"
+]
+
+
+class MetricPoint(_Model):
+    """One value of a training metric (`value` None: NaN or infinite)."""
+
+    index: int = Field(description="1-based: the how-manieth value of its metric.")
+    value: float | None
+    line: int
+    file: str | None = None
+    step: int | None = None
+    epoch: float | None = None
+
+
+class Metric(_Model):
+    """One metric of a training run, as the log printed it over time."""
+
+    key: str = Field(description="The name the log gives it: `loss`, `train/loss`, `lr`.")
+    kind: MetricKind
+    count: int = Field(description="Values read.")
+    non_finite: int = Field(description="Values that were NaN or infinite.")
+    first: float | None
+    last: float | None
+    min: float | None
+    max: float | None
+    first_line: int
+    last_line: int
+    points: list[MetricPoint] | None = Field(
+        default=None,
+        description="The series, thinned evenly to at most 256 points; only on request "
+        "(`analyze --series`, `?series=true`).",
+    )
+
+    def values(self) -> list[float | None]:
+        """The kept values in order, for a sparkline or a chart."""
+        return [p.value for p in self.points or []]
+
+
 class TemplateDelta(_Model):
     """One template of `bifrost diff` with how often each run wrote it."""
 
@@ -262,8 +302,19 @@ class Report(_Model):
     diff: DiffSection | None = Field(
         default=None, description="`bifrost diff`: the comparison with the baseline run."
     )
+    metrics: list[Metric] = Field(
+        default_factory=list, description="A training run's metrics (loss, lr …) over time."
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)
+
+    def without_series(self) -> Report:
+        """The Report with its metrics' summaries only: what JSON answers hold unless the
+        series are asked for."""
+        if not any(m.points for m in self.metrics):
+            return self
+        metrics = [m.model_copy(update={"points": None}) for m in self.metrics]
+        return self.model_copy(update={"metrics": metrics})

@@ -175,13 +175,16 @@ def analyze_sources(
 ) -> Report:
     # The scanner and the scorer load here, not with this module: an answer from the cache
     # never needs them (0.1 s of imports, most of them compiling patterns).
+    from bifrost.engine import curves  # noqa: PLC0415
     from bifrost.engine.scan import Scanner  # noqa: PLC0415
     from bifrost.engine.score import findings  # noqa: PLC0415
 
     started = time.perf_counter()
     scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
     scan = scanner.scan(sources, settings.chunk_bytes, progress)
-    return build_report(scan, findings(scan), settings.top, elapsed=time.perf_counter() - started)
+    trends = curves.as_findings(curves.problems(scan.metrics), scan.file_name)
+    ranked = curves.merged(findings(scan), trends)
+    return build_report(scan, ranked, settings.top, elapsed=time.perf_counter() - started)
 
 
 async def analyze_and_store(
@@ -513,6 +516,8 @@ def _relabel(report: Report, sources: list[Source]) -> Report:
 
 def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float) -> Report:
     """The Report for a scan: the `top` findings, with a verdict and summary over all of them."""
+    from bifrost.engine.metrics import report_metrics  # noqa: PLC0415 — loaded by the scan
+
     return Report(
         input=InputInfo.of(
             [s.name for s in scan.sources],
@@ -533,6 +538,7 @@ def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float)
         finding_counts=finding_counts(ranked),
         summary=summary(ranked),
         warnings=[w for s in scan.sources for w in s.warnings],
+        metrics=report_metrics(scan.metrics, scan.file_name),
     )
 
 

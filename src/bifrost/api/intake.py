@@ -78,6 +78,10 @@ class AnalysisOptions(BaseModel):
         description="The input's name in the Report [upload].",
     )
     format: OutputFormat = Field(default="json", description="How to render the Report.")
+    series: bool = Field(
+        default=False,
+        description="Include each training metric's series (`metrics[].points`) in JSON.",
+    )
     request_id: str | None = Field(
         default=None,
         min_length=1,

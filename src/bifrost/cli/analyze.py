@@ -44,6 +44,12 @@ def analyze_command(
     ] = ReportFormat.terminal,
     top: Top = None,
     fail_on: FailOnOption = None,
+    series: Annotated[
+        bool,
+        typer.Option(
+            "--series", help="JSON: include each training metric's series (up to 256 points)."
+        ),
+    ] = False,
     llm: Annotated[
         ProviderName | None,
         typer.Option(
@@ -192,7 +198,7 @@ def analyze_command(
                 file=sys.stderr,
             )
         if not quiet:
-            print_report(report, format, no_color=no_color)
+            print_report(report, format, no_color=no_color, series=series)
         if notify:
             _notify(settings, outcome.report, memory.labels, outcome.analysis_id)
         return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)
@@ -246,8 +252,11 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
     return 0
 
 
-def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
-    """The Report on stdout in the chosen format (shared by `analyze` and `diff`)."""
+def print_report(
+    report: Report, fmt: ReportFormat, *, no_color: bool, series: bool = False
+) -> None:
+    """The Report on stdout in the chosen format (shared by `analyze` and `diff`); JSON holds
+    the training metrics' series only with `series`."""
     if fmt is ReportFormat.terminal:
         from bifrost.cli.console import console
         from bifrost.render.terminal import render_terminal
@@ -256,7 +265,7 @@ def print_report(report: Report, fmt: ReportFormat, *, no_color: bool) -> None:
     else:
         from bifrost.render.formats import render
 
-        sys.stdout.write(render(report, fmt.value))
+        sys.stdout.write(render(report, fmt.value, series=series))
     sys.stdout.flush()
 
 

@@ -127,13 +127,12 @@ def stop_on_ctrl_c() -> None:
     handler in place, which only cancels the task: a blocking read in the command's coroutine
     (standard input being spooled) would go on. See `_interrupt` for where it is raised.
     """
-    global _said_interrupted
-    _said_interrupted = False
+    _said_interrupted.clear()
     signal.signal(signal.SIGINT, _interrupt)
 
 
 _COMMAND_TASK = "bifrost-command"
-_said_interrupted = False
+_said_interrupted: list[bool] = []  # not empty once a Ctrl-C was said (no `global` needed)
 CLEANUP_S = 5.0
 """How long a command may take to clean up after Ctrl-C before it is ended without."""
 
@@ -167,10 +166,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _say_interrupted() -> bool:
     """The one line of a Ctrl-C, said by whichever handler runs first (True for that one). It
     is written to the file descriptor: a write to sys.stderr may be what was interrupted."""
-    global _said_interrupted
     if _said_interrupted:
         return False
-    _said_interrupted = True
+    _said_interrupted.append(True)
     with contextlib.suppress(OSError):
         os.write(2, b"bifrost: error: interrupted\n")
     return True

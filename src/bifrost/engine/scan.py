@@ -31,6 +31,7 @@ from bifrost.engine.formats import (
     parse_any,
 )
 from bifrost.engine.mask import mask
+from bifrost.engine.metrics import MetricLog, ShapeReads, relevant
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
 from bifrost.engine.records import Record
@@ -53,6 +54,7 @@ _MAX_WINDOWS = 8  # windows kept of each kind, the first ones: later failures of
 # report the first one again
 _WRAPPER_GAP = 10  # a wrapper this close after the last window's end adds no window
 _MAX_WRAPPERS = 1000
+_METRIC_PASSES = 4  # shapes of metric lines in a block found by a pass each (see _note_metrics)
 
 
 @dataclass
@@ -130,12 +132,17 @@ class Scan:
     ends: list[Window] = field(default_factory=list)  # the last lines of each input
     wrappers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
     headers: list[tuple[int, int]] = field(default_factory=list)  # (file, line), in order
+    metrics: MetricLog = field(default_factory=MetricLog)  # a training run's curves
 
     def template_text(self, index: int) -> str:
         return self.miner.templates[self.miner.find(index)].text
 
     def template_id(self, index: int) -> str:
         return self.miner.templates[self.miner.find(index)].id
+
+    def file_name(self, file: int) -> str | None:
+        """The name of input `file` where a Report names it: only when there are several."""
+        return self.sources[file].name if len(self.sources) > 1 else None
 
     def timestamp(self, file: int, line: str) -> str | None:
         """The timestamp written on a line of input `file`, if its format has one."""
@@ -188,6 +195,9 @@ class Scanner:
         self._ends: list[Window] = []
         self._wrappers: list[tuple[int, int]] = []
         self._headers: list[tuple[int, int]] = []
+        self._metrics = MetricLog()
+        self._metric_keys: dict[bytes, ShapeReads] = {}  # shapes that hold training metrics
+        self._is_metric: dict[bytes, bool] = {}
 
     def scan(
         self,
@@ -239,6 +249,7 @@ class Scanner:
             ends=self._ends,
             wrappers=self._wrappers,
             headers=self._headers,
+            metrics=self._metrics,
         )
 
     def _check_not_empty(self, source: Source, inputs: int) -> None:
@@ -308,6 +319,9 @@ class Scanner:
             level = RANK[record.level] if record.level else _NO_LEVEL
             self._level[key] = level
             role = steps.role(message)
+            self._is_metric[key] = relevant(text)
+            if self._is_metric[key]:
+                self._metric_keys[key] = ShapeReads()
             stats = self._stats.get(index)
             if stats is None:
                 stats = self._stats[index] = TemplateStats(
@@ -370,6 +384,8 @@ class Scanner:
             self._line_templates.extend(map(template.__getitem__, keys))
         if any(key in counts for key in self._role_keys):  # few keys: cheaper than isdisjoint
             self._note_steps(block, file, line_no)
+        if self._metric_keys and not self._metric_keys.keys().isdisjoint(counts):
+            self._note_metrics(block, counts, file, line_no)
         self._remember_recent(block)
         unplaced = self._unplaced.intersection(counts)
         if unplaced:  # shapes counted for the first time: their template may be new too
@@ -404,6 +420,30 @@ class Scanner:
                 self._capture(
                     entry, key, earliest[key], last[key], block, spans, starts, file, line_no
                 )
+
+    def _note_metrics(self, block: _Block, counts: Counter[bytes], file: int, line_no: int) -> None:
+        """Hand the lines that hold training metrics to the metric log in order, fewer of
+        each shape as it repeats (see `metrics.ShapeReads`). The lines of each shape are found
+        by a pass in C per shape when there are few shapes (a training log has one or two),
+        else by one pass in Python."""
+        keys = block.keys
+        present = [key for key in counts if key in self._metric_keys]
+        if len(present) <= _METRIC_PASSES:
+            where = {
+                key: list(compress(range(len(keys)), map(key.__eq__, keys))) for key in present
+            }
+        else:
+            where = {key: [] for key in present}
+            for i in compress(range(len(keys)), map(self._is_metric.__getitem__, keys)):
+                where[keys[i]].append(i)
+        reads = [
+            (positions[j], weight)
+            for key, positions in where.items()
+            for j, weight in self._metric_keys[key].plan(len(positions))
+        ]
+        for i, weight in sorted(reads):
+            text = self._text(block.lines[i]).removeprefix(self._indent)
+            self._metrics.feed(file, line_no + i + 1, text, weight)
 
     def _note_steps(self, block: _Block, file: int, line_no: int) -> None:
         """Follow the steps of a build log; keep the window before each failing step's exit

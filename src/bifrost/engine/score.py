@@ -520,11 +520,7 @@ def _position(scan: Scan, where: tuple[int, int], lines: list[str]) -> Position:
     ts = None
     if lines:
         ts = scan.timestamp(file, lines[0])
-    return Position(line=line, ts=ts, file=_file_name(scan, file))
-
-
-def _file_name(scan: Scan, file: int) -> str | None:
-    return scan.sources[file].name if len(scan.sources) > 1 else None
+    return Position(line=line, ts=ts, file=scan.file_name(file))
 
 
 def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
@@ -561,13 +557,13 @@ def _evidence(scan: Scan, group: list[Candidate], limit: int) -> list[Evidence]:
             line=o.start + first,
             end_line=o.start + last,
             text="\n".join(o.lines[first : last + 1]),
-            file=_file_name(scan, o.file),
+            file=scan.file_name(o.file),
         )
         for o, runs in chosen
         for first, last in runs
     ]
     if lead.lead is not None and (command := _command_above(lead.lead)) is not None:
-        items.append(command.model_copy(update={"file": _file_name(scan, lead.lead.file)}))
+        items.append(command.model_copy(update={"file": scan.file_name(lead.lead.file)}))
     return sorted(items, key=lambda e: (e.file or "", e.line))
 
 

@@ -35,10 +35,12 @@ EXPORT_MEDIA_TYPES: dict[ExportFormat, str] = {
 }
 
 
-def render(report: Report, fmt: str, *, compact: bool = False) -> str:
+def render(report: Report, fmt: str, *, compact: bool = False, series: bool = False) -> str:
     """The Report in a text format; JSON `compact` on one line (for machines), else indented
-    with a final newline (for people and diffs)."""
+    with a final newline (for people and diffs), with the training metrics' series only when
+    asked for (`series`: up to 256 points of each metric)."""
     if fmt == "json":
+        report = report if series else report.without_series()
         return report.to_json(indent=None) if compact else report.to_json() + "\n"
     return _renderer(REPORT_FORMATS[fmt].renderer)(report)
 

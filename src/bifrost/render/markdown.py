@@ -32,6 +32,7 @@ emphasis, HTML or headings; evidence inside a fence longer than any run of backt
 
 from __future__ import annotations
 
+import base64
 import re
 
 from bifrost.render import (
@@ -48,6 +49,7 @@ from bifrost.render import (
     total_findings,
     verdict_phrase,
 )
+from bifrost.render.chart import number, sparkline, svg_chart
 from bifrost.report import Finding, Report
 
 __all__ = ["code_span", "escape", "fence", "render_markdown"]
@@ -118,8 +120,35 @@ def render_markdown(report: Report, *, top: int | None = None) -> str:
     for rank, finding in enumerate(findings, start=1):
         parts.extend(_finding(rank, finding, multi_file))
 
+    if report.metrics:
+        parts.extend(_metrics(report))
+
     parts.extend(["---", f"_{escape(stats_phrase(report))}_"])
     return "\n\n".join(parts) + "\n"
+
+
+def _metrics(report: Report) -> list[str]:
+    """A training run's curves: a table with a sparkline per metric (it shows wherever
+    Markdown does), then the charts as SVG images, folded away: GitHub does not show images
+    written into the document itself, most other viewers do."""
+    rows = [
+        "| Metric | Curve | First | Last | Min | Max | Values |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for m in report.metrics:
+        values = f"{m.count:,}" + (f" ({m.non_finite:,} NaN)" if m.non_finite else "")
+        cells = [code_span(m.key), sparkline(m.values()), *map(number, (m.first, m.last))]
+        rows.append("| " + " | ".join([*cells, number(m.min), number(m.max), values]) + " |")
+    charts = "\n".join(
+        f"![{escape(m.key)}](data:image/svg+xml;base64,"
+        f"{base64.b64encode(svg_chart(m).encode()).decode()})"
+        for m in report.metrics
+        if m.points
+    )
+    parts = ["### Training metrics", "\n".join(rows)]
+    if charts:
+        parts.append(f"<details><summary>Charts</summary>\n\n{charts}\n\n</details>")
+    return parts
 
 
 def _finding(rank: int, finding: Finding, multi_file: bool) -> list[str]:

@@ -44,6 +44,7 @@ from bifrost.render import (
     stats_phrase,
     total_findings,
 )
+from bifrost.render.chart import metric_phrase, sparkline
 from bifrost.report import DiffSection, Finding, LLMExplanation, Report
 
 __all__ = ["render_terminal"]
@@ -174,12 +175,27 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
         out.print()
         _finding(out, rank, finding, multi_file)
 
+    if report.metrics:
+        _metrics(out, report)
+
     hidden = total_findings(report) - len(findings)
     out.print()
     if hidden > 0:
         more = plural(hidden, "more finding")
         out.print(Text(f"{out.glyphs.gap} {more} not shown (top {len(findings)})", style="dim"))
     _indented(out, Text(stats_phrase(report), style="dim"), indent=0)
+
+
+def _metrics(out: _Out, report: Report) -> None:
+    """A training run's curves: one sparkline per metric, with where it started and ended."""
+    out.print()
+    _indented(out, Text("Training metrics:", style="bold"), indent=0)
+    width = max(len(m.key) for m in report.metrics)
+    for metric in report.metrics:
+        line = Text(f"{metric.key:<{width}}  ")
+        line.append(sparkline(metric.values()), style="cyan")
+        line.append(f"  {metric_phrase(metric)}", style="dim")
+        _indented(out, line)
 
 
 def _restates(report: Report) -> bool:

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bifrost import __version__
+from bifrost.render.chart import svg_chart
+from bifrost.report import Metric
 from bifrost.web.session import CSRF_FIELD, csrf_token, keep_csrf
 
 PAGE_HEADERS = {
@@ -53,6 +56,11 @@ def numbered(text: str, first: int) -> list[Line]:
     return [Line(first + i, line) for i, line in enumerate(text.split("\n"))]
 
 
+def chart(metric: Metric) -> Markup:
+    """A training metric's SVG chart, inline (`svg_chart` escapes the only text it holds)."""
+    return Markup(svg_chart(metric))  # numbers, and text svg_chart escaped
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -63,6 +71,7 @@ def environment() -> Environment:
     )
     env.filters["visible"] = visible
     env.globals["numbered"] = numbered
+    env.globals["chart"] = chart
     env.globals["version"] = __version__
     env.globals["csrf_field"] = CSRF_FIELD
     return env

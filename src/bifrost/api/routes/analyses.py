@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -167,7 +168,7 @@ async def create_analysis(
     sources, received = await receive(request, options)
     if services.queue is None:
         answer = await run_analysis(services, sources, received)
-        return render(request, answer, received.format)
+        return render(request, answer, received.format, series=options.series)
     try:
         job = await services.queue.submit(services.store, sources, received)
     finally:
@@ -176,22 +177,23 @@ async def create_analysis(
         async for change in follow_job(services.store, job.id, services.settings.job_wait_s):
             job = change
         if job.status == "done":
-            return await render_job(request, job, received.format)
+            return await render_job(request, job, received.format, series=options.series)
     if job.status == "failed":
         raise ApiError(422, "input_error", f"the analysis failed: {job.error}")
     return job_accepted(job)
 
 
-async def render_job(request: Request, job: Job, fmt: str) -> Response:
+async def render_job(request: Request, job: Job, fmt: str, *, series: bool = False) -> Response:
     """A finished job's Report, as if the server had analysed the log itself."""
     stored = await get_analysis(services_of(request).store, job.analysis_id or 0)
     if stored is None:
         raise ApiError(404, "not_found", f"the analysis of job {job.id} was deleted")
-    return render(request, Analysed(stored.report, stored.id, cached=False), fmt)
+    return render(request, Analysed(stored.report, stored.id, cached=False), fmt, series=series)
 
 
-def render(request: Request, answer: Analysed, fmt: str) -> Response:
-    """The Report in the asked format, with where it is stored and whether it was cached."""
+def render(request: Request, answer: Analysed, fmt: str, *, series: bool = False) -> Response:
+    """The Report in the asked format, with where it is stored and whether it was cached;
+    in JSON, the training metrics' series only when asked for (`series`)."""
     report = public_report(request, answer.report)
     headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss"}
     if answer.analysis_id is not None:
@@ -200,7 +202,10 @@ def render(request: Request, answer: Analysed, fmt: str) -> Response:
     status = 201 if answer.analysis_id is not None and not answer.cached else 200
     media_type = REPORT_FORMATS[fmt].media_type
     return Response(
-        formats.render(report, fmt, compact=True), status, headers, media_type=media_type
+        formats.render(report, fmt, compact=True, series=series),
+        status,
+        headers,
+        media_type=media_type,
     )
 
 
@@ -267,12 +272,17 @@ async def get_one(
     request: Request,
     analysis_id: AnalysisId,
     _caller: Annotated[Caller, Depends(require("read"))],
+    series: Annotated[
+        bool, Query(description="Include each training metric's series (`metrics[].points`).")
+    ] = False,
 ) -> StoredAnalysis:
     """The analysis's columns, its Report, and what users said about it."""
     stored = await get_analysis(services_of(request).store, analysis_id)
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
-    return stored
+    if series:
+        return stored
+    return dataclasses.replace(stored, report=stored.report.without_series())
 
 
 @router.delete(

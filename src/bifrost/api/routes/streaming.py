@@ -86,6 +86,7 @@ async def stream_analysis(
                 services, sources, options, on_text=text, on_stage=stage
             ),
             request,
+            series=options.series,
         ):
             yield f"event: {name}\ndata: {json.dumps(data)}\n\n" if name else ": keep-alive\n\n"
 
@@ -121,6 +122,7 @@ async def analysis_socket(websocket: WebSocket) -> None:
                 services, sources, options, on_text=text, on_stage=stage
             ),
             websocket,
+            series=options.series,
         ):
             if name:
                 await websocket.send_json({"event": name, **data})
@@ -132,12 +134,15 @@ async def analysis_socket(websocket: WebSocket) -> None:
 Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Analysed]]
 
 
-async def events(start: Start, connection: HTTPConnection) -> AsyncIterator[Event]:
+async def events(
+    start: Start, connection: HTTPConnection, *, series: bool = False
+) -> AsyncIterator[Event]:
     """Run the analysis and yield its events as they happen; ("", {}) is a heartbeat.
 
     `start(on_stage, on_text)` returns the analysis coroutine; `connection` (the request or
     the socket) gives the request id and whom the errors are worded for. If the client goes
-    away, the analysis is cancelled.
+    away, the analysis is cancelled. The Report holds the training metrics' series only
+    with `series`.
     """
     queue: asyncio.Queue[Event] = asyncio.Queue()
 
@@ -163,13 +168,13 @@ async def events(start: Start, connection: HTTPConnection) -> AsyncIterator[Even
                 getter.cancel()
                 if not done:
                     yield "", {}
-        yield _final(task, connection)
+        yield _final(task, connection, series=series)
     finally:
         if not task.done():
             task.cancel()
 
 
-def _final(task: asyncio.Task[Analysed], connection: HTTPConnection) -> Event:
+def _final(task: asyncio.Task[Analysed], connection: HTTPConnection, *, series: bool) -> Event:
     request_id = connection.scope["state"]["request_id"]
     try:
         answer = task.result()
@@ -180,10 +185,11 @@ def _final(task: asyncio.Task[Analysed], connection: HTTPConnection) -> Event:
         log.exception("streamed analysis failed")
         message = f"an internal error occurred; quote request id {request_id} when reporting it"
         return "error", {"error": _error("internal_error", message, request_id)}
+    report = answer.report if series else answer.report.without_series()
     return "report", {
         "analysis_id": answer.analysis_id,
         "cached": answer.cached,
-        "report": json.loads(public_report(connection, answer.report).to_json(indent=None)),
+        "report": json.loads(public_report(connection, report).to_json(indent=None)),
     }
 
 

@@ -1,0 +1,343 @@
+"""Problems of a training run that no line states, found in its metric curves (`metrics`).
+
+A run can fail without an error: the loss turns NaN and the job goes on for hours, the loss
+climbs away, the input pipeline slows to a crawl, the learning rate hits zero half-way, GPU
+memory grows every step until the process is killed. Each detector reads the series of one
+kind of metric and names the lines where the problem shows; thresholds are deliberately
+coarse (a factor of 3, half the speed), so that the noise of a healthy run never trips them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from bifrost.choices import Severity
+from bifrost.engine.metrics import MetricLog, Point, Series
+from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position
+
+CATEGORY = "training"
+MIN_TREND = 8  # finite values a trend needs before anything is said about it
+DIVERGENCE = 3.0  # the loss rose to this many times its lowest value …
+DIVERGED_END = 2.0  # … and ended at this many times it at least (not a spike it recovered from)
+COLLAPSE = 0.5  # throughput fell below this share of what it was …
+COLLAPSED_PEAK = 0.75  # … and never came back above this share
+STALL_FACTOR = 10.0  # a gap between metric lines this many times the usual one …
+STALL_MIN_S = 300.0  # … and at least this long
+MIN_GAPS = 5
+LR_ZERO = 0.01  # of the peak learning rate
+LR_EARLY = 0.8  # of the run, when the log says how long it is
+LR_REMAINING = 0.25  # of the values still to come, when it does not
+LEAK_RISING = 0.9  # of the steps between kept values that grew …
+LEAK_GROWTH = 1.2  # … and grew the memory by this factor in all
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # non-finite, diverged, throughput-collapse, stall, lr-zero-early, memory-leak
+    metric: str  # the series' key as the log writes it
+    severity: Severity
+    title: str
+    explanation: str
+    suggestion: str
+    points: tuple[Point, ...]  # the lines where it shows, in order
+    at: Point  # where it began
+    count: int = 1  # values it concerns (non-finite ones)
+
+
+def problems(log: MetricLog) -> list[Problem]:
+    """Every problem the run's curves show, in the order of the log."""
+    found = [p for series in log.series.values() for p in _series_problems(series)]
+    stall = _stalled(log)
+    if stall is not None:
+        found.append(stall)
+    return sorted(found, key=lambda p: (p.at.file, p.at.line))
+
+
+def _series_problems(series: Series) -> Iterator[Problem]:
+    checks: dict[str, list[Callable[[Series], Problem | None]]] = {
+        "loss": [_non_finite, _diverged],
+        "val_loss": [_non_finite],
+        "throughput": [_collapsed],
+        "lr": [_lr_zero_early],
+        "memory": [_leaking],
+    }
+    for check in checks.get(series.kind, []):
+        problem = check(series)
+        if problem is not None:
+            yield problem
+
+
+def _non_finite(series: Series) -> Problem | None:
+    bad = series.first_non_finite
+    if bad is None:
+        return None
+    what = "NaN" if bad.value != bad.value else "infinite"
+    before = series.before_non_finite
+    return Problem(
+        kind="non-finite",
+        metric=series.key,
+        severity="error",
+        title=f"{series.key} became {what} at {bad.where()}",
+        explanation=(
+            f"{series.non_finite} of {series.count} values of {series.key} are not numbers. "
+            "Once the loss is NaN or infinite, the weights are too: nothing the run does "
+            "after it is useful."
+        ),
+        suggestion=(
+            "Lower the learning rate or add warm-up, clip gradients (max_grad_norm), use bf16 "
+            "instead of fp16 or check the loss scaler, and look for a bad batch (empty "
+            "labels, log of zero) at that step."
+        ),
+        points=tuple(p for p in (before, bad) if p is not None),
+        at=bad,
+        count=series.non_finite,
+    )
+
+
+def _diverged(series: Series) -> Problem | None:
+    points = [p for p in series.kept() if p.finite]
+    if len(points) < MIN_TREND:
+        return None
+    smooth = _smoothed([p.value for p in points])
+    low_at = 0
+    for i, value in enumerate(smooth):
+        if value < smooth[low_at]:
+            low_at = i
+        low = smooth[low_at]
+        if low > 0 and value >= DIVERGENCE * low and smooth[-1] >= DIVERGED_END * low:
+            lowest, risen, last = points[low_at], points[i], points[-1]
+            return Problem(
+                kind="diverged",
+                metric=series.key,
+                severity="error",
+                title=f"{series.key} diverged after {lowest.where()}",
+                explanation=(
+                    f"{series.key} fell to {lowest.value:.4g} at {lowest.where()}, rose to "
+                    f"{risen.value:.4g} by {risen.where()} and ended at {last.value:.4g}: "
+                    "training is moving away from a solution."
+                ),
+                suggestion=(
+                    "Lower the learning rate (or lengthen warm-up), clip gradients, and resume "
+                    f"from a checkpoint saved before {lowest.where()}."
+                ),
+                points=_distinct(lowest, risen, last),
+                at=risen,
+            )
+    return None
+
+
+def _collapsed(series: Series) -> Problem | None:
+    points = [p for p in series.kept() if p.finite]
+    if len(points) < MIN_TREND:
+        return None
+    values = [p.value for p in points]
+    smooth = _smoothed(values)
+    for i in range(3, len(points) - 2):
+        before = statistics.median(values[1:i])  # the first value is often a warm-up
+        if before <= 0:
+            continue
+        after = values[i:]
+        if (
+            statistics.median(after) < COLLAPSE * before
+            and smooth[i] < COLLAPSE * before
+            and max(smooth[i:]) < COLLAPSED_PEAK * before
+        ):
+            return Problem(
+                kind="throughput-collapse",
+                metric=series.key,
+                severity="warning",
+                title=f"{series.key} fell from {before:.4g} to {statistics.median(after):.4g} "
+                f"at {points[i].where()}",
+                explanation=(
+                    f"Throughput dropped below half of what it was and stayed there for the "
+                    f"last {len(after)} of {len(values)} values: the run is starved or slowed "
+                    "down (input pipeline, thermal or power throttling, a slow peer, swapping)."
+                ),
+                suggestion=(
+                    "Compare GPU utilisation and data-loader wait before and after that step; "
+                    "check the node for throttling, memory pressure and noisy neighbours."
+                ),
+                points=_distinct(points[i - 1], points[i], points[-1]),
+                at=points[i],
+            )
+    return None
+
+
+def _lr_zero_early(series: Series) -> Problem | None:
+    points = [p for p in series.kept() if p.finite]
+    if len(points) < MIN_TREND // 2:
+        return None
+    peak_at = max(range(len(points)), key=lambda i: points[i].value)
+    peak = points[peak_at].value
+    if peak <= 0:
+        return None
+    for i in range(peak_at + 1, len(points)):
+        if all(p.value <= LR_ZERO * peak for p in points[i:]):
+            zero = points[i]
+            remaining = len(points) - i
+            if zero.progress is not None:
+                early = zero.progress < LR_EARLY
+            else:
+                early = remaining >= max(3, LR_REMAINING * len(points))
+            if not early:
+                return None
+            return Problem(
+                kind="lr-zero-early",
+                metric=series.key,
+                severity="warning",
+                title=f"{series.key} reached zero early, at {zero.where()}",
+                explanation=(
+                    f"The learning rate fell from its peak {peak:.3g} to {zero.value:.3g} "
+                    f"at {zero.where()} and stayed there"
+                    + (f" ({zero.progress:.0%} into the run)" if zero.progress is not None else "")
+                    + ": the steps after it do not train the model."
+                ),
+                suggestion=(
+                    "Check the scheduler's length (total steps, epochs, warm-up) against the "
+                    "run's real length, e.g. after a change of batch size or dataset."
+                ),
+                points=_distinct(points[peak_at], zero, points[-1]),
+                at=zero,
+            )
+    return None
+
+
+def _leaking(series: Series) -> Problem | None:
+    points = [p for p in series.kept() if p.finite]
+    if len(points) < MIN_TREND:
+        return None
+    rises = sum(b.value > a.value for a, b in itertools.pairwise(points))
+    first, last = points[0], points[-1]
+    if rises < LEAK_RISING * (len(points) - 1) or first.value <= 0:
+        return None
+    if last.value < LEAK_GROWTH * first.value:
+        return None
+    return Problem(
+        kind="memory-leak",
+        metric=series.key,
+        severity="warning",
+        title=f"{series.key} grew at every step, from {first.value:.4g} to {last.value:.4g}",
+        explanation=(
+            f"Memory rose in {rises} of {len(points) - 1} intervals and never settled: "
+            "something is kept across steps (a loss tensor appended with its graph, a growing "
+            "cache), and the run will end out of memory."
+        ),
+        suggestion=(
+            "Log `loss.item()` rather than the tensor, detach what is kept between steps, and "
+            "watch torch.cuda.memory_allocated() per step to find the growing object."
+        ),
+        points=_distinct(first, points[len(points) // 2], last),
+        at=first,
+    )
+
+
+def _stalled(log: MetricLog) -> Problem | None:
+    if not log.slowest or len(log.gaps) < MIN_GAPS:
+        return None
+    usual = statistics.median(log.gaps)
+    gap = max(log.slowest, key=lambda g: g.excess(usual))
+    lost = gap.excess(usual)
+    if lost < max(STALL_MIN_S, STALL_FACTOR * usual):
+        return None
+    return Problem(
+        kind="stall",
+        metric="time",
+        severity="warning",
+        title=f"no training progress for {_duration(lost)} after {gap.before.where()}",
+        explanation=(
+            f"Metrics usually come every {_duration(usual)}; between {gap.before.where()} "
+            f"and {gap.after.where()} the run lost {_duration(lost)}: it hung (a collective "
+            "waiting for a peer, a stuck data loader, a checkpoint to slow storage)."
+        ),
+        suggestion=(
+            "Look at what the run did in that gap (NCCL or data-loader timeouts, checkpoint "
+            "writes); set NCCL_DEBUG=INFO and a collective timeout to make a hang fail fast."
+        ),
+        points=(gap.before, gap.after),
+        at=gap.before,
+    )
+
+
+def _smoothed(values: list[float]) -> list[float]:
+    """A running median of 5: one noisy batch is not a trend."""
+    return [statistics.median(values[max(0, i - 2) : i + 3]) for i in range(len(values))]
+
+
+def _distinct(*points: Point) -> tuple[Point, ...]:
+    seen: dict[tuple[int, int], Point] = {}
+    for point in points:
+        seen.setdefault((point.file, point.line), point)
+    return tuple(sorted(seen.values(), key=lambda p: (p.file, p.line)))
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
+def as_findings(found: list[Problem], file_name: Callable[[int], str | None]) -> list[Finding]:
+    """The problems as findings (ids are given when they join the log's own findings)."""
+    return [_finding(problem, file_name) for problem in found]
+
+
+def _finding(problem: Problem, file_name: Callable[[int], str | None]) -> Finding:
+    first, last = problem.at, problem.points[-1]
+    return Finding(
+        id="",
+        title=problem.title,
+        severity=problem.severity,
+        category=f"{CATEGORY}.{problem.kind}",
+        score=0.0,
+        template_id=f"{CATEGORY}.{problem.kind}:{problem.metric}",
+        template=f"{problem.metric}: {problem.kind.replace('-', ' ')}",
+        count=problem.count,
+        first_seen=Position(line=first.line, file=file_name(first.file)),
+        last_seen=Position(line=last.line, file=file_name(last.file)),
+        evidence=[
+            Evidence(line=p.line, end_line=p.line, text=p.text, file=file_name(p.file))
+            for p in problem.points
+        ],
+        explanation=problem.explanation,
+        suggestion=problem.suggestion,
+    )
+
+
+def merged(ranked: list[Finding], curves: list[Finding]) -> list[Finding]:
+    """The log's findings and the curves' in one ranking; ids follow the new order.
+
+    A curve problem whose lines a finding of the log already shows (`'loss': nan` matched by
+    a signature) takes that finding's place: the same lines, told with the step where it
+    began. Any other comes after the log's findings of its severity or worse (an error line
+    says more than a trend) and before the milder ones."""
+    if not curves:
+        return ranked
+    order: list[Finding] = list(ranked)
+    for curve in curves:
+        shown = next((i for i, f in enumerate(order) if _overlap(f, curve)), None)
+        if shown is not None:
+            told = order[shown]
+            order[shown] = curve.model_copy(
+                update={"score": told.score, "signature": told.signature}
+            )
+            continue
+        rank = SEVERITY_RANK[curve.severity]
+        at = next((i for i, f in enumerate(order) if SEVERITY_RANK[f.severity] < rank), len(order))
+        score = order[at - 1].score if at else 1.0
+        order.insert(at, curve.model_copy(update={"score": score}))
+    return [f.model_copy(update={"id": f"F{i}"}) for i, f in enumerate(order, start=1)]
+
+
+def _overlap(finding: Finding, curve: Finding) -> bool:
+    """Whether a finding of the log shows a line of the curve problem (not another curve's)."""
+    if finding.category.startswith(f"{CATEGORY}."):
+        return False
+    lines = {(e.file, e.line) for e in curve.evidence}
+    return any(
+        (e.file, line) in lines for e in finding.evidence for line in range(e.line, e.end_line + 1)
+    )
