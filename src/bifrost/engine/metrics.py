@@ -4,9 +4,10 @@ norm, accuracy, throughput and memory, by step and epoch.
 Trainers print them in a handful of shapes, nearly all of them `key: value` or `key=value`
 pairs: Hugging Face Trainer's dicts (`{'loss': 0.52, 'learning_rate': 5e-05, 'epoch': 0.4}`),
 JSON lines, `step=100 loss=0.52 lr=3e-4`, `iter 100: loss 4.2345` (nanoGPT), Keras (`Epoch
-3/10` then `… - loss: 0.21 - accuracy: 0.93`), Lightning's progress bars (`Epoch 2: 45%|…| 450/1000 [00:12<00:15, v_num=0,
-train_loss=0.231]`) and scalars named like `train/loss=0.5`. A key is known by what it names,
-not by one trainer's spelling (`classify`).
+3/10` then `… - loss: 0.21 - accuracy: 0.93`), Lightning's progress bars (`Epoch 2:
+45%|…| 450/1000 [00:12<00:15, v_num=0, train_loss=0.231]`) and scalars named like
+`train/loss=0.5`. A key is known by what it names, not by one trainer's spelling
+(`classify`).
 
 The scanner hands over only lines of a shape whose first line held a metric (`relevant`),
 so a log without any costs nothing; and of each shape, only every `weight`-th line once it
