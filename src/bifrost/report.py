@@ -5,6 +5,7 @@ Its JSON form is a public contract (`schema: bifrost.report/v1`); add fields, ne
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
@@ -216,6 +217,16 @@ class Ranking(_Model):
 MetricKind = Literal[
     "loss", "val_loss", "lr", "grad_norm", "accuracy", "perplexity", "throughput", "memory"
 ]
+
+
+def metric_value(value: float | None) -> str:
+    """A metric's value as people read it: 4 significant digits, thousands written out
+    (13,810 MiB, not 1.381e+04), NaN for one that is not a number."""
+    if value is None or math.isnan(value):
+        return "NaN"
+    if 1e4 <= abs(value) < 1e12:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 class MetricPoint(_Model):

@@ -41,3 +41,20 @@ def test_harmless_and_mild() -> None:
     assert not is_harmless("errors=0 but Connection refused")
     assert is_mild("retrying in 4s (attempt 1/3)")
     assert is_mild("DeprecationWarning: pkg_resources is deprecated")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "`loss_type=None` was set in the config but it is unrecognized. Using the default loss",
+        "Could not load the locale 'xx', falling back to en_US",
+        "invalid value for --jobs, defaulting to 4",
+    ],
+)
+def test_a_fallback_taken_is_mild(message: str) -> None:
+    assert looks_like_trouble(message)
+    assert is_mild(message)
+
+
+def test_a_failure_without_a_fallback_is_not_mild() -> None:
+    assert not is_mild("invalid value for --jobs: not a number")

@@ -182,8 +182,7 @@ def analyze_sources(
     started = time.perf_counter()
     scanner = Scanner(context_lines=settings.context_lines, max_line_bytes=settings.max_line_bytes)
     scan = scanner.scan(sources, settings.chunk_bytes, progress)
-    trends = curves.as_findings(curves.problems(scan.metrics), scan.file_name)
-    ranked = curves.merged(findings(scan), trends)
+    ranked = curves.merged(findings(scan), curves.problems(scan.metrics), scan.file_name)
     return build_report(scan, ranked, settings.top, elapsed=time.perf_counter() - started)
 
 

@@ -10,13 +10,15 @@ coarse (a factor of 3, half the speed), so that the noise of a healthy run never
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from bifrost.choices import Severity
-from bifrost.engine.metrics import MetricLog, Point, Series
+from bifrost.engine.metrics import MetricLog, Point, Series, values_of
 from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position
+from bifrost.report import metric_value as shown
 
 CATEGORY = "training"
 MIN_TREND = 8  # finite values a trend needs before anything is said about it
@@ -108,15 +110,18 @@ def _diverged(series: Series) -> Problem | None:
             low_at = i
         low = smooth[low_at]
         if low > 0 and value >= DIVERGENCE * low and smooth[-1] >= DIVERGED_END * low:
-            lowest, risen, last = points[low_at], points[i], points[-1]
+            lowest = min(points[: i + 1], key=lambda p: p.value)  # the raw lowest, shown
+            last = points[-1]
+            risen = max(points[i:], key=lambda p: p.value)  # the highest it rose to
             return Problem(
                 kind="diverged",
                 metric=series.key,
                 severity="error",
-                title=f"{series.key} diverged after {lowest.where()}",
+                title=f"{series.key} diverged after {lowest.where()}: {shown(lowest.value)} → "
+                f"{shown(risen.value)}",
                 explanation=(
-                    f"{series.key} fell to {lowest.value:.4g} at {lowest.where()}, rose to "
-                    f"{risen.value:.4g} by {risen.where()} and ended at {last.value:.4g}: "
+                    f"{series.key} fell to {shown(lowest.value)} at {lowest.where()}, rose to "
+                    f"{shown(risen.value)} by {risen.where()} and ended at {shown(last.value)}: "
                     "training is moving away from a solution."
                 ),
                 suggestion=(
@@ -124,7 +129,7 @@ def _diverged(series: Series) -> Problem | None:
                     f"from a checkpoint saved before {lowest.where()}."
                 ),
                 points=_distinct(lowest, risen, last),
-                at=risen,
+                at=points[i],
             )
     return None
 
@@ -135,7 +140,8 @@ def _collapsed(series: Series) -> Problem | None:
         return None
     values = [p.value for p in points]
     smooth = _smoothed(values)
-    for i in range(3, len(points) - 2):
+    stayed = max(5, len(points) // 10)  # values it must stay down for: not a last blip
+    for i in range(3, len(points) - stayed + 1):
         before = statistics.median(values[1:i])  # the first value is often a warm-up
         if before <= 0:
             continue
@@ -149,8 +155,8 @@ def _collapsed(series: Series) -> Problem | None:
                 kind="throughput-collapse",
                 metric=series.key,
                 severity="warning",
-                title=f"{series.key} fell from {before:.4g} to {statistics.median(after):.4g} "
-                f"at {points[i].where()}",
+                title=f"{series.key} fell from {shown(before)} to "
+                f"{shown(statistics.median(after))} at {points[i].where()}",
                 explanation=(
                     f"Throughput dropped below half of what it was and stayed there for the "
                     f"last {len(after)} of {len(values)} values: the run is starved or slowed "
@@ -190,7 +196,7 @@ def _lr_zero_early(series: Series) -> Problem | None:
                 severity="warning",
                 title=f"{series.key} reached zero early, at {zero.where()}",
                 explanation=(
-                    f"The learning rate fell from its peak {peak:.3g} to {zero.value:.3g} "
+                    f"The learning rate fell from its peak {shown(peak)} to {shown(zero.value)} "
                     f"at {zero.where()} and stayed there"
                     + (f" ({zero.progress:.0%} into the run)" if zero.progress is not None else "")
                     + ": the steps after it do not train the model."
@@ -219,7 +225,7 @@ def _leaking(series: Series) -> Problem | None:
         kind="memory-leak",
         metric=series.key,
         severity="warning",
-        title=f"{series.key} grew at every step, from {first.value:.4g} to {last.value:.4g}",
+        title=f"{series.key} grew at every step, from {shown(first.value)} to {shown(last.value)}",
         explanation=(
             f"Memory rose in {rises} of {len(points) - 1} intervals and never settled: "
             "something is kept across steps (a loss tensor appended with its graph, a growing "
@@ -281,11 +287,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def as_findings(found: list[Problem], file_name: Callable[[int], str | None]) -> list[Finding]:
-    """The problems as findings (ids are given when they join the log's own findings)."""
-    return [_finding(problem, file_name) for problem in found]
-
-
 def _finding(problem: Problem, file_name: Callable[[int], str | None]) -> Finding:
     first, last = problem.at, problem.points[-1]
     return Finding(
@@ -308,23 +309,24 @@ def _finding(problem: Problem, file_name: Callable[[int], str | None]) -> Findin
     )
 
 
-def merged(ranked: list[Finding], curves: list[Finding]) -> list[Finding]:
-    """The log's findings and the curves' in one ranking; ids follow the new order.
+def merged(
+    ranked: list[Finding], found: list[Problem], file_name: Callable[[int], str | None]
+) -> list[Finding]:
+    """The log's findings and the curves' problems in one ranking; ids follow the new order.
 
-    A curve problem whose lines a finding of the log already shows (`'loss': nan` matched by
-    a signature) takes that finding's place: the same lines, told with the step where it
-    began. Any other comes after the log's findings of its severity or worse (an error line
-    says more than a trend) and before the milder ones."""
-    if not curves:
+    A problem that a finding of the log already tells (a signature matched `loss=nan`) takes
+    that finding's place: the same trouble, told with the step where it began. Any other
+    comes after the log's findings of its severity or worse (an error line says more than a
+    trend) and before the milder ones."""
+    if not found:
         return ranked
     order: list[Finding] = list(ranked)
-    for curve in curves:
-        shown = next((i for i, f in enumerate(order) if _overlap(f, curve)), None)
-        if shown is not None:
-            told = order[shown]
-            order[shown] = curve.model_copy(
-                update={"score": told.score, "signature": told.signature}
-            )
+    for problem in found:
+        curve = _finding(problem, file_name)
+        told = next((i for i, f in enumerate(order) if _tells(f, problem, file_name)), None)
+        if told is not None:
+            update = {"score": order[told].score, "signature": order[told].signature}
+            order[told] = curve.model_copy(update=update)
             continue
         rank = SEVERITY_RANK[curve.severity]
         at = next((i for i, f in enumerate(order) if SEVERITY_RANK[f.severity] < rank), len(order))
@@ -333,11 +335,19 @@ def merged(ranked: list[Finding], curves: list[Finding]) -> list[Finding]:
     return [f.model_copy(update={"id": f"F{i}"}) for i, f in enumerate(order, start=1)]
 
 
-def _overlap(finding: Finding, curve: Finding) -> bool:
-    """Whether a finding of the log shows a line of the curve problem (not another curve's)."""
+def _tells(finding: Finding, problem: Problem, file_name: Callable[[int], str | None]) -> bool:
+    """Whether a finding of the log shows a line of the problem, or (for values that are not
+    numbers) a line where the same metric is not a number."""
     if finding.category.startswith(f"{CATEGORY}."):
         return False
-    lines = {(e.file, e.line) for e in curve.evidence}
-    return any(
-        (e.file, line) in lines for e in finding.evidence for line in range(e.line, e.end_line + 1)
-    )
+    lines = {(file_name(p.file), p.line) for p in problem.points}
+    for evidence in finding.evidence:
+        texts = evidence.text.split("\n")
+        for line, text in enumerate(texts, start=evidence.line):
+            if (evidence.file, line) in lines:
+                return True
+            if problem.kind == "non-finite" and not math.isfinite(
+                values_of(text).get(problem.metric, 0.0)
+            ):
+                return True
+    return False

@@ -46,7 +46,7 @@ _NUMBER = (
     r"|[-+]?(?:[nN]a[nN]|[iI]nf(?:inity)?|INF(?:INITY)?)\b"
 )
 _PAIR = re.compile(  # case-sensitive, and its key greedy: twice as fast as the alternative
-    rf"""(?<![\w./-])['"]?(?P<key>[A-Za-z][\w./-]*)['"]?\s*[:=]\s*(?:tensor\()?"""
+    rf"""(?<![\w./-])['"]?(?P<key>[A-Za-z][\w./-]*)['"]?\s*[:=]\s*['"]?(?:tensor\()?"""
     rf"(?P<value>{_NUMBER})(?:\s*(?P<unit>[KMGT]i?B|[KMG]\b))?"
 )
 _SPACED = re.compile(  # `iter 100: loss 4.2345`, `step 500: train loss 2.12, val loss 2.23`
@@ -173,6 +173,7 @@ class Series:
         if len(self.points) >= MAX_POINTS:
             self.points = self.points[::2]
             self._stride *= 2
+            self._kept_at = self.points[-1].index
 
     def kept(self) -> list[Point]:
         """The kept points and the last one, in order."""
@@ -225,6 +226,8 @@ class MetricLog:
                 self.steps_total = n
             return
         values, step, epoch = _values(text)
+        if epoch is not None or step is not None:
+            self._note_totals(text)
         if epoch is None:
             epoch = self.epoch
         else:
@@ -246,6 +249,16 @@ class MetricLog:
             first = first or point
         if first is not None:
             self._note_time(text, first, weight)
+
+    def _note_totals(self, text: str) -> None:
+        """`Epoch 3/10`, `Step 120/1000`: how long the run will be."""
+        for pattern in (_EPOCH, _STEP):
+            said = pattern.search(text)
+            if said is not None and said["of"]:
+                if pattern is _EPOCH:
+                    self.epochs_total = int(said["of"])
+                else:
+                    self.steps_total = int(said["of"])
 
     def _progress(self, step: int | None, epoch: float | None) -> float | None:
         if step is not None and self.steps_total:
@@ -338,6 +351,11 @@ class ShapeReads:
             count = last + 1
         self.seen = end
         return reads
+
+
+def values_of(text: str) -> dict[str, float]:
+    """The metric values a line shows, by key (`{'loss': nan}` → {"loss": nan})."""
+    return {key: value for key, (_, value) in _values(text)[0].items()}
 
 
 def _values(text: str) -> tuple[dict[str, tuple[str, float]], int | None, float | None]:

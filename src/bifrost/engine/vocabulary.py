@@ -68,6 +68,8 @@ _TROUBLE = re.compile(
 
 _MILD = re.compile(
     r"\b(?:deprecat\w*|retry(?:ing)?|retries|attempt\s+\d+\s*(?:/|of)\s*\d+)\b"
+    # a fallback taken: the program handled it (`unrecognized; using the default loss`)
+    r"|\b(?:fall(?:s|ing)?\s+back|using\s+(?:the\s+)?default|default(?:s|ing)\s+to)\b"
     r"|^\W*skip(?:ped|ping)?\b|\#\s*skip\b",  # a skipped test, not a `Skipped: 0` counter
     re.I,
 )
@@ -102,7 +104,7 @@ def is_harmless(message: str) -> bool:
 
 
 def is_mild(message: str) -> bool:
-    """Deprecations and retries: worth a look, rarely the cause of a failure."""
+    """Deprecations, retries and fallbacks: worth a look, rarely the cause of a failure."""
     return _MILD.search(message) is not None
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from html import escape
 
-from bifrost.report import Metric
+from bifrost.report import Metric, metric_value
 
-__all__ = ["metric_phrase", "number", "sparkline", "svg_chart"]
+__all__ = ["metric_phrase", "sparkline", "svg_chart"]
 
 _BARS = "▁▂▃▄▅▆▇█"
 _NOT_A_NUMBER = "×"
@@ -50,16 +50,7 @@ def metric_phrase(metric: Metric) -> str:
     values = f"{metric.count:,} values"
     if metric.non_finite:
         values += f", {metric.non_finite:,} NaN"
-    return f"{number(metric.first)} → {number(metric.last)} · {values}"
-
-
-def number(value: float | None) -> str:
-    """A metric's value in 4 significant digits; NaN for one that is not a number."""
-    if value is None:
-        return "NaN"
-    if 1e4 <= abs(value) < 1e12:
-        return f"{value:,.0f}"  # 13,810 MiB, not 1.381e+04
-    return f"{value:.4g}"
+    return f"{metric_value(metric.first)} → {metric_value(metric.last)} · {values}"
 
 
 def svg_chart(metric: Metric, width: int = 360, height: int = 90) -> str:

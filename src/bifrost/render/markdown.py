@@ -49,8 +49,8 @@ from bifrost.render import (
     total_findings,
     verdict_phrase,
 )
-from bifrost.render.chart import number, sparkline, svg_chart
-from bifrost.report import Finding, Report
+from bifrost.render.chart import sparkline, svg_chart
+from bifrost.report import Finding, Report, metric_value
 
 __all__ = ["code_span", "escape", "fence", "render_markdown"]
 
@@ -137,8 +137,10 @@ def _metrics(report: Report) -> list[str]:
     ]
     for m in report.metrics:
         values = f"{m.count:,}" + (f" ({m.non_finite:,} NaN)" if m.non_finite else "")
-        cells = [code_span(m.key), sparkline(m.values()), *map(number, (m.first, m.last))]
-        rows.append("| " + " | ".join([*cells, number(m.min), number(m.max), values]) + " |")
+        cells = [code_span(m.key), sparkline(m.values()), *map(metric_value, (m.first, m.last))]
+        rows.append(
+            "| " + " | ".join([*cells, metric_value(m.min), metric_value(m.max), values]) + " |"
+        )
     charts = "\n".join(
         f"![{escape(m.key)}](data:image/svg+xml;base64,"
         f"{base64.b64encode(svg_chart(m).encode()).decode()})"
