@@ -63,8 +63,9 @@ def test_a_run_that_went_wrong_is_named_first_with_where(name: str, kind: str, a
     first = findings[0]
     assert first.category == kind
     assert at in first.title
+    lines = (TRAINING / f"{name}.log").read_text().splitlines()
     assert first.evidence
-    assert all(e.text.startswith("20") for e in first.evidence)  # the log's own lines
+    assert all(lines[e.line - 1].startswith(e.text) for e in first.evidence)  # its own lines
 
 
 def test_the_first_value_that_is_not_a_number_and_the_one_before_are_the_evidence() -> None:
