@@ -171,3 +171,18 @@ def test_merged_pod_streams_name_their_sources(bifrost: Run) -> None:
     assert second["sources"] == ["trainer-0/main", "trainer-1/main", "trainer-2/main"]
     shown = bifrost("analyze", str(LOGS / "merged-pods.log"), "-n", "--no-color").stdout
     assert "from trainer-0/main, trainer-1/main, trainer-2/main" in shown
+
+
+def test_a_training_run_shows_its_curves_and_its_series_on_request(bifrost: Run) -> None:
+    log = str(DATA / "training" / "torch_lr_zero.log")
+    shown = bifrost("analyze", "-n", "--no-color", log)
+    assert shown.returncode == 0, shown.stderr  # a warning, below the default --fail-on
+    assert "lr reached zero early, at step 101" in shown.stdout
+    assert "Training metrics:" in shown.stdout
+    summary = json.loads(bifrost("analyze", "-n", "-f", "json", log).stdout)
+    assert {m["key"]: m["points"] for m in summary["metrics"]}["lr"] is None
+    full = json.loads(bifrost("analyze", "-n", "-f", "json", "--series", log).stdout)
+    lr = {m["key"]: m for m in full["metrics"]}["lr"]
+    assert lr["count"] == 300
+    assert lr["points"][-1]["value"] == 0.0
+    assert [p["step"] for p in lr["points"][:3]] == [1, 3, 5]  # 300 values thinned to 151

@@ -37,7 +37,13 @@ def hf_trainer(name: str, *, learning_rate: float, steps: int, warmup_steps: int
     torch.manual_seed(0)
     hf_logging.set_verbosity_info()
     config = GPT2Config(
-        n_layer=1, n_head=2, n_embd=32, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0
+        n_layer=1,
+        n_head=2,
+        n_embd=32,
+        vocab_size=64,
+        n_positions=32,
+        bos_token_id=0,
+        eos_token_id=0,
     )
     model = GPT2LMHeadModel(config)
     starts = torch.randint(0, 64, (256, 1))
@@ -75,7 +81,9 @@ def lightning(name: str) -> None:
     class Regression(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+            self.net = torch.nn.Sequential(
+                torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
+            )
 
         def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
             x, y = batch
@@ -112,7 +120,13 @@ def keras(name: str) -> None:
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(512, 8)).astype("float32")
     y = (x.sum(axis=1) > 0).astype("float32")
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=12, batch_size=32, validation_split=0.2, verbose=2)
 
@@ -159,7 +173,11 @@ def torch_loop(
         rss_mb = int(Path("/proc/self/statm").read_text().split()[1]) * PAGE / 2**20
         log.info(
             "step=%d loss=%.4f lr=%.3e samples/s=%.1f mem_mb=%.1f",
-            step, loss.item(), scheduler.get_last_lr()[0], 64 / elapsed, rss_mb,
+            step,
+            loss.item(),
+            scheduler.get_last_lr()[0],
+            64 / elapsed,
+            rss_mb,
         )
 
 
@@ -185,7 +203,10 @@ def main(names: list[str]) -> None:
         with open(HERE / f"{name}.log", "w") as out:
             subprocess.run(
                 [sys.executable, __file__, "--run", name],
-                stdout=out, stderr=subprocess.STDOUT, check=True, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+                env=os.environ | {"PYTHONUNBUFFERED": "1"},
             )
         print(f"{name}: {time.monotonic() - started:.0f} s")
 
