@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -27,7 +28,8 @@ from bifrost.engine.metrics import (
             id="Hugging Face Trainer 4",
         ),
         pytest.param(
-            "{'loss': '3.487e+04', 'grad_norm': '560.6', 'learning_rate': '29.25', 'epoch': '0.125'}",
+            "{'loss': '3.487e+04', 'grad_norm': '560.6', 'learning_rate': '29.25', "
+            "'epoch': '0.125'}",
             {"loss": 34870.0, "grad_norm": 560.6, "learning_rate": 29.25},
             id="Hugging Face Trainer 5 (quoted values)",
         ),
@@ -153,7 +155,7 @@ def test_a_long_run_keeps_a_bounded_even_series_with_its_last_value() -> None:
     assert len(kept) <= MAX_POINTS + 1
     assert kept[0].step == 1
     assert kept[-1].step == 100_000
-    gaps = {b.index - a.index for a, b in zip(kept, kept[1:-1], strict=False)}
+    gaps = {b.index - a.index for a, b in itertools.pairwise(kept[:-1])}
     assert len(gaps) == 1  # evenly thinned
 
 

@@ -11,10 +11,7 @@ Lightning and Keras, and takes about ten minutes, most of it the stalled run's w
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import math
 import os
 import subprocess
 import sys
@@ -78,7 +75,7 @@ def lightning(name: str) -> None:
 
     torch.manual_seed(0)
 
-    class Regression(L.LightningModule):
+    class Regression(L.LightningModule):  # type: ignore[misc]  # Lightning is untyped here
         def __init__(self) -> None:
             super().__init__()
             self.net = torch.nn.Sequential(
