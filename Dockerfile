@@ -37,7 +37,7 @@ COPY --from=build /wheels /wheels
 # bounds are pyproject.toml's; hadolint cannot see that a local file is pinned by itself.
 # hadolint ignore=DL3013
 RUN wheel="$(ls /wheels/bifrost_logs-*.whl)" \
-    && pip install --no-cache-dir "${wheel}[server,postgres,redis,worker,kafka,bedrock]" \
+    && pip install --no-cache-dir "${wheel}[server,postgres,redis,worker,kafka,bedrock,memory]" \
     && rm -rf /wheels \
     && groupadd --system --gid 10001 bifrost \
     && useradd --system --uid 10001 --gid bifrost --home-dir /tmp --shell /usr/sbin/nologin bifrost

@@ -132,6 +132,7 @@ def test_fronts_reach_the_store_writes_and_the_cache_only_through_the_applicatio
         ("brokers", {"analysis", "cache", "llm", "engine", *FRONTS}),
         ("notify", {"analysis", "store", "cache", "engine", *FRONTS}),
         ("tracking", {"analysis", "store", "cache", "llm", "engine", *FRONTS}),
+        ("embedding", {"analysis", "store", "cache", "llm", "engine", "render", *FRONTS}),
         ("analysis", FRONTS),
         ("render", {"analysis", "store", "cache", "llm", "engine", *FRONTS}),
     ],

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bifrost.analysis.similar import cosine, fingerprint, overlaps
+from bifrost.analysis.similar import MEANING_MIN, cosine, fingerprint, overlaps
+from bifrost.embedding import embedder
 from bifrost.store.records import Match
 from tests.api.conftest import MAVEN, TRAINER
 from tests.conftest import Run
@@ -84,3 +85,56 @@ def test_the_llm_is_told_what_fixed_the_same_failure_before(bifrost: Run, tmp_pa
     assert "Past incidents of the same failure (from Bifrost's history, NOT this log" in user
     assert "Lower the batch size" in user
     assert secret not in json.dumps(body)  # the note is redacted like the log
+
+
+FIRST_WORDING = (
+    b"2024-05-01 10:00:00 INFO starting worker\n"
+    b"2024-05-01 10:00:01 INFO loading settings from /etc/app.toml\n"
+    b"2024-05-01 10:00:02 ERROR psycopg2.OperationalError: could not connect to server: "
+    b"Connection refused\n"
+    b"2024-05-01 10:00:02 ERROR worker exited with code 1\n"
+)
+NEW_WORDING = (  # the same failure, printed by the next major version of the driver
+    b"2024-06-01 10:00:00 INFO starting worker\n"
+    b"2024-06-01 10:00:01 INFO settings read (/etc/app.toml)\n"
+    b"2024-06-01 10:00:02 ERROR psycopg.OperationalError: connection failed: connection to "
+    b'server at "10.0.0.5", port 5432 failed: Connection refused\n'
+    b"2024-06-01 10:00:02 ERROR the worker stopped, exit status 1\n"
+)
+
+
+def test_the_same_failure_worded_anew_is_found_by_meaning(bifrost: Run, tmp_path: Path) -> None:
+    """No line of the two logs has the same template; what their findings say is the same."""
+    first, later, other = tmp_path / "first.log", tmp_path / "later.log", tmp_path / "maven.log"
+    first.write_bytes(FIRST_WORDING)
+    later.write_bytes(NEW_WORDING)
+    other.write_bytes(MAVEN)
+    bifrost("analyze", str(first), "-f", "json")
+    assert bifrost("feedback", "1", "--good", "--note", "Start the database first").returncode == 0
+    bifrost("analyze", str(other), "-f", "json")
+
+    report = json.loads(bifrost("analyze", str(later), "-f", "json").stdout)
+    [seen] = report["similar"]
+    assert (seen["analysis_id"], seen["shared"]) == (1, 0)  # no template in common
+    assert seen["meaning"] >= MEANING_MIN
+    assert seen["resolution"] == "Start the database first"
+    assert "reads 100% alike: Start the database first" in bifrost("history", "similar", "3").stdout
+
+    off = {"BIFROST_SIMILAR_BY_MEANING": "false"}
+    again = bifrost("analyze", str(later), "-f", "json", "--no-cache", env=off)
+    assert json.loads(again.stdout)["similar"] == []
+
+
+def test_meanings_are_unit_vectors_near_for_the_same_failure() -> None:
+    model = embedder()
+    assert model is not None  # the [memory] extra is part of the dev install
+    vectors = model.embed(
+        [
+            "CUDA out of memory. Tried to allocate 2.00 GiB",
+            "torch.OutOfMemoryError: CUDA out of memory while allocating a tensor",
+            "npm ERR! code ELIFECYCLE",
+        ]
+    )
+    assert vectors.shape == (3, 384)
+    assert [round(float(v @ v), 4) for v in vectors] == [1.0, 1.0, 1.0]
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3

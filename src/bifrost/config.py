@@ -144,6 +144,11 @@ class Settings(BaseModel):
         default=None, description="Redis URL for the shared cache (replicas); unset: database."
     )
     cache_ttl_s: int = Field(default=24 * 3600, ge=0, description="How long a cached answer lives.")
+    similar_by_meaning: bool = Field(
+        default=True,
+        description="Find similar past incidents by what their findings say, not only by their "
+        "lines (needs the [memory] extra; 0.5 s to load its model once).",
+    )
     llm: ProviderName | None = Field(
         default=None, description="LLM provider for a written explanation; unset: built-in only."
     )

@@ -181,17 +181,24 @@ class SimilarIncident(_Model):
     title: str | None = Field(description="Its first finding's title.")
     similarity: float = Field(description="0–1: how much of both runs' leading findings match.")
     shared: int = Field(description="Leading findings' templates the two have in common.")
+    meaning: float | None = Field(
+        default=None,
+        description="0–1: how alike the leading findings read (embeddings, the `[memory]` "
+        "extra); None when not compared or not alike enough.",
+    )
     resolution: str | None = Field(
         default=None, description="What fixed it: a pinned known issue, else a feedback note."
     )
 
     def line(self) -> str:
-        """How the formats show it: `#42 on 2026-12-01 (trainer), 80% alike: NOTE`."""
+        """How the formats show it: `#42 on 2026-12-01 (trainer), 80% alike: NOTE`; `reads
+        80% alike` when only the meaning matched (no line in common)."""
         where = f" ({self.service})" if self.service else ""
         said = f": {self.resolution}" if self.resolution else f": {self.title or self.verdict}"
+        reads = "reads " if self.shared == 0 else ""
         return (
             f"#{self.analysis_id} on {self.created_at:%Y-%m-%d}{where}, "
-            f"{self.similarity:.0%} alike{said}"
+            f"{reads}{self.similarity:.0%} alike{said}"
         )
 
 

@@ -4,8 +4,10 @@ same failure names the earlier analysis with its feedback note; another failure 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.api.conftest import MAVEN, TRAINER, Api
+from tests.test_similar import FIRST_WORDING, NEW_WORDING
 
 
 def test_the_api_names_similar_incidents(api: Api) -> None:
@@ -21,5 +23,17 @@ def test_the_api_names_similar_incidents(api: Api) -> None:
         assert (seen["analysis_id"], seen["resolution"]) == (first_id, "Lower the batch size")
         unrelated = await client.post("/api/v1/analyses", content=MAVEN)
         assert unrelated.json()["similar"] == []
+
+    api.run(scenario)
+
+
+def test_the_api_finds_the_same_failure_worded_anew_by_meaning(api: Api) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        first = await client.post("/api/v1/analyses", content=FIRST_WORDING)
+        first_id = int(first.headers["x-bifrost-analysis-id"])
+        later = await client.post("/api/v1/analyses", content=NEW_WORDING)
+        [seen] = later.json()["similar"]
+        assert (seen["analysis_id"], seen["shared"]) == (first_id, 0)
+        assert seen["meaning"] == pytest.approx(1.0, abs=0.01)  # the same titles, reworded lines
 
     api.run(scenario)

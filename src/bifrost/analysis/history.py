@@ -8,6 +8,7 @@ analyses. The store (and SQLAlchemy) is imported only when a filter is built.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -104,17 +105,18 @@ async def give_feedback(
     track_feedback(settings, analysis_id, good, note)
 
 
-async def similar_to(store: Store, analysis_id: int) -> list[SimilarIncident]:
+async def similar_to(store: Store, analysis_id: int, settings: Settings) -> list[SimilarIncident]:
     """The stored analyses of the same failure as analysis `analysis_id` (`NotFound` when
     there is none), most alike first."""
     from bifrost.analysis.run import InStore  # noqa: PLC0415
-    from bifrost.analysis.similar import similar_incidents  # noqa: PLC0415
+    from bifrost.analysis.similar import meaning_of, similar_incidents  # noqa: PLC0415
     from bifrost.store import NotFound, get_analysis  # noqa: PLC0415
 
     stored = await get_analysis(store, analysis_id)
     if stored is None:
         raise NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
-    return await similar_incidents(InStore(store), stored.report)
+    meaning = await asyncio.to_thread(meaning_of, stored.report, settings)
+    return await similar_incidents(InStore(store), stored.report, meaning)
 
 
 def export_rows(store: Store, filters: HistoryFilter, fmt: ExportFormat) -> AsyncGenerator[str]:

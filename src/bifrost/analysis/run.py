@@ -26,7 +26,7 @@ from bifrost import __version__
 from bifrost.analysis.experiments import Assignment, assign, variant_settings
 from bifrost.analysis.explain import explain_report, llm_identity, rerank_report
 from bifrost.analysis.inputs import compressed
-from bifrost.analysis.similar import similar_incidents
+from bifrost.analysis.similar import Meaning, meaning_of, similar_incidents
 from bifrost.analysis.tracking import track_explained
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
@@ -86,6 +86,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     provider_failed: bool = False  # an LLM was asked for and failed: the built-in Report stands
     assignment: Assignment | None = None  # the experiment's variant that explained it
+    meaning: Meaning | None = None  # its embedding, stored with it (`similar.meaning_of`)
 
 
 OnText = Callable[[str], None]
@@ -109,6 +110,8 @@ class History(Protocol):
     async def matches(self, template_ids: list[str], content_hash: str) -> list[Match]: ...
 
     async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]: ...
+
+    async def meanings(self, model: str, content_hash: str) -> list[tuple[int, bytes]]: ...
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,11 @@ class InStore:
         from bifrost.store.similar import incidents  # noqa: PLC0415
 
         return await incidents(self.store, analysis_ids)
+
+    async def meanings(self, model: str, content_hash: str) -> list[tuple[int, bytes]]:
+        from bifrost.store.similar import meanings  # noqa: PLC0415
+
+        return await meanings(self.store, model, content_hash)
 
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
@@ -319,7 +327,8 @@ async def _remembered(
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
     # Before the explanation: its digest carries what fixed the same failure before.
-    outcome.report = await _with_similar(history, outcome.report, problems)
+    outcome.meaning = await _meaning(outcome.report, settings, problems)
+    outcome.report = await _with_similar(history, outcome.report, outcome.meaning, problems)
     if cached is None:
         await _explain(outcome, settings, on_text, cache if memory.use_cache else None)
     outcome.report = await _with_known_issues(history, outcome.report, problems)
@@ -353,11 +362,22 @@ async def _with_known_issues(history: History, report: Report, problems: list[st
     return report.model_copy(update={"findings": findings})
 
 
-async def _with_similar(history: History, report: Report, problems: list[str]) -> Report:
+async def _meaning(report: Report, settings: Settings, problems: list[str]) -> Meaning | None:
+    """The Report's meaning, off the event loop; a model that fails costs a warning."""
+    try:
+        return await asyncio.to_thread(meaning_of, report, settings)
+    except Exception as exc:
+        problems.append(f"similar incidents by meaning not looked up: {exc}")
+        return None
+
+
+async def _with_similar(
+    history: History, report: Report, meaning: Meaning | None, problems: list[str]
+) -> Report:
     """The Report with the past analyses of the same failure, as the history holds them now
     (looked up before this one is stored, and never the same content)."""
     try:
-        similar = await similar_incidents(history, report)
+        similar = await similar_incidents(history, report, meaning)
     except ServiceError as exc:
         problems.append(f"similar incidents not looked up: {exc.message}")
         return report
@@ -384,6 +404,8 @@ async def _save(
         "cache_key": key,
         "request_id": memory.request_id,
         "input_blob": compressed(sources) if memory.store_input else None,
+        "meaning": outcome.meaning.to_bytes() if outcome.meaning else None,
+        "meaning_model": outcome.meaning.model if outcome.meaning else None,
     }
     try:
         return await history.save(outcome.report, meta)

@@ -160,9 +160,9 @@ def similar_command(
 ) -> None:
     """List past analyses of the same failure.
 
-    The same failure: its leading findings' templates (the same lines, in any log). Each
-    line: when, which service, how alike, and what fixed it (a pinned known issue, else a
-    feedback note).
+    The same failure: its leading findings' templates (the same lines, in any log), or what
+    they say (with the [memory] extra). Each line: when, which service, how alike, and what
+    fixed it (a pinned known issue, else a feedback note).
     """
     import asyncio
 
@@ -173,8 +173,9 @@ def similar_command(
         from bifrost.store import open_store
 
         async def fetch() -> list[SimilarIncident]:
-            async with await open_store(load_settings()) as store:
-                return await similar_to(store, analysis_id)
+            settings = load_settings()
+            async with await open_store(settings) as store:
+                return await similar_to(store, analysis_id, settings)
 
         found = asyncio.run(fetch())
         for incident in found:

@@ -31,6 +31,8 @@ from bifrost.store.records import (
     LEADS,
     MATCHES_SQL,
     MAX_MATCHES,
+    MAX_MEANINGS,
+    MEANINGS_SQL,
     AnalysisMeta,
     Counts,
     Match,
@@ -174,6 +176,13 @@ class EmbeddedStore:
         with self._failing():
             rows = self._connection.execute(sql, [*template_ids, content_hash]).fetchall()
         return [Match(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def meanings(self, model: str, content_hash: str) -> list[tuple[int, bytes]]:
+        """`similar.meanings`, in sqlite3."""
+        sql = MEANINGS_SQL.format(model="?", hash="?", limit=MAX_MEANINGS)
+        with self._failing():
+            rows = self._connection.execute(sql, (model, content_hash)).fetchall()
+        return [(int(r[0]), bytes(r[1])) for r in rows]
 
     async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]:
         """`similar.incidents`, in sqlite3."""

@@ -74,6 +74,7 @@ class Analysis(Base):
         Index("ix_analyses_cache_key", "cache_key"),
         Index("ix_analyses_request_id", "request_id", unique=True),
         Index("ix_analyses_experiment", "experiment"),
+        Index("ix_analyses_meaning_model", "meaning_model", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -105,6 +106,8 @@ class Analysis(Base):
     summary: Mapped[str] = mapped_column(Text)
     report: Mapped[str] = mapped_column(Text)
     input_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    meaning: Mapped[bytes | None] = mapped_column(LargeBinary)  # `bifrost.embedding`
+    meaning_model: Mapped[str | None] = mapped_column(String(64))
 
 
 class FindingRow(Base):

@@ -37,6 +37,10 @@ class AnalysisMeta(TypedDict, total=False):
     input_blob: bytes | None
     """The raw input already gzip-compressed (`--store-input`); kept as given."""
     created_at: datetime | None
+    meaning: bytes | None
+    """The leading findings' embedding (`bifrost.embedding.to_bytes`), with the `[memory]`
+    extra."""
+    meaning_model: str | None
 
 
 def utcnow() -> datetime:
@@ -73,6 +77,8 @@ def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
         "summary": report.summary,
         "report": report.to_json(indent=None),
         "input_blob": meta.get("input_blob"),
+        "meaning": meta.get("meaning"),
+        "meaning_model": meta.get("meaning_model"),
     }
 
 
@@ -274,6 +280,14 @@ INCIDENTS_SQL = (
     "ORDER BY fb.id DESC LIMIT 1) "
     "FROM analyses a WHERE a.id IN {ids}"
 )
-"""The two queries of similar incidents, as SQL both paths run (`similar.py` through
+"""The queries of similar incidents, as SQL both paths run (`similar.py` through
 SQLAlchemy, `embedded.py` through sqlite3), each filling in its own placeholders: a list
 `{templates}` or `{ids}` with its parentheses (SQLAlchemy's expanding parameter adds them)."""
+MEANINGS_SQL = (
+    "SELECT a.id, a.meaning FROM analyses a "
+    "WHERE a.meaning_model = {model} AND a.content_hash <> {hash} "
+    "ORDER BY a.id DESC LIMIT {limit}"
+)
+MAX_MEANINGS = 5_000
+"""The newest analyses compared by meaning (7.5 MB of vectors): an exact search over a
+bounded recent history (see `analysis/similar.py`); templates reach further back."""

@@ -1,13 +1,14 @@
-"""Similar incidents: stored analyses whose leading findings share templates with a Report's.
-The SQL is `records.MATCHES_SQL` and `records.INCIDENTS_SQL`, which the embedded path runs
-too; the scoring is the application's (`analysis/similar.py`)."""
+"""Similar incidents: stored analyses whose leading findings share templates with a Report's,
+and the newest analyses' meaning vectors. The SQL is `records.MATCHES_SQL`,
+`records.INCIDENTS_SQL` and `records.MEANINGS_SQL`, which the embedded path runs too; the
+scoring is the application's (`analysis/similar.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, column, text
+from sqlalchemy import Integer, LargeBinary, String, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bifrost.store.database import Store
@@ -17,6 +18,8 @@ from bifrost.store.records import (
     LEADS,
     MATCHES_SQL,
     MAX_MATCHES,
+    MAX_MEANINGS,
+    MEANINGS_SQL,
     Match,
     PastIncident,
 )
@@ -24,6 +27,9 @@ from bifrost.store.records import (
 _MATCHES = text(
     MATCHES_SQL.format(templates=":templates", leads=LEADS, hash=":hash", limit=MAX_MATCHES)
 ).bindparams(bindparam("templates", expanding=True))
+_MEANINGS = text(MEANINGS_SQL.format(model=":model", hash=":hash", limit=MAX_MEANINGS)).columns(
+    column("id", Integer), column("meaning", LargeBinary)
+)
 _INCIDENTS = (
     text(INCIDENTS_SQL.format(leads=LEADS, ids=":ids"))
     .bindparams(bindparam("ids", expanding=True))
@@ -49,6 +55,16 @@ async def matches(store: Store, template_ids: list[str], content_hash: str) -> l
             _MATCHES, {"templates": template_ids, "hash": content_hash}
         )
         return [Match(int(r[0]), str(r[1]), int(r[2])) for r in found.all()]
+
+    return await store.transact(body, write=False)
+
+
+async def meanings(store: Store, model: str, content_hash: str) -> list[tuple[int, bytes]]:
+    """The newest analyses' meaning vectors of `model` (other logs' only), newest first."""
+
+    async def body(connection: AsyncConnection) -> list[tuple[int, bytes]]:
+        found = await connection.execute(_MEANINGS, {"model": model, "hash": content_hash})
+        return [(int(r[0]), bytes(r[1])) for r in found.all()]
 
     return await store.transact(body, write=False)
 
