@@ -129,7 +129,7 @@ def _diverged(series: Series) -> Problem | None:
                     f"from a checkpoint saved before {lowest.where()}."
                 ),
                 points=_distinct(lowest, risen, last),
-                at=points[i],
+                at=lowest,
             )
     return None
 
