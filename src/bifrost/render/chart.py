@@ -15,7 +15,7 @@ __all__ = ["metric_phrase", "sparkline", "svg_chart"]
 
 _BARS = "▁▂▃▄▅▆▇█"
 _NOT_A_NUMBER = "×"
-SPARK_WIDTH = 24
+SPARK_WIDTH = 20
 
 
 def sparkline(values: list[float | None], width: int = SPARK_WIDTH) -> str:

@@ -186,11 +186,14 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     _indented(out, Text(stats_phrase(report), style="dim"), indent=0)
 
 
+_METRIC_KEY_WIDTH = 14  # a longer key (`eval_samples_per_second`) pushes its own line only
+
+
 def _metrics(out: _Out, report: Report) -> None:
     """A training run's curves: one sparkline per metric, with where it started and ended."""
     out.print()
     _indented(out, Text("Training metrics:", style="bold"), indent=0)
-    width = max(len(m.key) for m in report.metrics)
+    width = min(max(len(m.key) for m in report.metrics), _METRIC_KEY_WIDTH)
     for metric in report.metrics:
         line = Text(f"{metric.key:<{width}}  ")
         line.append(sparkline(metric.values()), style="cyan")
