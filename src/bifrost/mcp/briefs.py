@@ -104,7 +104,7 @@ def analysis_brief(
         llm_summary=report.llm.summary if report.llm else None,
         diff=diff,
         warnings=[*report.warnings, *(warnings or [])],
-        report=report.model_dump(mode="json", by_alias=True) if full else None,
+        report=report.without_series().model_dump(mode="json", by_alias=True) if full else None,
     )
 
 

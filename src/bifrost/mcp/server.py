@@ -138,12 +138,12 @@ def build_server(settings: Settings, roots: Roots) -> MCPServer:
     @server.resource(
         "bifrost://analyses/{analysis_id}",
         name="analysis",
-        description="A stored analysis's Report (bifrost.report/v1).",
+        description="A stored analysis's Report (bifrost.report/v1), metrics as summaries.",
         mime_type="application/json",
     )
     async def analysis_resource(analysis_id: int) -> str:
         with _one_line():
-            return (await _stored(analysis_id)).to_json()
+            return (await _stored(analysis_id)).without_series().to_json()
 
     async def _stored(analysis_id: int) -> Report:
         async with await open_store(settings) as opened:
