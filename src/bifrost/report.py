@@ -252,8 +252,11 @@ class Metric(_Model):
 
     key: str = Field(description="The name the log gives it: `loss`, `train/loss`, `lr`.")
     kind: MetricKind
-    count: int = Field(description="Values read.")
-    non_finite: int = Field(description="Values that were NaN or infinite.")
+    count: int = Field(
+        description="Values the log printed (past the first 256 lines of one shape, lines are "
+        "read thinned and each stands for those skipped: then a close estimate)."
+    )
+    non_finite: int = Field(description="Of them, NaN or infinite (counted the same way).")
     first: float | None
     last: float | None
     min: float | None

@@ -161,7 +161,7 @@ class Series:
         """Add a value that stands for `weight` lines of the log (see `weight_of`)."""
         self.count += weight
         if not point.finite:
-            self.non_finite += 1
+            self.non_finite += weight
             if self.first_non_finite is None:
                 self.first_non_finite = point
                 self.before_non_finite = self.last
