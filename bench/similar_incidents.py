@@ -27,6 +27,7 @@ from pathlib import Path
 
 import common
 import labelled
+import numpy as np
 from bifrost.analysis.run import build_report
 from bifrost.analysis.similar import Meaning, meaning_of, similar_incidents
 from bifrost.config import Settings
@@ -88,8 +89,6 @@ async def retrieval(
 def thresholds(cases: list[labelled.Case], meanings: list[Meaning | None]) -> None:
     """For meanings alone: each log's nearest other log, and how often it is the same
     project's, at each cosine threshold; on each half of the projects apart."""
-    import numpy as np  # the [memory] extra
-
     kept = [(c, m) for c, m in zip(cases, meanings, strict=True) if m is not None]
     matrix = np.stack([m.vector for _, m in kept])
     cosines = matrix @ matrix.T
@@ -111,9 +110,7 @@ def thresholds(cases: list[labelled.Case], meanings: list[Meaning | None]) -> No
         print(f"  >= {threshold:.2f}: " + " · ".join(cells))
 
 
-async def timing(
-    reports: list[Report], meanings: list[Meaning | None], size: int
-) -> None:
+async def timing(reports: list[Report], meanings: list[Meaning | None], size: int) -> None:
     copies = [renamed(reports[i % len(reports)], i) for i in range(size)]
     copied = [meanings[i % len(meanings)] for i in range(size)]
     with tempfile.TemporaryDirectory() as folder:
