@@ -25,9 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 import common
 import labelled
-import numpy as np
 from bifrost.analysis.run import build_report
 from bifrost.analysis.similar import Meaning, meaning_of, similar_incidents
 from bifrost.config import Settings

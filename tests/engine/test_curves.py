@@ -7,6 +7,7 @@ each went wrong, for real, is in `tests/data/training/make_logs.py`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,22 @@ def test_a_curve_problem_ranks_after_the_errors_of_the_log_and_before_its_warnin
         ("F2", "training.diverged"),
         ("F3", "log.warning"),
     ]
+
+
+def test_a_stall_in_a_long_run_is_found_where_lines_are_read_thinned(tmp_path: Path) -> None:
+    """200,000 steps half a second apart, 30 minutes lost after step 150,000, and one last
+    line of another shape (`lr=0.000e+00`): the lines around the stall are read one in 1,024,
+    and the last one is its shape's first."""
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    log = tmp_path / "long.log"
+    with log.open("w") as out:
+        for step in range(1, 200_001):
+            moment = start + timedelta(seconds=step / 2 + (1800 if step > 150_000 else 0))
+            lr = 3e-4 * (1 - step / 200_000)
+            out.write(f"{moment:%Y-%m-%d %H:%M:%S} INFO step={step} loss=0.5 lr={lr:.3e}\n")
+    report = analyze([str(log)], Settings())
+    (stall,) = report.findings
+    assert stall.category == "training.stall"
+    assert stall.title.startswith("no training progress for 30 min after step ")
+    before, after = (e.line for e in stall.evidence)
+    assert before <= 150_000 < after

@@ -23,6 +23,7 @@ import functools
 import heapq
 import math
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,10 @@ HINT = re.compile(
     re.IGNORECASE,
 )
 """A line worth reading for metrics; most lines of most logs are not."""
+_HINT_WORDS = re.compile(  # HINT's words without its word boundaries, on lowered text: a
+    r"loss|learning.rate|lr|grad.?norm|epoch|step|iter|samples?.per.s|tokens?.per.s"  # 25th
+    r"|samples?/s|tokens?/s|toks?/s|throughput|mem|accuracy|acc|perplexity|ppl"  # of the time
+)
 
 _NUMBER = (
     r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -184,14 +189,18 @@ class Series:
 
 @dataclass(frozen=True, order=True)
 class Gap:
-    """The time between two metric lines read one after the other, which stand for `lines`
-    lines of the log (more than one when lines in between were skipped)."""
+    """The time between two metric lines read one after the other, `lines` lines apart in
+    the log (more than one when lines in between were skipped, or are no metrics)."""
 
-    per_line: float  # first: the slowest gaps are kept by it
+    lost: float  # first: the gaps kept are those that lost most (as the run went then)
     seconds: float
     lines: int
     before: Point = field(compare=False)
     after: Point = field(compare=False)
+
+    @property
+    def per_line(self) -> float:
+        return self.seconds / self.lines
 
     def excess(self, usual: float) -> float:
         """How much longer it took than its lines usually take: the time lost to a hang."""
@@ -209,6 +218,7 @@ class MetricLog:
     steps_total: int | None = None
     gaps: list[float] = field(default_factory=list)  # thinned like a series' points
     slowest: list[Gap] = field(default_factory=list)  # a heap of the `_SLOWEST` slowest gaps
+    _usual: float = 0.0  # the median of `gaps`, brought up to date now and then
     _last_time: tuple[float, Point] | None = None
     _gap_stride: int = 1
     _gap_count: int = 0
@@ -277,7 +287,10 @@ class MetricLog:
             if gap < 0 and previous_s % 86400 >= _LATE and seconds % 86400 < _EARLY:
                 gap += 86400  # a time of day alone, past midnight
             if gap >= 0:
-                self._note_gap(Gap(gap / weight, gap, weight, previous, point))
+                apart = point.line - previous.line if point.file == previous.file else weight
+                lines = max(apart, 1)
+                lost = gap - (lines - 1) * self._usual
+                self._note_gap(Gap(lost, gap, lines, previous, point))
         self._last_time = (seconds, point)
 
     def _note_gap(self, gap: Gap) -> None:
@@ -290,6 +303,8 @@ class MetricLog:
         self._gap_count += 1
         if (self._gap_count - 1) % self._gap_stride == 0:
             self.gaps.append(gap.per_line)
+        if self._gap_count < _USUAL_EVERY or self._gap_count % _USUAL_EVERY == 0:
+            self._usual = statistics.median(self.gaps)
             if len(self.gaps) >= MAX_POINTS:
                 self.gaps = self.gaps[::2]
                 self._gap_stride *= 2
@@ -301,13 +316,14 @@ class MetricLog:
 
 MIN_SHOWN = 3
 _SLOWEST = 8
+_USUAL_EVERY = 32  # gaps between updates of the usual gap (every gap before the first 32)
 _LATE, _EARLY = 18 * 3600, 6 * 3600  # a time of day that went back across midnight
 
 
 def relevant(text: str) -> bool:
     """Whether a line holds a metric, or says where a run is: the test a shape of line passes
     once (on its first line) for its lines to be read."""
-    if HINT.search(text) is None:
+    if _HINT_WORDS.search(text.lower()) is None or HINT.search(text) is None:
         return False
     if _total(text) is not None:
         return True
