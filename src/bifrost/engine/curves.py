@@ -100,7 +100,7 @@ def _non_finite(series: Series) -> Problem | None:
 
 
 def _diverged(series: Series) -> Problem | None:
-    points = [p for p in series.kept() if p.finite]
+    points = series.numbers()
     if len(points) < MIN_TREND:
         return None
     smooth = _smoothed([p.value for p in points])
@@ -135,7 +135,7 @@ def _diverged(series: Series) -> Problem | None:
 
 
 def _collapsed(series: Series) -> Problem | None:
-    points = [p for p in series.kept() if p.finite]
+    points = series.numbers()
     if len(points) < MIN_TREND:
         return None
     values = [p.value for p in points]
@@ -173,7 +173,7 @@ def _collapsed(series: Series) -> Problem | None:
 
 
 def _lr_zero_early(series: Series) -> Problem | None:
-    points = [p for p in series.kept() if p.finite]
+    points = series.numbers()
     if len(points) < MIN_TREND // 2:
         return None
     peak_at = max(range(len(points)), key=lambda i: points[i].value)
@@ -212,7 +212,7 @@ def _lr_zero_early(series: Series) -> Problem | None:
 
 
 def _leaking(series: Series) -> Problem | None:
-    points = [p for p in series.kept() if p.finite]
+    points = series.numbers()
     if len(points) < MIN_TREND:
         return None
     rises = sum(b.value > a.value for a, b in itertools.pairwise(points))

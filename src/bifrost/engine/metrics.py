@@ -186,6 +186,10 @@ class Series:
             return [*self.points, self.last]
         return list(self.points)
 
+    def numbers(self) -> list[Point]:
+        """The kept points that are numbers (not NaN or infinite): what a trend is read from."""
+        return [p for p in self.kept() if p.finite]
+
 
 @dataclass(frozen=True, order=True)
 class Gap:
