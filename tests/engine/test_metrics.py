@@ -10,6 +10,7 @@ import pytest
 
 from bifrost.engine.metrics import (
     MAX_POINTS,
+    READ_CHARS,
     MetricLog,
     ShapeReads,
     classify,
@@ -198,3 +199,11 @@ def test_times_across_midnight_and_the_slowest_gaps() -> None:
     slowest = max(log.slowest)
     assert (slowest.seconds, slowest.before.step, slowest.after.step) == (600.0, 4, 5)
     assert sorted(log.gaps) == [1.0, 1.0, 1.0, 1.0, 600.0]
+
+
+def test_only_the_start_of_a_long_line_is_read() -> None:
+    log = MetricLog()
+    log.feed(0, 1, "step=1 " + "x" * READ_CHARS + " loss=0.5 lr=0.1")
+    assert log.series == {}
+    log.feed(0, 2, "step=2 loss=0.5 lr=0.1 " + "x" * READ_CHARS)
+    assert set(log.series) == {"loss", "lr"}

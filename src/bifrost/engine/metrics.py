@@ -34,6 +34,8 @@ MAX_SERIES = 12
 MAX_POINTS = 256
 READ_IN_FULL = 128  # lines of one shape read before every second one is skipped, and so on
 _TEXT_CHARS = 300  # of a line kept as evidence
+READ_CHARS = 2048  # of a line read for metrics: trainers print short lines, and a long line
+# of pairs would cost milliseconds each
 
 HINT = re.compile(
     r"loss|learning.rate|\blr\b|grad.?norm|epoch|\bstep|\biter|samples?.per.s|tokens?.per.s"
@@ -231,6 +233,7 @@ class MetricLog:
         """Read one line, which stands for `weight` lines of its shape: its values join their
         series; a line that only says where the run is (`Epoch 3/10`, `Total optimization
         steps = 1,000`) updates that."""
+        text = text[:READ_CHARS]
         total = _total(text)
         if total is not None:
             n = int(total["n"].replace(",", ""))
@@ -327,6 +330,7 @@ _LATE, _EARLY = 18 * 3600, 6 * 3600  # a time of day that went back across midni
 def relevant(text: str) -> bool:
     """Whether a line holds a metric, or says where a run is: the test a shape of line passes
     once (on its first line) for its lines to be read."""
+    text = text[:READ_CHARS]
     if _HINT_WORDS.search(text.lower()) is None or HINT.search(text) is None:
         return False
     if _total(text) is not None:
