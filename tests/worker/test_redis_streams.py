@@ -437,3 +437,26 @@ def metric(page: httpx.Response, name: str) -> float:
 
 def unused_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def test_a_slow_request_is_not_taken_back_by_the_worker_on_it(
+    redis_url: str, sqlite_url: str
+) -> None:
+    """A request that takes longer than the reclaim time (a slow LLM) is answered once: the
+    worker's claiming subscriber leaves alone what the worker is still working on."""
+    with FakeServer() as llm:
+        llm.reply("/api/chat", Reply(text=VALID_ANSWER, delay=1.5))
+
+        async def scenario(harness: Harness) -> None:
+            async with harness.worker(reclaim_after_s=0.2):
+                await harness.send(request("slow", options={"explain": True}))
+                (result,) = await harness.wait_for(harness.streams.results, 1)
+                await asyncio.sleep(2.0)  # time to answer it twice, were it taken twice
+            assert result["report"]["llm"]["summary"] == VALID_SUMMARY
+            assert await harness.client.xlen(harness.streams.results) == 1
+            requests = harness.streams.requests
+            assert (await harness.client.xpending(requests, GROUP))["pending"] == 0
+
+        run_with_worker(
+            redis_url, sqlite_url, scenario, llm="ollama", model="test-model", base_url=llm.url
+        )

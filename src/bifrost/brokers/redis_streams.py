@@ -4,7 +4,8 @@ Requests are read from one stream by a consumer group, so any number of workers 
 Each worker has two subscribers on it: one reads new requests, the other claims requests that
 a consumer took and did not acknowledge within `reclaim_after_s` (it died mid-job, or a try
 failed in a way a later one may not), so nothing taken is lost; the stream's delivery count
-numbers the tries. Messages are plain JSON in an entry's `__data__` field, so any Redis client
+numbers the tries. A request the worker is still answering (a slow LLM) may be claimed back
+by its own claiming subscriber: that copy is left alone, not answered twice. Messages are plain JSON in an entry's `__data__` field, so any Redis client
 sends a request (`XADD bifrost.requests * __data__ JSON`) and reads results.
 """
 
@@ -43,11 +44,19 @@ class RedisStreams(Transport):
 
     def subscribe(self, on_request: OnRequest, consumer: str, concurrency: int) -> None:
         broker = self._broker = RedisBroker(self.url)
+        working: set[str] = set()  # entries this worker is answering now
 
         async def on_message(message: RedisStreamMessage) -> None:
             entry = message.raw_message["message_ids"][0].decode()
-            attempt = await message.get_delivery_count()
-            await self.answer(await on_request(message.body, attempt, entry))
+            if entry in working:  # claimed back from this very worker, only because it is
+                await message.nack()  # slow (an LLM): left pending, acknowledged when done
+                return
+            working.add(entry)
+            try:
+                attempt = await message.get_delivery_count()
+                await self.answer(await on_request(message.body, attempt, entry))
+            finally:
+                working.discard(entry)
 
         # A read takes only what this worker can begin now: what it cannot stays in the
         # stream for the other workers (XREADGROUP without COUNT takes every waiting entry).
