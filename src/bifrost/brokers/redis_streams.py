@@ -5,8 +5,9 @@ Each worker has two subscribers on it: one reads new requests, the other claims 
 a consumer took and did not acknowledge within `reclaim_after_s` (it died mid-job, or a try
 failed in a way a later one may not), so nothing taken is lost; the stream's delivery count
 numbers the tries. A request the worker is still answering (a slow LLM) may be claimed back
-by its own claiming subscriber: that copy is left alone, not answered twice. Messages are plain JSON in an entry's `__data__` field, so any Redis client
-sends a request (`XADD bifrost.requests * __data__ JSON`) and reads results.
+by its own claiming subscriber: that copy is left alone, not answered twice. Messages are
+plain JSON in an entry's `__data__` field, so any Redis client sends a request
+(`XADD bifrost.requests * __data__ JSON`) and reads results.
 """
 
 from __future__ import annotations
