@@ -59,14 +59,7 @@ def problems(log: MetricLog) -> list[Problem]:
 
 
 def _series_problems(series: Series) -> Iterator[Problem]:
-    checks: dict[str, list[Callable[[Series], Problem | None]]] = {
-        "loss": [_non_finite, _diverged],
-        "val_loss": [_non_finite],
-        "throughput": [_collapsed],
-        "lr": [_lr_zero_early],
-        "memory": [_leaking],
-    }
-    for check in checks.get(series.kind, []):
+    for check in _CHECKS.get(series.kind, []):
         problem = check(series)
         if problem is not None:
             yield problem
@@ -265,6 +258,16 @@ def _stalled(log: MetricLog) -> Problem | None:
         points=(gap.before, gap.after),
         at=gap.before,
     )
+
+
+_CHECKS: dict[str, list[Callable[[Series], Problem | None]]] = {
+    "loss": [_non_finite, _diverged],
+    "val_loss": [_non_finite],
+    "throughput": [_collapsed],
+    "lr": [_lr_zero_early],
+    "memory": [_leaking],
+}
+"""The detectors of each kind of metric (the other kinds are only drawn)."""
 
 
 def _smoothed(values: list[float]) -> list[float]:

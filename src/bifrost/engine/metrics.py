@@ -218,7 +218,6 @@ class MetricLog:
     """Every metric of one run, fed line by line (`feed`) in the order of the log."""
 
     series: dict[str, Series] = field(default_factory=dict)
-    lines: int = 0  # lines that gave at least one value
     epoch: float | None = None
     epochs_total: int | None = None
     steps_total: int | None = None
@@ -251,7 +250,6 @@ class MetricLog:
             self.epoch = epoch
         if not _training(values, step, epoch):
             return
-        self.lines += weight
         progress = self._progress(step, epoch)
         kept = text[:_TEXT_CHARS]
         first: Point | None = None
