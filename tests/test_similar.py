@@ -119,6 +119,9 @@ def test_the_same_failure_worded_anew_is_found_by_meaning(bifrost: Run, tmp_path
     assert seen["meaning"] >= MEANING_MIN
     assert seen["resolution"] == "Start the database first"
     assert "reads 100% alike: Start the database first" in bifrost("history", "similar", "3").stdout
+    cached = bifrost("analyze", str(later), "-f", "json")  # its stored meaning, no model
+    assert "from the cache" in cached.stderr
+    assert json.loads(cached.stdout)["similar"] == report["similar"]
 
     off = {"BIFROST_SIMILAR_BY_MEANING": "false"}
     again = bifrost("analyze", str(later), "-f", "json", "--no-cache", env=off)

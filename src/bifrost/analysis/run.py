@@ -26,7 +26,7 @@ from bifrost import __version__
 from bifrost.analysis.experiments import Assignment, assign, variant_settings
 from bifrost.analysis.explain import explain_report, llm_identity, rerank_report
 from bifrost.analysis.inputs import compressed
-from bifrost.analysis.similar import Meaning, meaning_of, similar_incidents
+from bifrost.analysis.similar import Meaning, meaning_of, similar_incidents, stored_meaning
 from bifrost.analysis.tracking import track_explained
 from bifrost.cache import Cache, Cached, Lookup, cache_key, make_cache
 from bifrost.choices import FailOn, Severity, Verdict
@@ -113,6 +113,8 @@ class History(Protocol):
 
     async def meanings(self, model: str, content_hash: str) -> list[tuple[int, bytes]]: ...
 
+    async def meaning(self, analysis_id: int) -> tuple[str, bytes] | None: ...
+
 
 @dataclass(frozen=True)
 class InStore:
@@ -155,6 +157,11 @@ class InStore:
         from bifrost.store.similar import meanings  # noqa: PLC0415
 
         return await meanings(self.store, model, content_hash)
+
+    async def meaning(self, analysis_id: int) -> tuple[str, bytes] | None:
+        from bifrost.store.similar import meaning  # noqa: PLC0415
+
+        return await meaning(self.store, analysis_id)
 
 
 async def in_thread(sources: list[Source], settings: Settings, progress: Progress | None) -> Report:
@@ -327,7 +334,7 @@ async def _remembered(
     else:
         outcome = Outcome(await engine(sources, settings, progress), problems=problems)
     # Before the explanation: its digest carries what fixed the same failure before.
-    outcome.meaning = await _meaning(outcome.report, settings, problems)
+    outcome.meaning = await _meaning(history, outcome, settings, problems)
     outcome.report = await _with_similar(history, outcome.report, outcome.meaning, problems)
     if cached is None:
         await _explain(outcome, settings, on_text, cache if memory.use_cache else None)
@@ -362,10 +369,18 @@ async def _with_known_issues(history: History, report: Report, problems: list[st
     return report.model_copy(update={"findings": findings})
 
 
-async def _meaning(report: Report, settings: Settings, problems: list[str]) -> Meaning | None:
-    """The Report's meaning, off the event loop; a model that fails costs a warning."""
+async def _meaning(
+    history: History, outcome: Outcome, settings: Settings, problems: list[str]
+) -> Meaning | None:
+    """The Report's meaning, off the event loop; a model that fails costs a warning. A cached
+    answer's is the one stored with its analysis: a repeat never loads the model."""
     try:
-        return await asyncio.to_thread(meaning_of, report, settings)
+        if outcome.cached and outcome.analysis_id is not None:
+            stored = await history.meaning(outcome.analysis_id)
+            kept = stored_meaning(stored, settings) if stored else None
+            if kept is not None:
+                return kept
+        return await asyncio.to_thread(meaning_of, outcome.report, settings)
     except Exception as exc:
         problems.append(f"similar incidents by meaning not looked up: {exc}")
         return None

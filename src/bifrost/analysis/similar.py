@@ -86,6 +86,15 @@ def meaning_of(report: Report, settings: Settings) -> Meaning | None:
     return Meaning(embedding.MODEL_ID, model.embed([incident_text(report)])[0])
 
 
+def stored_meaning(stored: tuple[str, bytes], settings: Settings) -> Meaning | None:
+    """A meaning as the history keeps it (model, vector bytes), when it is of the model in
+    use and `similar_by_meaning` is on."""
+    model, blob = stored
+    if model != embedding.MODEL_ID or not settings.similar_by_meaning or not embedding.available():
+        return None
+    return Meaning(model, embedding.from_bytes([blob])[0])
+
+
 def fingerprint(report: Report) -> dict[str, float]:
     """The leading findings' templates, each weighted 1/rank (a template twice: its best)."""
     weights: dict[str, float] = {}

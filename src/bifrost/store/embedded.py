@@ -32,6 +32,7 @@ from bifrost.store.records import (
     MATCHES_SQL,
     MAX_MATCHES,
     MAX_MEANINGS,
+    MEANING_SQL,
     MEANINGS_SQL,
     AnalysisMeta,
     Counts,
@@ -183,6 +184,12 @@ class EmbeddedStore:
         with self._failing():
             rows = self._connection.execute(sql, (model, content_hash)).fetchall()
         return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def meaning(self, analysis_id: int) -> tuple[str, bytes] | None:
+        """`similar.meaning`, in sqlite3."""
+        with self._failing():
+            row = self._connection.execute(MEANING_SQL.format(id="?"), (analysis_id,)).fetchone()
+        return (str(row[0]), bytes(row[1])) if row is not None and row[1] is not None else None
 
     async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]:
         """`similar.incidents`, in sqlite3."""

@@ -288,6 +288,7 @@ MEANINGS_SQL = (
     "WHERE a.meaning_model = {model} AND a.content_hash <> {hash} "
     "ORDER BY a.id DESC LIMIT {limit}"
 )
+MEANING_SQL = "SELECT a.meaning_model, a.meaning FROM analyses a WHERE a.id = {id}"
 MAX_MEANINGS = 5_000
 """The newest analyses compared by meaning (7.5 MB of vectors): an exact search over a
 bounded recent history (see `analysis/similar.py`); templates reach further back."""

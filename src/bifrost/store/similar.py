@@ -19,6 +19,7 @@ from bifrost.store.records import (
     MATCHES_SQL,
     MAX_MATCHES,
     MAX_MEANINGS,
+    MEANING_SQL,
     MEANINGS_SQL,
     Match,
     PastIncident,
@@ -29,6 +30,9 @@ _MATCHES = text(
 ).bindparams(bindparam("templates", expanding=True))
 _MEANINGS = text(MEANINGS_SQL.format(model=":model", hash=":hash", limit=MAX_MEANINGS)).columns(
     column("id", Integer), column("meaning", LargeBinary)
+)
+_MEANING = text(MEANING_SQL.format(id=":id")).columns(
+    column("meaning_model", String), column("meaning", LargeBinary)
 )
 _INCIDENTS = (
     text(INCIDENTS_SQL.format(leads=LEADS, ids=":ids"))
@@ -65,6 +69,16 @@ async def meanings(store: Store, model: str, content_hash: str) -> list[tuple[in
     async def body(connection: AsyncConnection) -> list[tuple[int, bytes]]:
         found = await connection.execute(_MEANINGS, {"model": model, "hash": content_hash})
         return [(int(r[0]), bytes(r[1])) for r in found.all()]
+
+    return await store.transact(body, write=False)
+
+
+async def meaning(store: Store, analysis_id: int) -> tuple[str, bytes] | None:
+    """A stored analysis's meaning vector and its model, when it has one."""
+
+    async def body(connection: AsyncConnection) -> tuple[str, bytes] | None:
+        row = (await connection.execute(_MEANING, {"id": analysis_id})).first()
+        return (str(row[0]), bytes(row[1])) if row is not None and row[1] is not None else None
 
     return await store.transact(body, write=False)
 
