@@ -145,7 +145,8 @@ def own_postgres_url(postgres: Postgres) -> Iterator[str]:
 
 
 async def empty_database(url: str) -> None:
-    """Every table emptied and its ids restarted (the schema version and counters kept)."""
+    """Every table emptied and its ids restarted (the schema version, counters and default
+    tenant kept)."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
@@ -158,6 +159,12 @@ async def empty_database(url: str) -> None:
             tables = ", ".join(f'"{name}"' for (name,) in found)
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             await connection.execute(text("UPDATE cache_counters SET value = 0"))
+            await connection.execute(  # the default tenant is part of the schema (0011)
+                text("INSERT INTO tenants (id, name, created_at) VALUES (1, 'default', now())")
+            )
+            await connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('tenants', 'id'), 1)")
+            )
     finally:
         await engine.dispose()
 

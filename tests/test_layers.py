@@ -94,9 +94,11 @@ def test_fronts_never_import_the_engine_or_the_llm_providers() -> None:
 STORE_WRITES = frozenset(
     {"save_analysis", "keep_input", "add_feedback", "delete_analysis", "upgrade"}
     | {"create_key", "revoke_key", "touch_key"}
+    | {"create_tenant", "set_limits"}
 )
 WRITE_MODULES: tuple[str, ...] = ("bifrost.cache", "bifrost.store.keys", "bifrost.store.export")
 WRITE_MODULES += ("bifrost.store.repository", "bifrost.store.tally", "bifrost.store.jobs")
+WRITE_MODULES += ("bifrost.store.tenants",)
 
 
 def _front_imports() -> list[tuple[str, str, str]]:

@@ -136,9 +136,11 @@ def test_an_admin_creates_lists_and_revokes_keys(api: Api) -> None:
         assert listing.status_code == 200
         assert [key["name"] for key in listing.json()] == ["ops", "ci-bot"]
         for key in listing.json():
+            assert key["tenant"] == "default"
             assert set(key) == {
                 "id",
                 "name",
+                "tenant",
                 "prefix",
                 "scopes",
                 "rate",

@@ -408,7 +408,7 @@ def burst(url: str, key: str, n: int) -> list[httpx.Response]:
 def test_two_workers_share_the_rate_limit_through_redis(
     serve: Serve, env: dict[str, str], shared_redis: str, tmp_path: Path
 ) -> None:
-    _, reader = create_key(env, "metrics-reader", "--scope", "read", "--rate", "1000/minute")
+    _, reader = create_key(env, "metrics-reader", "--scope", "metrics", "--rate", "1000/minute")
     temp = tmp_path / "tmp"  # where serve makes its PROMETHEUS_MULTIPROC_DIR
     temp.mkdir()
     server = serve(

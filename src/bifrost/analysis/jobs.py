@@ -45,10 +45,14 @@ async def keep_job(
     return await create_job(store, request_id, name, data)
 
 
-async def job_log(store: Store, reference: str) -> bytes | None:
-    """The log a request names (`job:ID`), as it was sent; None when it is no longer kept."""
+async def job_log(store: Store, reference: str) -> tuple[int, bytes | None] | None:
+    """The tenant of the job a request names (`job:ID`) and its log as it was sent, None
+    once it is no longer kept; None when there is no such job."""
     kept = await job_input(store, reference)
-    return None if kept is None else await asyncio.to_thread(gzip.decompress, kept)
+    if kept is None:
+        return None
+    tenant, data = kept
+    return tenant, None if data is None else await asyncio.to_thread(gzip.decompress, data)
 
 
 async def follow_job(store: Store, job_id: str, timeout_s: float) -> AsyncIterator[Job]:

@@ -46,6 +46,7 @@ from bifrost.report import (
     Stats,
     counts_phrase,
 )
+from bifrost.store.records import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from bifrost.engine.scan import Scan
@@ -97,7 +98,11 @@ Engine = Callable[[list[Source], Settings, Progress | None], Awaitable[Report]]
 
 
 class History(Protocol):
-    """Where analyses are kept: a `Store`, or the embedded file without SQLAlchemy."""
+    """Where analyses are kept: a `Store`, or the embedded file without SQLAlchemy; each
+    reads and writes one tenant's rows."""
+
+    @property
+    def tenant(self) -> int: ...
 
     async def save(self, report: Report, meta: AnalysisMeta) -> int: ...
 
@@ -121,6 +126,10 @@ class InStore:
     """A `Store` as a `History` (`store/repository.py`)."""
 
     store: Store
+
+    @property
+    def tenant(self) -> int:
+        return self.store.tenant
 
     async def save(self, report: Report, meta: AnalysisMeta) -> int:
         from bifrost.store import save_analysis  # noqa: PLC0415 — only when remembering
@@ -321,7 +330,8 @@ async def _remembered(
         if earlier is not None:
             return Outcome(_relabel(earlier[1], sources), analysis_id=earlier[0], cached=True)
     llm = llm_identity(settings)
-    key = cache_key(await asyncio.to_thread(fingerprint, sources), settings, **llm)
+    content = await asyncio.to_thread(fingerprint, sources)
+    key = cache_key(content, settings, tenant=_tenant_part(history), **llm)
     problems: list[str] = []
     cached = await _cache_get(cache, key, problems) if memory.use_cache else None
     if cached is not None:
@@ -615,3 +625,9 @@ def summary(ranked: list[Finding]) -> str:
     if top.first_seen.file:
         where = f"{top.first_seen.file}:{top.first_seen.line}"
     return f"{top.title} (first at {where}). {counts_phrase(finding_counts(ranked))}."
+
+
+def _tenant_part(history: History) -> str | None:
+    """The tenant in the cache key: a hit names a stored analysis, which must be the asking
+    tenant's. None for the default tenant, whose keys stay as they were before tenants."""
+    return None if history.tenant == DEFAULT_TENANT else str(history.tenant)

@@ -1,8 +1,11 @@
-"""Who is calling, what they may do, and how often: API keys, scopes, rate limits.
+"""Who is calling, what they may do, and how often: API keys, tenants, scopes, rate limits.
 
 A key comes in `X-API-Key` or `Authorization: Bearer …`; only its SHA-256 is stored, so it is
-looked up by hash. With auth off (a server on loopback), every caller may do everything and is
-rate-limited by client address instead.
+looked up by hash. A key belongs to a tenant: the caller gets the history as that tenant sees
+it (`Caller.store`), and every route reads and writes through it, so no route can reach another
+tenant's rows. A request spends a token of its key's rate and one of its tenant's, when the
+tenant has a rate of its own. With auth off (a server on loopback), every caller is the default
+tenant, may do everything, and is rate-limited by client address instead.
 
 Guessing keys is rate-limited too: every key this process has not yet found valid costs its
 client address a token of `BIFROST_AUTH_FAILURE_LIMIT`, taken before the key is looked up, so
@@ -13,7 +16,7 @@ whether it never existed or was revoked, so the answer does not confirm that a k
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,18 +24,22 @@ from fastapi import Request
 from starlette.requests import HTTPConnection
 
 from bifrost.analysis.keys import find_key, hash_secret, touch_key
+from bifrost.analysis.tenants import NO_LIMITS, Limits, TenantRecord, get_tenant
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
 from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
+from bifrost.store.database import Store
 from bifrost.store.records import ApiKey
 from bifrost.times import Rate
 
-Scope = Literal["analyze", "read", "admin"]
-ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin"})
+Scope = Literal["analyze", "read", "admin", "metrics", "server"]
+ALL_SCOPES: frozenset[str] = frozenset({"analyze", "read", "admin", "metrics", "server"})
 _TOUCH_EVERY_S = 60.0
+_TENANT_FRESH_S = 30.0
+"""How long a tenant's limits are reused before they are read again."""
 _CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="bifrost"'}
 _BAD_KEY = (
     "this API key is not valid (mistyped, or revoked); check it, or ask an admin for a new one"
@@ -49,6 +56,10 @@ class Caller:
     scopes: frozenset[str]
     rate: Rate
     bucket: str  # what the rate limit counts against
+    store: Store
+    """The history as the caller's tenant sees it: every route reads and writes through it."""
+    tenant: str = "default"
+    limits: Limits = NO_LIMITS
     key_id: int | None = None
 
 
@@ -110,25 +121,56 @@ async def identify(connection: HTTPConnection) -> Caller:
             await touch_key(services.store, key.id)
         except ServiceError as exc:
             log.warning("cannot record key use", key_id=key.id, problem=exc.message)
-    return caller_of(key, services)
+    return await caller_of(key, services)
 
 
 def anonymous(connection: HTTPConnection) -> Caller:
-    """Anyone, with auth off: every scope, rate-limited by client address."""
+    """Anyone, with auth off: the default tenant, every scope, no quotas, rate-limited by
+    client address."""
     services = services_of(connection)
     return Caller(
-        "anonymous", ALL_SCOPES, services.default_rate, f"ip:{_client_address(connection)}"
+        "anonymous",
+        ALL_SCOPES,
+        services.default_rate,
+        f"ip:{_client_address(connection)}",
+        services.store,
     )
 
 
-def caller_of(key: ApiKey, services: Services) -> Caller:
-    """The caller an active key makes: its scopes, and its own rate or the server's."""
+async def caller_of(key: ApiKey, services: Services) -> Caller:
+    """The caller an active key makes: its tenant, its scopes, its own rate or the server's."""
     rate = Rate.parse(key.rate) if key.rate else services.default_rate
-    return Caller(key.name, frozenset(key.scopes), rate, f"key:{key.id}", key.id)
+    tenant = await _tenant(services, key.tenant_id)
+    return Caller(
+        key.name,
+        frozenset(key.scopes),
+        rate,
+        f"key:{key.id}",
+        services.store.for_tenant(key.tenant_id),
+        tenant.name,
+        tenant.limits,
+        key.id,
+    )
+
+
+def may_grant(caller: Caller, scopes: Sequence[str], *, other_tenant: bool = False) -> None:
+    """403 unless the caller may make a key with these scopes: a tenant's admin makes keys of
+    its own tenant; only a `server` key makes `server` keys or keys of another tenant."""
+    if "server" in caller.scopes:
+        return
+    if other_tenant or "server" in scopes:
+        raise ApiError(
+            403,
+            "forbidden",
+            "only a key with the `server` scope may make keys of another tenant or with the "
+            "`server` scope",
+        )
 
 
 async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
-    """Take one request from the caller's bucket; 429 with Retry-After when it is empty."""
+    """Take one request from the caller's bucket, and one from its tenant's when the tenant
+    has a rate; 429 with Retry-After when either is empty."""
+    metrics.TENANT_REQUESTS.labels(caller.tenant).inc()
     decision = await _take(connection, caller.bucket, caller.rate)
     connection.scope["state"]["rate_headers"] = decision.headers()
     if not decision.allowed:
@@ -138,7 +180,35 @@ async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
             "rate_limited",
             f"rate limit of {caller.rate} exceeded; retry in {decision.headers()['Retry-After']} s",
         )
+    if caller.limits.rate is None:
+        return decision
+    rate = Rate.parse(caller.limits.rate)
+    shared = await _take(connection, f"tenant:{caller.store.tenant}", rate)
+    if not shared.allowed:
+        metrics.RATE_LIMITED.inc()
+        metrics.QUOTA_REFUSED.labels(caller.tenant, "rate").inc()
+        retry = shared.headers()["Retry-After"]
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"tenant {caller.tenant}'s rate limit of {rate} (all its keys together) exceeded; "
+            f"retry in {retry} s",
+            headers={"Retry-After": retry},
+        )
     return decision
+
+
+async def _tenant(services: Services, tenant_id: int) -> TenantRecord:
+    """The tenant's name and limits, read again every `_TENANT_FRESH_S` seconds."""
+    now = time.monotonic()
+    known = services.tenants.get(tenant_id)
+    if known is not None and now - known[0] < _TENANT_FRESH_S:
+        return known[1]
+    tenant = await get_tenant(services.store, tenant_id)
+    if tenant is None:  # tenants are never deleted: a key made by hand in the database
+        raise ApiError(401, "unauthorized", _BAD_KEY, _CHALLENGE)
+    services.tenants[tenant_id] = (now, tenant)
+    return tenant
 
 
 async def count_unverified(connection: HTTPConnection) -> None:

@@ -68,6 +68,7 @@ _STATUS_BY_CODE = {
     "usage_error": 422,
     "config_error": 422,
     "not_found": 404,
+    "conflict": 409,
     "service_error": 503,
 }
 _HTTP_CODES = {

@@ -80,6 +80,20 @@ LLM_LATENCY = Histogram(
     buckets=_SECONDS,
 )
 RATE_LIMITED = Counter("bifrost_rate_limited_total", "Requests refused with 429.")
+TENANT_REQUESTS = Counter(
+    "bifrost_tenant_requests_total", "Requests with a valid key, by tenant.", ["tenant"]
+)
+TENANT_ANALYSES = Counter(
+    "bifrost_tenant_analyses_total", "Analyses answered (cached or not), by tenant.", ["tenant"]
+)
+TENANT_LLM_TOKENS = Counter(
+    "bifrost_tenant_llm_tokens_total", "LLM tokens spent, by tenant.", ["tenant"]
+)
+QUOTA_REFUSED = Counter(
+    "bifrost_tenant_quota_refused_total",
+    "Requests refused by a tenant's limit, by tenant and limit.",
+    ["tenant", "limit"],
+)
 DB_POOL_IN_USE = Gauge(
     "bifrost_db_pool_connections_in_use",
     "Database connections checked out of the pool.",
@@ -99,11 +113,13 @@ def record_analysis(
     llm_model: str | None,
     llm_failed: bool,
     elapsed_s: float,
+    tenant: str = "default",
 ) -> None:
-    """Count one answered analysis and what it cost."""
+    """Count one answered analysis and what it cost, overall and for its tenant."""
     provider = report.llm.provider if report.llm else (llm_provider or "none")
     cache = "hit" if cached else ("miss" if cache_used else "off")
     ANALYSES.labels(report.verdict, provider, "ok", cache).inc()
+    TENANT_ANALYSES.labels(tenant).inc()
     ANALYSIS_DURATION.observe(elapsed_s)
     if cache_used:
         CACHE.labels("hit" if cached else "miss").inc()
@@ -119,6 +135,7 @@ def record_analysis(
         for kind, tokens in (("prompt", llm.prompt_tokens), ("completion", llm.completion_tokens)):
             if tokens:
                 LLM_TOKENS.labels(llm.provider, llm.model, kind).inc(tokens)
+                TENANT_LLM_TOKENS.labels(tenant).inc(tokens)
     elif llm_provider and llm_failed:
         LLM_CALLS.labels(llm_provider, llm_model or "default", "error").inc()
 

@@ -1,4 +1,5 @@
-"""One analysis as the API runs it: a slot, per-request settings, the shared store, metrics.
+"""One analysis as the API runs it: the tenant's quotas, a slot, per-request settings, the
+tenant's history, metrics.
 
 Used by the plain, streamed and WebSocket routes alike, so they answer the same.
 """
@@ -13,12 +14,15 @@ from bifrost.analysis import Labels, Memory, OnText, Outcome, Progress, analyze_
 from bifrost.analysis.explain import prompt_named
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api import metrics
+from bifrost.api.auth import Caller
 from bifrost.api.errors import ApiError
 from bifrost.api.intake import AnalysisOptions
+from bifrost.api.quotas import Admission, admit
 from bifrost.api.services import Services
 from bifrost.config import Settings
 from bifrost.errors import UsageError
 from bifrost.report import Report
+from bifrost.store.records import DEFAULT_TENANT
 
 OnStage = Callable[[str, dict[str, object]], None]
 """Told of each stage: `queued`, `analyzing`, `analyzed` (with counts), `explaining`."""
@@ -33,20 +37,37 @@ class Analysed:
     cached: bool
 
 
+async def admission(services: Services, caller: Caller, options: AnalysisOptions) -> Admission:
+    """Whether the caller's tenant may have this analysis (an `ApiError` when not), asked
+    before an answer starts, so that a stream is refused with a status, not an event."""
+    settings = request_settings(services.settings, options)
+    return await admit(
+        caller,
+        storing=options.store,
+        llm=settings.llm is not None,
+        llm_asked=options.llm is not None,
+    )
+
+
 async def run_analysis(
     services: Services,
+    caller: Caller,
+    admitted: Admission,
     sources: list[Source],
     options: AnalysisOptions,
     *,
     on_text: OnText | None = None,
     on_stage: OnStage | None = None,
 ) -> Analysed:
-    """Analyse the received sources (removed afterwards) and return the Report to send."""
+    """Analyse the received sources (removed afterwards) for the caller's tenant, as
+    `admitted`, and return the Report to send."""
     stage = on_stage or (lambda _name, _data: None)
     for source in sources:
         source.limit = services.settings.max_input_bytes
     try:
         settings = request_settings(services.settings, options)
+        if not admitted.llm:
+            settings = settings.model_copy(update={"llm": None})
         memory = Memory(
             store=options.store,
             use_cache=options.cache,
@@ -73,11 +94,14 @@ async def run_analysis(
             settings,
             memory,
             on_text=on_text,
-            store=services.store,
+            store=caller.store,
             cache=services.cache,
             engine=engine,
         )
-        services.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
+        if admitted.warning is not None:
+            outcome.problems.append(admitted.warning)
+        if caller.store.tenant == DEFAULT_TENANT:  # the server's rules are the default tenant's
+            services.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
         metrics.record_analysis(
             outcome.report,
             cached=outcome.cached,
@@ -86,6 +110,7 @@ async def run_analysis(
             llm_model=settings.model,
             llm_failed=outcome.provider_failed,
             elapsed_s=time.perf_counter() - started,
+            tenant=caller.tenant,
         )
         return _answer(outcome)
     finally:

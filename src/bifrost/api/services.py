@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bifrost.analysis import Cache, Engine, in_thread, open_cache
 from bifrost.analysis.notify import Notifier
 from bifrost.analysis.pool import EnginePool
+from bifrost.analysis.tenants import TenantRecord
 from bifrost.api import metrics
 from bifrost.api.errors import ApiError
 from bifrost.api.logs import log
@@ -70,6 +71,8 @@ class Services:
     pool: EnginePool | None = None
     queue: Queue | None = None
     fallback_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
+    tenants: dict[int, tuple[float, TenantRecord]] = field(default_factory=dict)
+    """Each tenant's name and limits, with when they were read (`auth.py`)."""
 
     async def close(self) -> None:
         await self.notifier.aclose(timeout_s=10)

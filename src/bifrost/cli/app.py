@@ -28,6 +28,7 @@ from bifrost.cli import (
     providers,
     serve,
     templates,
+    tenants,
     watch,
     worker,
 )
@@ -53,6 +54,7 @@ app.command("feedback")(maintenance.feedback_command)
 app.add_typer(maintenance.db_app, name="db")
 app.add_typer(maintenance.cache_app, name="cache")
 app.add_typer(keys.app, name="keys")
+app.add_typer(tenants.app, name="tenants")
 app.add_typer(known.app, name="known")
 app.add_typer(experiments.app, name="experiments")
 app.command("providers")(providers.providers_command)

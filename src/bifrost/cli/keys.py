@@ -32,6 +32,15 @@ PREFIX_WIDTH = 13  # the 12 characters a key is recognised by, and an ellipsis
 DATE_WIDTH = 10  # a narrow terminal wraps the time under the date rather than cutting it
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead.")]
+Tenant = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        metavar="TENANT",
+        help="The tenant whose keys these are (default: the default tenant); "
+        "`bifrost tenants list` lists them.",
+    ),
+]
 
 
 @app.command("create")
@@ -42,10 +51,12 @@ def create_command(
         typer.Option(
             "--scope",
             metavar="SCOPE",
-            help="What the key may do: analyze, read or admin; repeat for several "
-            "(default: analyze and read).",
+            help="What the key may do: analyze, read, admin (its tenant's keys and analyses), "
+            "metrics (the server's /metrics) or server (tenants, any tenant's keys); repeat "
+            "for several (default: analyze and read).",
         ),
     ] = None,
+    tenant: Tenant = None,
     rate: Annotated[
         str | None,
         typer.Option(
@@ -71,11 +82,12 @@ def create_command(
 
     def action() -> None:
         from bifrost.analysis.keys import create_key
+        from bifrost.analysis.tenants import as_tenant
         from bifrost.store import open_store
 
         async def create() -> tuple[ApiKey, str]:
             async with await open_store(load_settings()) as store:
-                return await create_key(store, name, scopes, rate)
+                return await create_key(await as_tenant(store, tenant), name, scopes, rate)
 
         key, secret = asyncio.run(create())
         if json_output:
@@ -85,8 +97,9 @@ def create_command(
         else:
             sys.stdout.write(secret + "\n")
         sys.stdout.flush()
+        of_tenant = f" of tenant {tenant}" if tenant else ""
         print(
-            f"created key {key.id} {_quoted(key.name)} "
+            f"created key {key.id} {_quoted(key.name)}{of_tenant} "
             f"({', '.join(key.scopes)}; {key.rate or 'default rate'}): "
             "store it now, it is not shown again",
             file=sys.stderr,
@@ -98,11 +111,12 @@ def create_command(
 @app.command("list")
 def list_command(
     show_all: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    tenant: Tenant = None,
     json_output: Json = False,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
-    """List the keys, oldest first.
+    """List the keys of a tenant, oldest first.
 
     Each with its name, prefix, scopes, rate, when it was made and last used.
     """
@@ -112,11 +126,12 @@ def list_command(
 
     def action() -> None:
         from bifrost.analysis.keys import list_keys
+        from bifrost.analysis.tenants import as_tenant
         from bifrost.store import open_store
 
         async def fetch() -> list[ApiKey]:
             async with await open_store(load_settings()) as store:
-                return await list_keys(store, include_revoked=show_all)
+                return await list_keys(await as_tenant(store, tenant), include_revoked=show_all)
 
         keys = asyncio.run(fetch())
         if json_output:
@@ -130,6 +145,7 @@ def list_command(
 @app.command("revoke")
 def revoke_command(
     key_id: Annotated[int, typer.Argument(metavar="ID", hidden=True)],
+    tenant: Tenant = None,
     verbose: Verbose = False,
 ) -> None:
     """Revoke a key for good.
@@ -143,11 +159,12 @@ def revoke_command(
 
     def action() -> None:
         from bifrost.analysis.keys import revoke_key
+        from bifrost.analysis.tenants import as_tenant
         from bifrost.store import open_store
 
         async def revoke() -> ApiKey:
             async with await open_store(load_settings()) as store:
-                return await revoke_key(store, key_id)
+                return await revoke_key(await as_tenant(store, tenant), key_id)
 
         key = asyncio.run(revoke())
         print(f"revoked key {key.id} {_quoted(key.name)}")

@@ -28,6 +28,7 @@ from bifrost.config import Settings
 from bifrost.errors import ConfigError, ServiceError
 from bifrost.store.embedded import BUSY_TIMEOUT_MS, PRAGMAS, default_database_file
 from bifrost.store.migrations import HEAD_REVISION
+from bifrost.store.records import DEFAULT_TENANT
 from bifrost.store.tally import HitTally
 
 T = TypeVar("T")
@@ -112,14 +113,28 @@ def create_engine(url: str) -> AsyncEngine:
 
 @dataclass(frozen=True)
 class Store:
-    """An open history database. Use `async with store:` (or `await store.close()`)."""
+    """An open history database, seen by one tenant. Use `async with store:` (or
+    `await store.close()`).
+
+    Every function of the store reads and writes the rows of `tenant` only: the API hands
+    each request `for_tenant(caller's tenant)`, so no route can reach another tenant's data.
+    """
 
     engine: AsyncEngine
+    tenant: int = DEFAULT_TENANT
     tally: HitTally = field(init=False, compare=False, repr=False)
     """The cache lookups of this process not yet written (`store/tally.py`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tally", HitTally(self.write))
+
+    def for_tenant(self, tenant: int) -> Store:
+        """The same database (connections, pending cache counts) seen by another tenant."""
+        if tenant == self.tenant:
+            return self
+        seen = Store(self.engine, tenant)
+        object.__setattr__(seen, "tally", self.tally)
+        return seen
 
     @property
     def url(self) -> str:

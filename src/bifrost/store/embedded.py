@@ -27,6 +27,7 @@ from bifrost.errors import ServiceError
 from bifrost.report import KnownIssue, Report
 from bifrost.store.migrations import HEAD_REVISION
 from bifrost.store.records import (
+    DEFAULT_TENANT,
     INCIDENTS_SQL,
     LEADS,
     MATCHES_SQL,
@@ -94,7 +95,10 @@ def stored_time(moment: datetime) -> str:
 
 class EmbeddedStore:
     """An open embedded history at the newest schema. Use `with`; methods are `async` to fit
-    where a `Store` fits, and block for the few milliseconds SQLite takes."""
+    where a `Store` fits, and block for the few milliseconds SQLite takes. It is the
+    single-user history: it reads and writes the default tenant's rows."""
+
+    tenant = DEFAULT_TENANT
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
@@ -131,7 +135,7 @@ class EmbeddedStore:
                 if earlier is not None:
                     return int(earlier[0])
             (analysis_id,) = connection.execute(_NEXT_ID).fetchone()
-            _insert(connection, "analyses", [{"id": analysis_id, **row}])
+            _insert(connection, "analyses", [{"id": analysis_id, "tenant_id": self.tenant, **row}])
             _insert(connection, "findings", finding_rows(analysis_id, report))
         return int(analysis_id)
 
@@ -145,8 +149,9 @@ class EmbeddedStore:
         """Keep the raw input of a stored analysis that has none (`repository.keep_input`)."""
         with self._write() as connection:
             connection.execute(
-                "UPDATE analyses SET input_blob = ? WHERE id = ? AND input_blob IS NULL",
-                (blob, analysis_id),
+                "UPDATE analyses SET input_blob = ? "
+                "WHERE tenant_id = ? AND id = ? AND input_blob IS NULL",
+                (blob, self.tenant, analysis_id),
             )
 
     async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]:
@@ -155,8 +160,8 @@ class EmbeddedStore:
         with self._failing():
             rows = self._connection.execute(
                 "SELECT template_id, note, link, analysis_id, pinned_at FROM known_issues "
-                f"WHERE template_id IN ({marks})",
-                template_ids,
+                f"WHERE tenant_id = ? AND template_id IN ({marks})",
+                [self.tenant, *template_ids],
             ).fetchall()
         return {
             str(row[0]): KnownIssue(
@@ -173,31 +178,38 @@ class EmbeddedStore:
         if not template_ids:
             return []
         marks = "(" + ", ".join("?" * len(template_ids)) + ")"
-        sql = MATCHES_SQL.format(templates=marks, leads=LEADS, hash="?", limit=MAX_MATCHES)
+        sql = MATCHES_SQL.format(
+            tenant="?", templates=marks, leads=LEADS, hash="?", limit=MAX_MATCHES
+        )
         with self._failing():
-            rows = self._connection.execute(sql, [*template_ids, content_hash]).fetchall()
+            rows = self._connection.execute(
+                sql, [self.tenant, *template_ids, content_hash]
+            ).fetchall()
         return [Match(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     async def meanings(self, model: str, content_hash: str) -> list[tuple[int, bytes]]:
         """`similar.meanings`, in sqlite3."""
-        sql = MEANINGS_SQL.format(model="?", hash="?", limit=MAX_MEANINGS)
+        sql = MEANINGS_SQL.format(tenant="?", model="?", hash="?", limit=MAX_MEANINGS)
         with self._failing():
-            rows = self._connection.execute(sql, (model, content_hash)).fetchall()
+            rows = self._connection.execute(sql, (self.tenant, model, content_hash)).fetchall()
         return [(int(r[0]), bytes(r[1])) for r in rows]
 
     async def meaning(self, analysis_id: int) -> tuple[str, bytes] | None:
         """`similar.meaning`, in sqlite3."""
         with self._failing():
-            row = self._connection.execute(MEANING_SQL.format(id="?"), (analysis_id,)).fetchone()
+            row = self._connection.execute(
+                MEANING_SQL.format(tenant="?", id="?"), (self.tenant, analysis_id)
+            ).fetchone()
         return (str(row[0]), bytes(row[1])) if row is not None and row[1] is not None else None
 
     async def incidents(self, analysis_ids: list[int]) -> list[PastIncident]:
         """`similar.incidents`, in sqlite3."""
         if not analysis_ids:
             return []
-        sql = INCIDENTS_SQL.format(leads=LEADS, ids="(" + ", ".join("?" * len(analysis_ids)) + ")")
+        marks = "(" + ", ".join("?" * len(analysis_ids)) + ")"
+        sql = INCIDENTS_SQL.format(tenant="?", leads=LEADS, ids=marks)
         with self._failing():
-            rows = self._connection.execute(sql, analysis_ids).fetchall()
+            rows = self._connection.execute(sql, [self.tenant, *analysis_ids]).fetchall()
         return [
             PastIncident(
                 analysis_id=int(r[0]),
@@ -259,10 +271,10 @@ class EmbeddedStore:
     ) -> None:
         self.close()
 
-    @staticmethod
-    def _request(connection: sqlite3.Connection, request_id: str) -> tuple[int, str] | None:
+    def _request(self, connection: sqlite3.Connection, request_id: str) -> tuple[int, str] | None:
         row = connection.execute(
-            "SELECT id, report FROM analyses WHERE request_id = ?", (request_id,)
+            "SELECT id, report FROM analyses WHERE tenant_id = ? AND request_id = ?",
+            (self.tenant, request_id),
         ).fetchone()
         return (int(row[0]), str(row[1])) if row is not None else None
 

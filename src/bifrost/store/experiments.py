@@ -30,7 +30,11 @@ async def experiment_rows(store: Store, name: str) -> list[ExperimentRow]:
     """The experiment's analyses, newest first (NotFound when it has none)."""
     query = (
         select(Analysis.id, Analysis.variant, Analysis.report)
-        .where(Analysis.experiment == name, Analysis.variant.is_not(None))
+        .where(
+            Analysis.tenant_id == store.tenant,
+            Analysis.experiment == name,
+            Analysis.variant.is_not(None),
+        )
         .order_by(Analysis.id.desc())
         .limit(MAX_ROWS)
     )
@@ -62,7 +66,7 @@ async def experiment_names(store: Store) -> list[tuple[str, int]]:
     """Every experiment with stored analyses, and how many, by name."""
     query = (
         select(Analysis.experiment, func.count())
-        .where(Analysis.experiment.is_not(None))
+        .where(Analysis.tenant_id == store.tenant, Analysis.experiment.is_not(None))
         .group_by(Analysis.experiment)
         .order_by(Analysis.experiment)
     )

@@ -2,8 +2,11 @@
 got. The API keeps the log here (gzip) and the request names it (`job:ID`), so a log of any
 size crosses the broker as a few bytes; a worker reads it back, and drops it once analysed.
 
-Every change is keyed by the request id, which is what a worker knows: a request that has no
-job (published straight to the broker by another system) changes nothing here.
+A job belongs to the tenant whose key queued it: the API reads its tenant's jobs only. A
+worker serves every tenant: it reaches a job by the reference its request carries (`job:ID`,
+128 random bits), learns the tenant from it, and stores the analysis there. A request without
+a job (published straight to the broker by another system) changes nothing here and is
+analysed for the default tenant.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ async def create_job(
     job_id = secrets.token_hex(16)
     values = {
         "id": job_id,
+        "tenant_id": store.tenant,
         "request_id": request_id or f"job-{job_id}",
         "status": "queued",
         "source": source,
@@ -54,7 +58,7 @@ async def create_job(
     statement = (
         dialect_insert(JobRow)
         .values(values)
-        .on_conflict_do_nothing(index_elements=[JobRow.request_id])
+        .on_conflict_do_nothing(index_elements=[JobRow.tenant_id, JobRow.request_id])
         .returning(*_COLUMNS)
     )
     async with store.write() as connection:
@@ -67,25 +71,32 @@ async def create_job(
 
 
 async def get_job(store: Store, job_id: str) -> Job | None:
+    """The tenant's job with this id."""
     return await _find(store, JobRow.id == job_id)
 
 
 async def job_for_request(store: Store, request_id: str) -> Job | None:
+    """The tenant's job for this request id."""
     return await _find(store, JobRow.request_id == request_id)
 
 
-async def job_input(store: Store, reference: str) -> bytes | None:
-    """The compressed log a request names (`job:ID`); None when it is gone."""
+async def job_input(store: Store, reference: str) -> tuple[int, bytes | None] | None:
+    """The tenant of the job a request names (`job:ID`, of any tenant: a worker asks) and its
+    compressed log, None once analysed; None when there is no such job."""
     job_id = reference.removeprefix(REFERENCE_PREFIX)
     async with store.read() as connection:
-        found = await connection.execute(select(JobRow.input).where(JobRow.id == job_id))
-        return found.scalar_one_or_none()
+        found = await connection.execute(
+            select(JobRow.tenant_id, JobRow.input).where(JobRow.id == job_id)
+        )
+        row = found.first()
+    return (int(row[0]), row[1]) if row is not None else None
 
 
-async def job_started(store: Store, request_id: str) -> None:
+async def job_started(store: Store, reference: str) -> None:
+    """The worker has begun on the job a request names (`job:ID`, of any tenant)."""
     await _change(
         store,
-        request_id,
+        reference,
         status="running",
         started_at=utcnow(),
         attempts=JobRow.attempts + 1,
@@ -93,11 +104,11 @@ async def job_started(store: Store, request_id: str) -> None:
     )
 
 
-async def job_done(store: Store, request_id: str, analysis_id: int | None) -> None:
+async def job_done(store: Store, reference: str, analysis_id: int | None) -> None:
     """Done: the log is dropped (the analysis keeps it when asked to, `store_input`)."""
     await _change(
         store,
-        request_id,
+        reference,
         status="done",
         analysis_id=analysis_id,
         finished_at=utcnow(),
@@ -105,21 +116,22 @@ async def job_done(store: Store, request_id: str, analysis_id: int | None) -> No
     )
 
 
-async def job_failed(store: Store, request_id: str, reason: str) -> None:
+async def job_failed(store: Store, reference: str, reason: str) -> None:
     """Set aside: the log is kept, to send the request again (`bifrost jobs retry`)."""
-    await _change(store, request_id, status="failed", error=reason, finished_at=utcnow())
+    await _change(store, reference, status="failed", error=reason, finished_at=utcnow())
 
 
-async def _change(store: Store, request_id: str, **values: object) -> None:
+async def _change(store: Store, reference: str, **values: object) -> None:
+    job_id = reference.removeprefix(REFERENCE_PREFIX)
     async with store.write() as connection:
-        await connection.execute(
-            update(JobRow).where(JobRow.request_id == request_id).values(**values)
-        )
+        await connection.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
 
 async def _find(store: Store, condition: ColumnElement[bool]) -> Job | None:
     async with store.read() as connection:
-        found = await connection.execute(select(*_COLUMNS).where(condition))
+        found = await connection.execute(
+            select(*_COLUMNS).where(JobRow.tenant_id == store.tenant, condition)
+        )
         row = found.mappings().first()
     return _job(row) if row is not None else None
 

@@ -20,8 +20,10 @@ from bifrost.store.models import ApiKeyRow
 from bifrost.store.records import ApiKey, NotFound, utcnow
 from bifrost.times import Rate
 
-SCOPES = ("analyze", "read", "admin")
-"""What a key may do: run analyses, read the history, manage keys and the service."""
+SCOPES = ("analyze", "read", "admin", "metrics", "server")
+"""What a key may do: run analyses, read its tenant's history, manage its tenant's keys and
+analyses, read the whole server's Prometheus metrics, and (`server`) manage the whole server:
+tenants, and keys of any tenant."""
 
 SECRET_PREFIX = "bfk_"  # makes a leaked key recognisable to people and to secret scanners
 PREFIX_CHARS = 12  # shown in listings: "bfk_" and 8 random characters
@@ -30,6 +32,7 @@ MAX_RATE = 40
 
 _COLUMNS = (
     ApiKeyRow.id,
+    ApiKeyRow.tenant_id,
     ApiKeyRow.name,
     ApiKeyRow.prefix,
     ApiKeyRow.scopes,
@@ -58,7 +61,8 @@ def hash_secret(secret: str) -> str:
 async def create_key(
     store: Store, name: str, scopes: Sequence[str], rate: str | None = None
 ) -> tuple[ApiKey, str]:
-    """A new key and its secret. Show the secret now: only its hash is stored.
+    """A new key of the store's tenant, and its secret. Show the secret now: only its hash
+    is stored.
 
     `rate` is stored in its canonical form ("600 / hours" becomes "600/hour").
     """
@@ -71,6 +75,7 @@ async def create_key(
     canonical = _canonical_rate(rate) if rate is not None else None
     secret = new_secret()
     values = {
+        "tenant_id": store.tenant,
         "name": name,
         "prefix": secret[:PREFIX_CHARS],
         "key_hash": hash_secret(secret),
@@ -85,8 +90,8 @@ async def create_key(
 
 
 async def list_keys(store: Store, *, include_revoked: bool = True) -> list[ApiKey]:
-    """Every key (or only the active ones), oldest first."""
-    query = select(*_COLUMNS).order_by(ApiKeyRow.id)
+    """Every key of the store's tenant (or only the active ones), oldest first."""
+    query = select(*_COLUMNS).where(ApiKeyRow.tenant_id == store.tenant).order_by(ApiKeyRow.id)
     if not include_revoked:
         query = query.where(ApiKeyRow.revoked_at.is_(None))
     async with store.read() as connection:
@@ -95,12 +100,14 @@ async def list_keys(store: Store, *, include_revoked: bool = True) -> list[ApiKe
 
 
 async def find_key(store: Store, secret: str) -> ApiKey | None:
-    """The key with this secret, revoked or not (the caller tells "revoked" from "unknown")."""
+    """The key with this secret, of any tenant, revoked or not (the caller tells "revoked"
+    from "unknown"): a key says which tenant calls."""
     return await _find(store, ApiKeyRow.key_hash == hash_secret(secret))
 
 
 async def get_key(store: Store, key_id: int) -> ApiKey | None:
-    """The key with this id, revoked or not (a web session names its key by id)."""
+    """The key with this id, of any tenant, revoked or not (a web session names its key by
+    id, and the session is signed by the server)."""
     return await _find(store, ApiKeyRow.id == key_id)
 
 
@@ -115,18 +122,16 @@ async def _find(store: Store, condition: ColumnElement[bool]) -> ApiKey | None:
 
 
 async def revoke_key(store: Store, key_id: int) -> ApiKey:
-    """Revoke the key for good; revoking it again changes nothing (it keeps the first time)."""
+    """Revoke the tenant's key for good; revoking it again changes nothing (it keeps the first
+    time)."""
+    mine = (ApiKeyRow.tenant_id == store.tenant, ApiKeyRow.id == key_id)
     async with store.write() as connection:
         await connection.execute(
             update(ApiKeyRow)
-            .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+            .where(*mine, ApiKeyRow.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        row = (
-            (await connection.execute(select(*_COLUMNS).where(ApiKeyRow.id == key_id)))
-            .mappings()
-            .first()
-        )
+        row = (await connection.execute(select(*_COLUMNS).where(*mine))).mappings().first()
     if row is None:
         raise NotFound(f"no API key has id {key_id}; `bifrost keys list --all` lists them")
     return _record(row)
@@ -168,6 +173,7 @@ def _record(row: RowMapping) -> ApiKey:
     scopes = sorted(row["scopes"], key=lambda scope: known.get(scope, len(SCOPES)))
     return ApiKey(
         id=row["id"],
+        tenant_id=row["tenant_id"],
         name=row["name"],
         prefix=row["prefix"],
         scopes=tuple(scopes),

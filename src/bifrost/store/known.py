@@ -34,6 +34,7 @@ async def pin(
     """Pin (or replace) the resolution of a template."""
     now = utcnow()
     values = {
+        "tenant_id": store.tenant,
         "template_id": template_id,
         "note": note,
         "link": link,
@@ -44,8 +45,8 @@ async def pin(
     dialect_insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
     statement = dialect_insert(KnownIssueRow).values(values)
     statement = statement.on_conflict_do_update(
-        index_elements=[KnownIssueRow.template_id],
-        set_={k: statement.excluded[k] for k in values if k != "template_id"},
+        index_elements=[KnownIssueRow.tenant_id, KnownIssueRow.template_id],
+        set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "template_id")},
     )
     async with store.write() as connection:
         await connection.execute(statement)
@@ -56,7 +57,9 @@ async def pin(
 async def unpin(store: Store, template_id: str) -> None:
     async with store.write() as connection:
         removed = await connection.execute(
-            delete(KnownIssueRow).where(KnownIssueRow.template_id == template_id)
+            delete(KnownIssueRow).where(
+                KnownIssueRow.tenant_id == store.tenant, KnownIssueRow.template_id == template_id
+            )
         )
     if removed.rowcount == 0:
         raise NotFound(f"no known issue is pinned to template {template_id}")
@@ -65,7 +68,11 @@ async def unpin(store: Store, template_id: str) -> None:
 async def known_issues(store: Store, template_ids: list[str] | None = None) -> list[Pinned]:
     """The pinned issues (of these templates only, when given), newest first."""
     columns = [KnownIssueRow.__table__.c[name] for name in _COLUMNS]
-    query = select(*columns).order_by(KnownIssueRow.pinned_at.desc())
+    query = (
+        select(*columns)
+        .where(KnownIssueRow.tenant_id == store.tenant)
+        .order_by(KnownIssueRow.pinned_at.desc())
+    )
     if template_ids is not None:
         query = query.where(KnownIssueRow.template_id.in_(template_ids))
     async with store.read() as connection:

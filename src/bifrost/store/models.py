@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bifrost.store.records import utcnow
+from bifrost.store.records import DEFAULT_TENANT, utcnow
 
 # Ids are BIGINT on servers; SQLite needs INTEGER for its rowid alias (autoincrement).
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -62,6 +62,35 @@ class Base(DeclarativeBase):
     )
 
 
+def tenant_column(*, primary_key: bool = False) -> Mapped[int]:
+    """The owning tenant of a row. Not a foreign key: SQLite cannot add one to a table that
+    exists (and a rebuild of `analyses` would drop its full-text triggers); tenants are never
+    deleted, so nothing can be left pointing nowhere."""
+    return mapped_column(
+        Id,
+        primary_key=primary_key,
+        default=DEFAULT_TENANT,
+        server_default=str(DEFAULT_TENANT),
+    )
+
+
+class Tenant(Base):
+    """A team or organisation: it owns keys, analyses, known issues and jobs, and has its
+    own limits (None: no limit beyond the server's)."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (Index("ix_tenants_name", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rate: Mapped[str | None] = mapped_column(String(40))
+    """Requests a minute (or any period) over all the tenant's keys, canonical ("600/minute")."""
+    analyses_per_day: Mapped[int | None] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    llm_tokens_per_month: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Analysis(Base):
     """One analysis: what went in, what came out (the full Report), and under which settings."""
 
@@ -69,15 +98,17 @@ class Analysis(Base):
     __table_args__ = (
         CheckConstraint("status IN ('ok', 'error')", name="status"),
         Index("ix_analyses_created_at", "created_at"),
+        Index("ix_analyses_tenant_created_at", "tenant_id", "created_at"),
         Index("ix_analyses_service_created_at", "service", "created_at"),
         Index("ix_analyses_content_hash", "content_hash"),
         Index("ix_analyses_cache_key", "cache_key"),
-        Index("ix_analyses_request_id", "request_id", unique=True),
+        Index("ix_analyses_tenant_request_id", "tenant_id", "request_id", unique=True),
         Index("ix_analyses_experiment", "experiment"),
         Index("ix_analyses_meaning_model", "meaning_model", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     input_name: Mapped[str] = mapped_column(String(1024))
     input_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -179,9 +210,13 @@ class ApiKeyRow(Base):
     """
 
     __tablename__ = "api_keys"
-    __table_args__ = (Index("ix_api_keys_key_hash", "key_hash", unique=True),)
+    __table_args__ = (
+        Index("ix_api_keys_key_hash", "key_hash", unique=True),
+        Index("ix_api_keys_tenant_id", "tenant_id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_column()
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64))
@@ -207,12 +242,13 @@ class JobRow(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_request_id", "request_id", unique=True),
+        Index("ix_jobs_tenant_request_id", "tenant_id", "request_id", unique=True),
         Index("ix_jobs_created_at", "created_at"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = tenant_column()
     request_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(200))
@@ -246,6 +282,7 @@ class KnownIssueRow(Base):
 
     __tablename__ = "known_issues"
 
+    tenant_id: Mapped[int] = tenant_column(primary_key=True)
     template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     note: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from bifrost.store.database import Store
 from bifrost.store.models import Analysis, FindingRow
@@ -46,7 +46,7 @@ class Overview:
 
 
 async def overview(store: Store, since: datetime, top: int = 8) -> Overview:
-    recent = Analysis.created_at >= since
+    recent = and_(Analysis.tenant_id == store.tenant, Analysis.created_at >= since)
     failed = Analysis.verdict == "failure"
     runs = select(Analysis.created_at, Analysis.verdict).where(recent)
     causes = (

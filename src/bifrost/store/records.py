@@ -16,6 +16,10 @@ from bifrost import __version__
 from bifrost.errors import BifrostError
 from bifrost.report import Report
 
+DEFAULT_TENANT = 1
+"""The tenant every row belongs to unless said otherwise: the embedded single-user history,
+keys made without `--tenant`, and everything stored before tenants existed (migration 0011)."""
+
 
 class AnalysisMeta(TypedDict, total=False):
     """What is stored with a Report beyond the Report itself."""
@@ -163,6 +167,7 @@ class ApiKey:
     """An API key as the CLI and the API see it: never its secret, never the secret's hash."""
 
     id: int
+    tenant_id: int
     name: str
     prefix: str  # the secret's first characters ("bfk_AbCdEfGh"), for people to recognise it
     scopes: tuple[str, ...]  # a subset of `bifrost.store.keys.SCOPES`, in that order
@@ -270,7 +275,8 @@ must not read the whole history."""
 MATCHES_SQL = (
     "SELECT f.analysis_id, f.template_id, f.rank FROM findings f "
     "JOIN analyses a ON a.id = f.analysis_id "
-    "WHERE f.template_id IN {templates} AND f.rank <= {leads} AND a.content_hash <> {hash} "
+    "WHERE a.tenant_id = {tenant} AND f.template_id IN {templates} AND f.rank <= {leads} "
+    "AND a.content_hash <> {hash} "
     "ORDER BY f.analysis_id DESC LIMIT {limit}"
 )
 INCIDENTS_SQL = (
@@ -278,17 +284,20 @@ INCIDENTS_SQL = (
     "(SELECT count(*) FROM findings f WHERE f.analysis_id = a.id AND f.rank <= {leads}), "
     "(SELECT fb.note FROM feedback fb WHERE fb.analysis_id = a.id AND fb.note IS NOT NULL "
     "ORDER BY fb.id DESC LIMIT 1) "
-    "FROM analyses a WHERE a.id IN {ids}"
+    "FROM analyses a WHERE a.tenant_id = {tenant} AND a.id IN {ids}"
 )
 """The queries of similar incidents, as SQL both paths run (`similar.py` through
 SQLAlchemy, `embedded.py` through sqlite3), each filling in its own placeholders: a list
-`{templates}` or `{ids}` with its parentheses (SQLAlchemy's expanding parameter adds them)."""
+`{templates}` or `{ids}` with its parentheses (SQLAlchemy's expanding parameter adds them).
+Each reads one tenant's analyses (`{tenant}`, always the first parameter)."""
 MEANINGS_SQL = (
     "SELECT a.id, a.meaning FROM analyses a "
-    "WHERE a.meaning_model = {model} AND a.content_hash <> {hash} "
+    "WHERE a.tenant_id = {tenant} AND a.meaning_model = {model} AND a.content_hash <> {hash} "
     "ORDER BY a.id DESC LIMIT {limit}"
 )
-MEANING_SQL = "SELECT a.meaning_model, a.meaning FROM analyses a WHERE a.id = {id}"
+MEANING_SQL = (
+    "SELECT a.meaning_model, a.meaning FROM analyses a WHERE a.tenant_id = {tenant} AND a.id = {id}"
+)
 MAX_MEANINGS = 5_000
 """The newest analyses compared by meaning (7.5 MB of vectors): an exact search over a
 bounded recent history (see `analysis/similar.py`); templates reach further back."""

@@ -44,11 +44,13 @@ NO_FILTER = HistoryFilter()
 async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMeta]) -> int:
     """Store the analysis and one row per finding; returns its id. A `request_id` already
     stored (a retry that raced its first try) stores nothing and returns that analysis's id."""
-    values = analysis_row(report, meta)
+    values = analysis_row(report, meta) | {"tenant_id": store.tenant}
     dialect_insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
     statement = dialect_insert(Analysis).values(values)
     if values["request_id"] is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=[Analysis.request_id])
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[Analysis.tenant_id, Analysis.request_id]
+        )
 
     async def body(connection: AsyncConnection) -> int:
         numbered = statement
@@ -57,7 +59,9 @@ async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMet
         inserted = await connection.execute(numbered.returning(Analysis.id))
         analysis_id = inserted.scalar()
         if analysis_id is None:  # the request was stored already
-            earlier = select(Analysis.id).where(Analysis.request_id == values["request_id"])
+            earlier = select(Analysis.id).where(
+                Analysis.tenant_id == store.tenant, Analysis.request_id == values["request_id"]
+            )
             found: int = (await connection.execute(earlier)).scalar_one()
             return found
         if report.findings:
@@ -69,7 +73,9 @@ async def save_analysis(store: Store, report: Report, **meta: Unpack[AnalysisMet
 
 async def analysis_for_request(store: Store, request_id: str) -> tuple[int, Report] | None:
     """The analysis a request asked for, when it was stored: its id and its Report."""
-    query = select(Analysis.id, Analysis.report).where(Analysis.request_id == request_id)
+    query = select(Analysis.id, Analysis.report).where(
+        Analysis.tenant_id == store.tenant, Analysis.request_id == request_id
+    )
 
     async def body(connection: AsyncConnection) -> Row[int, str] | None:
         return (await connection.execute(query)).first()
@@ -86,7 +92,7 @@ async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
         Analysis.cache_key,
         Analysis.report,
         Analysis.input_blob.is_not(None).label("has_input"),
-    ).where(Analysis.id == analysis_id)
+    ).where(Analysis.tenant_id == store.tenant, Analysis.id == analysis_id)
     feedback = (
         select(Feedback.created_at, Feedback.verdict, Feedback.note)
         .where(Feedback.analysis_id == analysis_id)
@@ -108,7 +114,9 @@ async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
 
 async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
     """The stored raw input (gzip-compressed, as saved); None when it was not kept."""
-    query = select(Analysis.input_blob).where(Analysis.id == analysis_id)
+    query = select(Analysis.input_blob).where(
+        Analysis.tenant_id == store.tenant, Analysis.id == analysis_id
+    )
     async with store.read() as connection:
         found = (await connection.execute(query)).first()
     if found is None:
@@ -120,7 +128,11 @@ async def keep_input(store: Store, analysis_id: int, input_blob: bytes) -> None:
     """Keep the raw input of an analysis stored without it (a repeat asked for it)."""
     keep = (
         update(Analysis)
-        .where(Analysis.id == analysis_id, Analysis.input_blob.is_(None))
+        .where(
+            Analysis.tenant_id == store.tenant,
+            Analysis.id == analysis_id,
+            Analysis.input_blob.is_(None),
+        )
         .values(input_blob=input_blob)
     )
 
@@ -134,7 +146,7 @@ async def search_analyses(
     store: Store, filters: HistoryFilter = NO_FILTER, *, limit: int = 20, offset: int = 0
 ) -> list[AnalysisSummary]:
     """One page of matching analyses, newest first."""
-    query = summaries(filters, store.dialect).limit(limit).offset(offset)
+    query = summaries(filters, store.dialect, store.tenant).limit(limit).offset(offset)
     async with store.read() as connection:
         rows = (await connection.execute(query)).mappings().all()
     return [AnalysisSummary(**row) for row in rows]
@@ -148,7 +160,7 @@ async def iter_analyses(
     Memory stays bounded by `batch` rows whatever the table size; close the iterator (or run
     it to the end) to release the connection.
     """
-    query = summaries(filters, store.dialect).execution_options(yield_per=batch)
+    query = summaries(filters, store.dialect, store.tenant).execution_options(yield_per=batch)
     async with store.read() as connection:
         result = await connection.stream(query)
         async for row in result.mappings():
@@ -160,7 +172,9 @@ async def delete_analysis(store: Store, analysis_id: int) -> str | None:
     cache key, for a cache kept elsewhere (Redis) to forget it too."""
     async with store.write() as connection:
         result = await connection.execute(
-            delete(Analysis).where(Analysis.id == analysis_id).returning(Analysis.cache_key)
+            delete(Analysis)
+            .where(Analysis.tenant_id == store.tenant, Analysis.id == analysis_id)
+            .returning(Analysis.cache_key)
         )
         found = result.first()
     if found is None:
@@ -172,7 +186,11 @@ async def delete_analysis(store: Store, analysis_id: int) -> str | None:
 async def add_feedback(store: Store, analysis_id: int, good: bool, note: str | None = None) -> None:
     """Record whether the analysis was right (`bifrost feedback ID --good|--bad`)."""
     async with store.write() as connection:
-        exists = await connection.execute(select(Analysis.id).where(Analysis.id == analysis_id))
+        exists = await connection.execute(
+            select(Analysis.id).where(
+                Analysis.tenant_id == store.tenant, Analysis.id == analysis_id
+            )
+        )
         if exists.first() is None:
             raise _not_found(analysis_id)
         await connection.execute(

@@ -47,12 +47,12 @@ class HistoryFilter:
     provider: str | None = None
 
 
-def summaries(filters: HistoryFilter, dialect: str) -> Select[tuple[object, ...]]:
-    """The summary columns of matching analyses, newest first."""
+def summaries(filters: HistoryFilter, dialect: str, tenant: int) -> Select[tuple[object, ...]]:
+    """The summary columns of the tenant's matching analyses, newest first."""
     columns = [Analysis.__table__.c[name] for name in SUMMARY_FIELDS]
     return (
         select(*columns)
-        .where(*conditions(filters, dialect))
+        .where(Analysis.tenant_id == tenant, *conditions(filters, dialect))
         .order_by(Analysis.created_at.desc(), Analysis.id.desc())
     )
 

@@ -26,16 +26,18 @@ from bifrost.store.records import (
 )
 
 _MATCHES = text(
-    MATCHES_SQL.format(templates=":templates", leads=LEADS, hash=":hash", limit=MAX_MATCHES)
+    MATCHES_SQL.format(
+        tenant=":tenant", templates=":templates", leads=LEADS, hash=":hash", limit=MAX_MATCHES
+    )
 ).bindparams(bindparam("templates", expanding=True))
-_MEANINGS = text(MEANINGS_SQL.format(model=":model", hash=":hash", limit=MAX_MEANINGS)).columns(
-    column("id", Integer), column("meaning", LargeBinary)
-)
-_MEANING = text(MEANING_SQL.format(id=":id")).columns(
+_MEANINGS = text(
+    MEANINGS_SQL.format(tenant=":tenant", model=":model", hash=":hash", limit=MAX_MEANINGS)
+).columns(column("id", Integer), column("meaning", LargeBinary))
+_MEANING = text(MEANING_SQL.format(tenant=":tenant", id=":id")).columns(
     column("meaning_model", String), column("meaning", LargeBinary)
 )
 _INCIDENTS = (
-    text(INCIDENTS_SQL.format(leads=LEADS, ids=":ids"))
+    text(INCIDENTS_SQL.format(tenant=":tenant", leads=LEADS, ids=":ids"))
     .bindparams(bindparam("ids", expanding=True))
     .columns(  # typed, so that a time comes back a UTC datetime from SQLite too
         column("id", Integer),
@@ -56,7 +58,7 @@ async def matches(store: Store, template_ids: list[str], content_hash: str) -> l
 
     async def body(connection: AsyncConnection) -> list[Match]:
         found = await connection.execute(
-            _MATCHES, {"templates": template_ids, "hash": content_hash}
+            _MATCHES, {"tenant": store.tenant, "templates": template_ids, "hash": content_hash}
         )
         return [Match(int(r[0]), str(r[1]), int(r[2])) for r in found.all()]
 
@@ -67,7 +69,9 @@ async def meanings(store: Store, model: str, content_hash: str) -> list[tuple[in
     """The newest analyses' meaning vectors of `model` (other logs' only), newest first."""
 
     async def body(connection: AsyncConnection) -> list[tuple[int, bytes]]:
-        found = await connection.execute(_MEANINGS, {"model": model, "hash": content_hash})
+        found = await connection.execute(
+            _MEANINGS, {"tenant": store.tenant, "model": model, "hash": content_hash}
+        )
         return [(int(r[0]), bytes(r[1])) for r in found.all()]
 
     return await store.transact(body, write=False)
@@ -77,7 +81,9 @@ async def meaning(store: Store, analysis_id: int) -> tuple[str, bytes] | None:
     """A stored analysis's meaning vector and its model, when it has one."""
 
     async def body(connection: AsyncConnection) -> tuple[str, bytes] | None:
-        row = (await connection.execute(_MEANING, {"id": analysis_id})).first()
+        row = (
+            await connection.execute(_MEANING, {"tenant": store.tenant, "id": analysis_id})
+        ).first()
         return (str(row[0]), bytes(row[1])) if row is not None and row[1] is not None else None
 
     return await store.transact(body, write=False)
@@ -88,7 +94,7 @@ async def incidents(store: Store, analysis_ids: list[int]) -> list[PastIncident]
         return []
 
     async def body(connection: AsyncConnection) -> list[PastIncident]:
-        found = await connection.execute(_INCIDENTS, {"ids": analysis_ids})
+        found = await connection.execute(_INCIDENTS, {"tenant": store.tenant, "ids": analysis_ids})
         return [_incident(row) for row in found.all()]
 
     return await store.transact(body, write=False)

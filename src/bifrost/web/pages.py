@@ -31,7 +31,15 @@ from bifrost.analysis.diff import compare_runs
 from bifrost.analysis.history import export_rows, forget, give_feedback
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
-from bifrost.api.auth import Caller, anonymous, caller_of, count_unverified, services_of, spend
+from bifrost.api.auth import (
+    Caller,
+    anonymous,
+    caller_of,
+    count_unverified,
+    may_grant,
+    services_of,
+    spend,
+)
 from bifrost.api.errors import ApiError, public_report, status_of
 from bifrost.api.intake import (
     AnalysisOptions,
@@ -40,9 +48,11 @@ from bifrost.api.intake import (
     spool_files,
     spool_source,
 )
+from bifrost.api.quotas import Admission
 from bifrost.api.routes.analyses import HistoryQuery
 from bifrost.api.routes.streaming import events
-from bifrost.api.running import run_analysis
+from bifrost.api.running import admission, run_analysis
+from bifrost.api.services import Services
 from bifrost.choices import ExportFormat
 from bifrost.errors import BifrostError, ServiceError, UsageError
 from bifrost.render import formats, ranking_phrase
@@ -113,7 +123,8 @@ async def analyze(request: Request) -> Response:
     caller = await _need(request, "analyze")
     services = services_of(request)
     sources, options = await _received(request, caller)
-    answer = await run_analysis(services, sources, options)
+    admitted = await _admitted(services, caller, sources, options)
+    answer = await run_analysis(services, caller, admitted, sources, options)
     if answer.analysis_id is not None:
         return RedirectResponse(f"/analyses/{answer.analysis_id}", status_code=303)
     report = public_report(request, answer.report)  # not stored: shown once, here
@@ -127,11 +138,12 @@ async def analyze_streamed(request: Request) -> Response:
     caller = await _need(request, "analyze")
     services = services_of(request)
     sources, options = await _received(request, caller)
+    admitted = await _admitted(services, caller, sources, options)
 
     async def sse() -> AsyncIterator[str]:
         async for name, data in events(
             lambda stage, text: run_analysis(
-                services, sources, options, on_text=text, on_stage=stage
+                services, caller, admitted, sources, options, on_text=text, on_stage=stage
             ),
             request,
         ):
@@ -147,6 +159,17 @@ async def analyze_streamed(request: Request) -> Response:
     return StreamingResponse(
         sse(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
     )
+
+
+async def _admitted(
+    services: Services, caller: Caller, sources: list[Source], options: AnalysisOptions
+) -> Admission:
+    """The tenant's quotas for the form's analysis; the inputs are removed when refused."""
+    try:
+        return await admission(services, caller, options)
+    except BaseException:
+        discard_spools(sources)
+        raise
 
 
 async def _received(request: Request, caller: Caller) -> tuple[list[Source], AnalysisOptions]:
@@ -175,7 +198,7 @@ async def _received(request: Request, caller: Caller) -> tuple[list[Source], Ana
 @router.get("/analyses/{analysis_id:int}")
 async def report_page(request: Request, analysis_id: int) -> Response:
     caller = await _need(request, "read")
-    stored = await get_analysis(services_of(request).store, analysis_id)
+    stored = await get_analysis(caller.store, analysis_id)
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
     report = public_report(request, stored.report)
@@ -184,9 +207,9 @@ async def report_page(request: Request, analysis_id: int) -> Response:
 
 @router.get("/analyses/{analysis_id:int}/report.{extension}")
 async def download(request: Request, analysis_id: int, extension: str) -> Response:
-    await _need(request, "read")
+    caller = await _need(request, "read")
     fmt = DOWNLOADS.get(extension)
-    stored = await get_analysis(services_of(request).store, analysis_id)
+    stored = await get_analysis(caller.store, analysis_id)
     if fmt is None or stored is None:
         raise ApiError(404, "not_found", f"no such download: {request.url.path}")
     body = formats.render(public_report(request, stored.report), fmt)
@@ -202,7 +225,7 @@ async def download(request: Request, analysis_id: int, extension: str) -> Respon
 
 @router.post("/analyses/{analysis_id:int}/feedback")
 async def feedback(request: Request, analysis_id: int) -> Response:
-    await _need(request, "analyze")
+    caller = await _need(request, "analyze")
     form = await request.form(max_files=0, max_fields=10)
     _check_csrf(request, form)
     verdict = form.get("good")
@@ -211,18 +234,18 @@ async def feedback(request: Request, analysis_id: int) -> Response:
     note = form.get("note")
     note = note.strip()[:2000] or None if isinstance(note, str) else None
     services = services_of(request)
-    await give_feedback(services.store, analysis_id, verdict == "yes", note, services.settings)
+    await give_feedback(caller.store, analysis_id, verdict == "yes", note, services.settings)
     return RedirectResponse(f"/analyses/{analysis_id}#feedback", status_code=303)
 
 
 @router.post("/analyses/{analysis_id:int}/delete")
 async def delete(request: Request, analysis_id: int) -> Response:
     """Delete a stored analysis with its findings, feedback, input and cache entry (admins)."""
-    await _need(request, "admin")
+    caller = await _need(request, "admin")
     form = await request.form(max_files=0, max_fields=10)
     _check_csrf(request, form)
     services = services_of(request)
-    await forget(services.store, services.cache, analysis_id)
+    await forget(caller.store, services.cache, analysis_id)
     return RedirectResponse("/history", status_code=303)
 
 
@@ -231,7 +254,7 @@ async def history(request: Request) -> Response:
     caller = await _need(request, "read")
     query, number = _history_query(request)
     rows = await search_analyses(
-        services_of(request).store,
+        caller.store,
         query.to_filter(),
         limit=PAGE_SIZE + 1,
         offset=(number - 1) * PAGE_SIZE,
@@ -254,11 +277,11 @@ async def history(request: Request) -> Response:
 
 @router.get("/history/export")
 async def export(request: Request) -> Response:
-    await _need(request, "read")
+    caller = await _need(request, "read")
     query, _ = _history_query(request)
     fmt: ExportFormat = "json" if request.query_params.get("format") == "json" else "csv"
     return StreamingResponse(
-        export_rows(services_of(request).store, query.to_filter(), fmt),
+        export_rows(caller.store, query.to_filter(), fmt),
         media_type=formats.EXPORT_MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{fmt}"'},
     )
@@ -312,7 +335,7 @@ async def _viewer(request: Request) -> Caller | None:
     key = await get_key(services.store, key_id)
     if key is None or not key.active:  # revoked since: the session ends with it
         return None
-    return caller_of(key, services)
+    return await caller_of(key, services)
 
 
 async def _need(request: Request, scope: str) -> Caller:
@@ -415,7 +438,7 @@ async def dashboard(request: Request) -> Response:
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, tzinfo=UTC)
-    summary = await overview(services.store, since)
+    summary = await overview(caller.store, since)
     try:
         cache = await services.cache.stats()
         lookups = cache.hits + cache.misses
@@ -447,9 +470,10 @@ async def new_key(request: Request) -> Response:
     name = form.get("name")
     rate = form.get("rate")
     scopes = [s for s in form.getlist("scope") if isinstance(s, str)]
+    may_grant(caller, scopes)
     try:
         key, secret = await create_key(
-            services_of(request).store,
+            caller.store,
             name if isinstance(name, str) else "",
             scopes,
             rate.strip() or None if isinstance(rate, str) else None,
@@ -461,10 +485,10 @@ async def new_key(request: Request) -> Response:
 
 @router.post("/keys/{key_id:int}/revoke")
 async def revoke(request: Request, key_id: int) -> Response:
-    await _need(request, "admin")
+    caller = await _need(request, "admin")
     form = await request.form(max_files=0, max_fields=10)
     _check_csrf(request, form)
-    await revoke_key(services_of(request).store, key_id)
+    await revoke_key(caller.store, key_id)
     return RedirectResponse("/keys", status_code=303)
 
 
@@ -478,7 +502,7 @@ async def _keys(
 ) -> Response:
     context = {
         "caller": caller,
-        "keys": await list_keys(services_of(request).store),
+        "keys": await list_keys(caller.store),
         "created": created[0] if created else None,
         "secret": created[1] if created else None,
         "problem": problem,
@@ -502,7 +526,7 @@ async def diff(request: Request) -> Response:
     spooled: list[Source] = []
     try:
         _check_csrf(request, form)
-        baseline, baseline_name = await _baseline(form, services.store, spooled)
+        baseline, baseline_name = await _baseline(form, caller.store, spooled)
         failing, failing_name = await _failing(form, spooled)
         await spend(request, caller)
         async with services.slots.hold():
@@ -584,7 +608,7 @@ async def context(request: Request, analysis_id: int) -> Response:
     wanted = request.query_params.get("line", "")
     if not wanted.isdigit() or int(wanted) < 1:
         raise ApiError(422, "validation_error", "line: a line number, from 1")
-    store = services_of(request).store
+    store = caller.store
     blob = await get_input_blob(store, analysis_id)
     if blob is None:
         raise ApiError(

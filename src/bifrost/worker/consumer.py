@@ -56,10 +56,13 @@ async def handle(body: bytes, attempt: int, context: Context, origin: str | None
         where = ".".join(str(part) for part in first["loc"]) or "message"
         reason = f"not a {REQUEST_SCHEMA} message: {where}: {first['msg']}"
         return _dead(body, None, reason, attempt, origin)
+    job = request.log_reference  # the API's job holding the log, when it queued the request
     try:
-        await job_started(context.store, request.request_id)
+        if job is not None:
+            await job_started(context.store, job)
         result = await _analyse(request, context)
-        await job_done(context.store, request.request_id, result.analysis_id)
+        if job is not None:
+            await job_done(context.store, job, result.analysis_id)
     except InputError as exc:  # the log itself cannot be analysed
         return await _set_aside(body, request, exc.message, attempt, origin, context)
     except (BifrostError, TryAgain) as exc:
@@ -80,20 +83,23 @@ async def _set_aside(
     context: Context,
 ) -> Handled:
     """A dead letter, and the request's job (if the API queued it) marked failed."""
-    with suppress(BifrostError):  # the database may be why: the dead letter says it all
-        await job_failed(context.store, request.request_id, reason)
+    if request.log_reference is not None:
+        with suppress(BifrostError):  # the database may be why: the dead letter says it all
+            await job_failed(context.store, request.log_reference, reason)
     return _dead(body, request.request_id, reason, attempt, origin)
 
 
-async def _log_of(request: AnalysisRequest, store: Store) -> bytes:
-    """The request's log: inline, or kept by the API (`job:ID`, gzip) for the workers."""
+async def _log_of(request: AnalysisRequest, store: Store) -> tuple[Store, bytes]:
+    """The request's log and the history it goes to: inline, for the default tenant; or kept
+    by the API (`job:ID`, gzip) for the workers, for the tenant that queued it."""
     if request.log is not None:
-        return request.log.encode("utf-8", "replace")
+        return store, request.log.encode("utf-8", "replace")
     assert request.log_reference is not None  # the message's validator asks for one of them
     kept = await job_log(store, request.log_reference)
-    if kept is None:
+    data = kept[1] if kept is not None else None
+    if kept is None or data is None:
         raise InputError(f"the log of {request.log_reference} is no longer kept")
-    return kept
+    return store.for_tenant(kept[0]), data
 
 
 async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult:
@@ -108,13 +114,14 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
         labels=Labels(labels.service, labels.env, tuple(labels.tags)),
         request_id=request.request_id,
     )
-    source = Source(name=request.source, path=None, data=await _log_of(request, context.store))
+    store, data = await _log_of(request, context.store)
+    source = Source(name=request.source, path=None, data=data)
     source.limit = settings.max_input_bytes
     outcome = await analyze_and_remember(
         [source],
         settings.model_copy(update=update),
         memory,
-        store=context.store,
+        store=store,
         cache=context.cache,
         engine=context.engine,
     )

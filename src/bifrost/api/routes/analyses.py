@@ -17,7 +17,7 @@ from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
 from bifrost.api.routes.jobs import JobOut, job_accepted
-from bifrost.api.running import Analysed, run_analysis
+from bifrost.api.running import Analysed, admission, run_analysis
 from bifrost.choices import ExportFormat, Verdict
 from bifrost.errors import UsageError
 from bifrost.render import formats
@@ -26,6 +26,7 @@ from bifrost.report import KnownIssue, Report
 from bifrost.store import (
     AnalysisSummary,
     HistoryFilter,
+    Store,
     StoredAnalysis,
     get_analysis,
     search_analyses,
@@ -151,7 +152,7 @@ class HistoryQuery(BaseModel):
 async def create_analysis(
     request: Request,
     options: Annotated[CreateOptions, Query()],
-    _caller: Annotated[Caller, Depends(require("analyze"))],
+    caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> Response:
     """Send the log as the raw body (plain or gzip), as multipart `file` parts, or as JSON
     `{"log": "…"}`. The answer is the Report (`bifrost.report/v1`) or its rendering; with a
@@ -166,26 +167,35 @@ async def create_analysis(
             "(bifrost serve --queue URL)",
         )
     sources, received = await receive(request, options)
+    try:
+        admitted = await admission(services, caller, received)
+    except BaseException:
+        discard_spools(sources)
+        raise
     if services.queue is None:
-        answer = await run_analysis(services, sources, received)
+        answer = await run_analysis(services, caller, admitted, sources, received)
         return render(request, answer, received.format, series=options.series)
     try:
-        job = await services.queue.submit(services.store, sources, received)
+        job = await services.queue.submit(caller.store, sources, received)
     finally:
         discard_spools(sources)
     if wait:
-        async for change in follow_job(services.store, job.id, services.settings.job_wait_s):
+        async for change in follow_job(caller.store, job.id, services.settings.job_wait_s):
             job = change
         if job.status == "done":
-            return await render_job(request, job, received.format, series=options.series)
+            return await render_job(
+                request, caller.store, job, received.format, series=options.series
+            )
     if job.status == "failed":
         raise ApiError(422, "input_error", f"the analysis failed: {job.error}")
     return job_accepted(job)
 
 
-async def render_job(request: Request, job: Job, fmt: str, *, series: bool = False) -> Response:
+async def render_job(
+    request: Request, store: Store, job: Job, fmt: str, *, series: bool = False
+) -> Response:
     """A finished job's Report, as if the server had analysed the log itself."""
-    stored = await get_analysis(services_of(request).store, job.analysis_id or 0)
+    stored = await get_analysis(store, job.analysis_id or 0)
     if stored is None:
         raise ApiError(404, "not_found", f"the analysis of job {job.id} was deleted")
     return render(request, Analysed(stored.report, stored.id, cached=False), fmt, series=series)
@@ -218,13 +228,13 @@ def render(request: Request, answer: Analysed, fmt: str, *, series: bool = False
 async def list_analyses(
     request: Request,
     query: Annotated[HistoryQuery, Query()],
-    _caller: Annotated[Caller, Depends(require("read"))],
+    caller: Annotated[Caller, Depends(require("read"))],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> AnalysisPage:
     """Newest first, with the same filters as `bifrost history`."""
     rows = await search_analyses(
-        services_of(request).store, query.to_filter(), limit=limit + 1, offset=(page - 1) * limit
+        caller.store, query.to_filter(), limit=limit + 1, offset=(page - 1) * limit
     )
     return AnalysisPage(
         items=rows[:limit],
@@ -249,14 +259,14 @@ async def list_analyses(
 async def export_analyses(
     request: Request,
     query: Annotated[HistoryQuery, Query()],
-    _caller: Annotated[Caller, Depends(require("read"))],
+    caller: Annotated[Caller, Depends(require("read"))],
     format: Annotated[ExportFormat, Query(description="csv, json (one array) or jsonl.")] = "jsonl",
 ) -> StreamingResponse:
     """Streamed in constant memory, newest first; the same filters as the list."""
     filters = query.to_filter()
     extension = "json" if format == "json" else format
     return StreamingResponse(
-        export_rows(services_of(request).store, filters, format),
+        export_rows(caller.store, filters, format),
         media_type=EXPORT_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="bifrost-analyses.{extension}"'},
     )
@@ -271,13 +281,13 @@ async def export_analyses(
 async def get_one(
     request: Request,
     analysis_id: AnalysisId,
-    _caller: Annotated[Caller, Depends(require("read"))],
+    caller: Annotated[Caller, Depends(require("read"))],
     series: Annotated[
         bool, Query(description="Include each training metric's series (`metrics[].points`).")
     ] = False,
 ) -> StoredAnalysis:
     """The analysis's columns, its Report, and what users said about it."""
-    stored = await get_analysis(services_of(request).store, analysis_id)
+    stored = await get_analysis(caller.store, analysis_id)
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
     if series:
@@ -295,11 +305,11 @@ async def get_one(
 async def delete_one(
     request: Request,
     analysis_id: AnalysisId,
-    _caller: Annotated[Caller, Depends(require("admin"))],
+    caller: Annotated[Caller, Depends(require("admin"))],
 ) -> Response:
     """With its findings, feedback, stored input and cache entry."""
     services = services_of(request)
-    await forget(services.store, services.cache, analysis_id)
+    await forget(caller.store, services.cache, analysis_id)
     return Response(status_code=204)
 
 
@@ -314,10 +324,10 @@ async def feedback(
     request: Request,
     analysis_id: AnalysisId,
     body: FeedbackIn,
-    _caller: Annotated[Caller, Depends(require("analyze"))],
+    caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> Response:
     services = services_of(request)
-    await give_feedback(services.store, analysis_id, body.good, body.note, services.settings)
+    await give_feedback(caller.store, analysis_id, body.good, body.note, services.settings)
     return Response(status_code=204)
 
 
@@ -348,13 +358,11 @@ async def pin_known_issue(
     request: Request,
     analysis_id: AnalysisId,
     body: KnownIn,
-    _caller: Annotated[Caller, Depends(require("analyze"))],
+    caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> KnownOut:
     """Every later finding of the same template shows the note ("Known issue: …")."""
     try:
-        pinned = await pin_known(
-            services_of(request).store, analysis_id, body.finding, body.note, body.link
-        )
+        pinned = await pin_known(caller.store, analysis_id, body.finding, body.note, body.link)
     except UsageError as exc:
         raise ApiError(422, "validation_error", exc.message) from None
     return KnownOut(template_id=pinned.template_id, title=pinned.title, known_issue=pinned.issue)

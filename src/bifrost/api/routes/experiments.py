@@ -30,10 +30,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "", summary="List experiments", response_model=list[ExperimentOut], responses=ERROR_RESPONSES
 )
 async def list_experiments(
-    request: Request, _caller: Annotated[Caller, Depends(require("read"))]
+    request: Request, caller: Annotated[Caller, Depends(require("read"))]
 ) -> list[ExperimentOut]:
     services = services_of(request)
-    found = await experiment_list(services.settings, services.store)
+    found = await experiment_list(services.settings, caller.store)
     return [ExperimentOut(name=n, analyses=c, running=r) for n, c, r in found]
 
 
@@ -46,9 +46,9 @@ async def list_experiments(
 async def get_experiment(
     request: Request,
     name: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")],
-    _caller: Annotated[Caller, Depends(require("read"))],
+    caller: Annotated[Caller, Depends(require("read"))],
 ) -> ExperimentReport:
     """Each figure with its count and 95% interval; `conclusions` names a better variant only
     with 30 analyses or more on each side and intervals that do not overlap."""
     services = services_of(request)
-    return await experiment_report(services.settings, services.store, name)
+    return await experiment_report(services.settings, caller.store, name)

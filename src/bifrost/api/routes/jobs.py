@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from bifrost.analysis.jobs import Job, follow_job, get_job
-from bifrost.api.auth import Caller, require, services_of
+from bifrost.api.auth import Caller, require
 from bifrost.api.errors import ERROR_RESPONSES, ApiError
+from bifrost.store.database import Store
 from bifrost.store.records import JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["analyses"])
@@ -75,9 +76,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def read_job(
-    request: Request, job_id: JobId, _caller: Annotated[Caller, Depends(require("read"))]
+    request: Request, job_id: JobId, caller: Annotated[Caller, Depends(require("read"))]
 ) -> JobOut:
-    return JobOut.of(await _job(request, job_id))
+    return JobOut.of(await _job(caller.store, job_id))
 
 
 @router.get(
@@ -95,10 +96,10 @@ async def read_job(
     },
 )
 async def job_events(
-    request: Request, job_id: JobId, _caller: Annotated[Caller, Depends(require("read"))]
+    request: Request, job_id: JobId, caller: Annotated[Caller, Depends(require("read"))]
 ) -> StreamingResponse:
-    await _job(request, job_id)  # a 404 now, not an empty stream
-    store = services_of(request).store
+    store = caller.store
+    await _job(store, job_id)  # a 404 now, not an empty stream
 
     async def sse() -> AsyncIterator[str]:
         async for job in follow_job(store, job_id, EVENTS_FOR_S):
@@ -109,8 +110,8 @@ async def job_events(
     )
 
 
-async def _job(request: Request, job_id: str) -> Job:
-    job = await get_job(services_of(request).store, job_id)
+async def _job(store: Store, job_id: str) -> Job:
+    job = await get_job(store, job_id)
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return job

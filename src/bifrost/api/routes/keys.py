@@ -1,4 +1,5 @@
-"""`/api/v1/keys`: API key management, for holders of the `admin` scope."""
+"""`/api/v1/keys`: API key management, for holders of the `admin` scope (their tenant's keys)
+and of the `server` scope (keys of any tenant, `"tenant": NAME`)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bifrost.analysis import keys as api_keys
-from bifrost.api.auth import Caller, require, services_of
+from bifrost.analysis.tenants import tenant_named
+from bifrost.api.auth import Caller, may_grant, require
 from bifrost.api.errors import ERROR_RESPONSES
 from bifrost.api.intake import NO_NUL
 from bifrost.store.records import ApiKey
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
-ScopeName = Literal["analyze", "read", "admin"]
+ScopeName = Literal["analyze", "read", "admin", "metrics", "server"]
 
 
 RATE = r"^ *[0-9]*[1-9][0-9]* */ *(second|minute|hour|day)s? *$"
@@ -36,6 +38,12 @@ class KeyIn(BaseModel):
         examples=["600/hour"],
         json_schema_extra={"pattern": RATE},
     )
+    tenant: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=NO_NUL,
+        description="The tenant the key belongs to (`server` scope); default: the caller's.",
+    )
 
     @field_validator("rate")
     @classmethod
@@ -49,6 +57,7 @@ class KeyIn(BaseModel):
 class KeyOut(BaseModel):
     id: int
     name: str
+    tenant: str
     prefix: str = Field(description="The key's first characters, to recognise it.")
     scopes: list[str]
     rate: str | None = Field(description="null: the server's default rate.")
@@ -57,10 +66,11 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, key: ApiKey) -> KeyOut:
+    def of(cls, key: ApiKey, tenant: str) -> KeyOut:
         return cls(
             id=key.id,
             name=key.name,
+            tenant=tenant,
             prefix=key.prefix,
             scopes=list(key.scopes),
             rate=key.rate,
@@ -84,21 +94,31 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     summary="Create an API key",
     status_code=201,
     response_model=NewKeyOut,
-    responses=ERROR_RESPONSES,
+    responses={
+        404: ERROR_RESPONSES[422] | {"description": "No such tenant."},
+        **ERROR_RESPONSES,
+    },
 )
 async def create_key(
-    request: Request, body: KeyIn, _caller: Annotated[Caller, Depends(require("admin"))]
+    body: KeyIn, caller: Annotated[Caller, Depends(require("admin"))]
 ) -> NewKeyOut:
-    store = services_of(request).store
+    tenant = body.tenant or caller.tenant
+    may_grant(caller, body.scopes, other_tenant=tenant != caller.tenant)
+    store = caller.store
+    if tenant != caller.tenant:  # NotFound: 404
+        store = store.for_tenant((await tenant_named(store, tenant)).id)
     key, secret = await api_keys.create_key(store, body.name, body.scopes, body.rate)
-    return NewKeyOut(**KeyOut.of(key).model_dump(), key=secret)
+    return NewKeyOut(**KeyOut.of(key, tenant).model_dump(), key=secret)
 
 
-@router.get("", summary="List API keys", response_model=list[KeyOut], responses=ERROR_RESPONSES)
-async def list_keys(
-    request: Request, _caller: Annotated[Caller, Depends(require("admin"))]
-) -> list[KeyOut]:
-    return [KeyOut.of(key) for key in await api_keys.list_keys(services_of(request).store)]
+@router.get(
+    "",
+    summary="List the API keys of the caller's tenant",
+    response_model=list[KeyOut],
+    responses=ERROR_RESPONSES,
+)
+async def list_keys(caller: Annotated[Caller, Depends(require("admin"))]) -> list[KeyOut]:
+    return [KeyOut.of(key, caller.tenant) for key in await api_keys.list_keys(caller.store)]
 
 
 @router.delete(
@@ -108,9 +128,8 @@ async def list_keys(
     responses={**NOT_FOUND, **ERROR_RESPONSES},
 )
 async def revoke_key(
-    request: Request,
     key_id: Annotated[int, Path(ge=1, le=2**62)],
-    _caller: Annotated[Caller, Depends(require("admin"))],
+    caller: Annotated[Caller, Depends(require("admin"))],
 ) -> KeyOut:
-    """Takes effect at once: the key's next request is refused."""
-    return KeyOut.of(await api_keys.revoke_key(services_of(request).store, key_id))
+    """One of the caller's tenant's keys; takes effect at once: its next request is refused."""
+    return KeyOut.of(await api_keys.revoke_key(caller.store, key_id), caller.tenant)

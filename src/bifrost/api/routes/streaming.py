@@ -42,7 +42,7 @@ from bifrost.api.intake import (
     strict_booleans,
 )
 from bifrost.api.logs import log
-from bifrost.api.running import Analysed, OnStage, run_analysis
+from bifrost.api.running import Analysed, OnStage, admission, run_analysis
 from bifrost.errors import BifrostError
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
@@ -68,22 +68,27 @@ _HEARTBEAT_S = 15.0
 async def stream_analysis(
     request: Request,
     options: Annotated[AnalysisOptions, Query()],
-    _caller: Annotated[Caller, Depends(require("analyze"))],
+    caller: Annotated[Caller, Depends(require("analyze"))],
 ) -> StreamingResponse:
     """The same inputs as `POST /api/v1/analyses`; the Report arrives as the last event."""
+    services = services_of(request)
     sources, options = await receive(request, options)
+    try:
+        admitted = await admission(services, caller, options)
+    except BaseException:
+        discard_spools(sources)
+        raise
     try:  # a log that cannot be read at all is a 422, not a stream that ends in an error
         for source in sources:
             await asyncio.to_thread(check_text, source)
     except BaseException:
         discard_spools(sources)
         raise
-    services = services_of(request)
 
     async def sse() -> AsyncIterator[str]:
         async for name, data in events(
             lambda stage, text: run_analysis(
-                services, sources, options, on_text=text, on_stage=stage
+                services, caller, admitted, sources, options, on_text=text, on_stage=stage
             ),
             request,
             series=options.series,
@@ -117,9 +122,16 @@ async def analysis_socket(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     try:
+        admitted = await admission(services, caller, options)
+    except ApiError as exc:
+        discard_spools(sources)
+        await websocket.send_json({"event": "error", "error": _error(exc.code, exc.message, rid)})
+        await websocket.close(code=1008)
+        return
+    try:
         async for name, data in events(
             lambda stage, text: run_analysis(
-                services, sources, options, on_text=text, on_stage=stage
+                services, caller, admitted, sources, options, on_text=text, on_stage=stage
             ),
             websocket,
             series=options.series,

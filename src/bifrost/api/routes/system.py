@@ -97,9 +97,10 @@ async def readyz(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}}, **ERROR_RESPONSES},
 )
 async def prometheus_metrics(
-    request: Request, _caller: Annotated[Caller, Depends(require("read"))]
+    request: Request, _caller: Annotated[Caller, Depends(require("metrics"))]
 ) -> Response:
-    """In the Prometheus text format; needs the `read` scope when auth is on."""
+    """In the Prometheus text format; needs the `metrics` scope when auth is on: the figures
+    are the whole server's, every tenant's among them."""
     pool = services_of(request).store.engine.pool
     checked_out = getattr(pool, "checkedout", None)
     size = getattr(pool, "size", None)
