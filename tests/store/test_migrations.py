@@ -11,15 +11,18 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bifrost.analysis.tenants import create_tenant, list_tenants
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
 from bifrost.store import (
     ApiKey,
     Store,
     StoredAnalysis,
+    analysis_for_request,
     create_key,
     current,
     get_analysis,
+    list_keys,
     open_store,
     save_analysis,
     upgrade,
@@ -98,6 +101,41 @@ def test_a_history_at_0001_gains_api_keys_and_keeps_its_analyses(empty_url: str)
     assert stored is not None
     assert stored.report == report("crash")
     assert key.id == 1
+
+
+def test_a_history_at_0010_moves_to_the_default_tenant_and_its_keys_keep_their_powers(
+    empty_url: str,
+) -> None:
+    """Migration 0011 on a history with data: everything is the default tenant's, an `admin`
+    key still runs the whole server (`server`), a `read` key still reads /metrics."""
+    asyncio.run(upgrade(empty_url))
+
+    async def before(store: Store) -> tuple[int, int, int]:
+        analysis_id = await save_analysis(store, report("crash"), request_id="r1")
+        admin, _ = await create_key(store, "ops", ["read", "admin"])
+        reader, _ = await create_key(store, "ci", ["analyze"])
+        return analysis_id, admin.id, reader.id
+
+    analysis_id, admin_id, plain_id = with_store(empty_url, before)
+    _on(empty_url, lambda connection: downgrade_to(connection, "0010"))
+    asyncio.run(upgrade(empty_url))
+
+    async def after(store: Store) -> None:
+        assert [t.name for t in await list_tenants(store)] == ["default"]
+        assert await get_analysis(store, analysis_id) is not None
+        found = await analysis_for_request(store, "r1")
+        assert found is not None
+        assert found[0] == analysis_id
+        scopes = {key.id: key.scopes for key in await list_keys(store)}
+        assert scopes == {
+            admin_id: ("read", "admin", "metrics", "server"),
+            plain_id: ("analyze",),
+        }
+        other = store.for_tenant((await create_tenant(store, "team-b")).id)
+        assert await get_analysis(other, analysis_id) is None
+        assert other.tenant == 2  # the default tenant holds id 1; the next tenant gets 2
+
+    with_store(empty_url, after)
 
 
 def test_a_newer_schema_is_refused(empty_url: str) -> None:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from bifrost.analysis.tenants import Limits, TenantRecord, Usage
 
 app = typer.Typer(
-    help="Manage the tenants (teams) that share the server, each with its own history, keys "
-    "and limits.",
+    help="Manage the teams that share the server and their limits.\n\nEach tenant has its own "
+    "history, keys and limits.",
     no_args_is_help=True,
 )
 
@@ -116,9 +116,10 @@ def set_command(
     llm_tokens_per_month: Tokens = None,
     verbose: Verbose = False,
 ) -> None:
-    """Change a tenant's limits: the ones given change (none removes one), the others stay.
+    """Change a tenant's limits.
 
-    A running server reads them again within 30 seconds.
+    The limits given change (none removes one), the others stay. A running server reads them
+    again within 30 seconds.
     """
 
     async def body() -> str:
@@ -163,8 +164,10 @@ def list_command(json_output: Json = False, verbose: Verbose = False) -> None:
 
 @app.command("show")
 def show_command(name: Name, json_output: Json = False, verbose: Verbose = False) -> None:
-    """A tenant's limits and what it used: analyses today, LLM tokens this month (UTC),
-    bytes kept."""
+    """Show a tenant's limits and what it used.
+
+    Analyses today and LLM tokens this month (UTC days and months), and bytes kept.
+    """
 
     async def body() -> str:
         from bifrost.analysis.tenants import tenant_named, usage
