@@ -16,9 +16,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bifrost.analysis import open_cache
+from bifrost.analysis.tenants import create_tenant
 from bifrost.brokers import Channels, open_transport
 from bifrost.config import Settings
-from bifrost.store import open_store
+from bifrost.store import create_key, open_store
 from bifrost.worker.consumer import Context
 from bifrost.worker.service import Worker
 from tests.test_schemas import assert_valid
@@ -175,5 +176,35 @@ def test_a_queue_that_is_down_is_a_503_and_not_ready(sqlite_api: Api) -> None:
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["queue"]["ok"] is False
+
+    asyncio.run(main())
+
+
+def test_a_worker_stores_each_queued_analysis_for_the_tenant_that_asked(
+    api: Api, redis_url: str
+) -> None:
+    """Two tenants queue logs under one request id: a worker serves both, each into its own
+    history, and neither sees the other's job or analysis."""
+    settings = queued(api, redis_url, auth=True)
+
+    async def main() -> None:
+        async with await open_store(settings) as store:
+            keys = {}
+            for name in ("team-a", "team-b"):
+                tenant = await create_tenant(store, name)
+                _, secret = await create_key(store.for_tenant(tenant.id), "ci", ["analyze", "read"])
+                keys[name] = {"X-API-Key": secret}
+        async with serving(settings) as client, worker_for(settings):
+            asked = {"request_id": "build-7"}
+            a = await client.post(ANALYSES, params=asked, content=TRAINER, headers=keys["team-a"])
+            b = await client.post(ANALYSES, params=asked, content=MAVEN, headers=keys["team-b"])
+            assert a.status_code == b.status_code == 201, b.text
+            assert a.json()["findings"][0]["category"] == "gpu.cuda_oom"
+            assert b.json()["findings"][0]["category"] == "build.java_compile"
+            for own, other in (("team-a", "team-b"), ("team-b", "team-a")):
+                (mine,) = (await client.get(ANALYSES, headers=keys[own])).json()["items"]
+                path = f"{ANALYSES}/{mine['id']}"
+                assert (await client.get(path, headers=keys[own])).status_code == 200
+                assert (await client.get(path, headers=keys[other])).status_code == 404
 
     asyncio.run(main())

@@ -3,6 +3,8 @@
 
 from tests.api.conftest import (  # fixtures, shared by import
     _no_outside_settings,
+    api,
+    database_url,
     service_log,
     sqlite_api,
     sqlite_template,
@@ -11,6 +13,8 @@ from tests.api.conftest import (  # fixtures, shared by import
 
 __all__ = [
     "_no_outside_settings",
+    "api",
+    "database_url",
     "service_log",
     "sqlite_api",
     "sqlite_template",

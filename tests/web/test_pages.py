@@ -11,10 +11,12 @@ import re
 import httpx
 import pytest
 
+from bifrost.analysis.tenants import create_tenant
 from bifrost.config import Settings
 from bifrost.report import Report
-from bifrost.store import get_analysis, open_store, revoke_key
+from bifrost.store import create_key, get_analysis, open_store, revoke_key
 from bifrost.web.html import visible
+from bifrost.web.pages import router as web_router
 from bifrost.web.session import Signer
 from tests.api.conftest import HEALTHY, MAVEN, TRAINER, Api
 
@@ -476,3 +478,62 @@ def test_the_report_page_says_which_order_and_variant_it_shows(sqlite_api: Api) 
             llm_rerank=True,
             experiment=experiment,
         )
+
+
+def test_a_signed_in_tenant_gets_404_for_every_page_of_another(api: Api) -> None:
+    """The web UI's routes, walked from its router: each that names an analysis or a key
+    answers tenant A's session 404 for tenant B's, and the history shows A's rows only."""
+    keys = {}
+
+    async def make() -> None:
+        async with await open_store(Settings(database_url=api.database_url)) as store:
+            for name in ("team-a", "team-b"):
+                tenant = await create_tenant(store, name)
+                own = store.for_tenant(tenant.id)
+                _, keys[name] = await create_key(own, f"{name}-key", ["analyze", "read", "admin"])
+
+    asyncio.run(make())
+
+    async def sign_in(client: httpx.AsyncClient, tenant: str) -> str:
+        client.cookies.clear()
+        token = await csrf(client, "/signin")
+        await client.post("/signin", data={"csrf": token, "key": keys[tenant]})
+        return await csrf(client)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        await sign_in(client, "team-b")
+        made = await analyse(client, TRAINER, service="svc-b-marker", keep_input="yes")
+        assert made.status_code == 303, made.text
+        theirs = {"analysis_id": made.headers["location"].rsplit("/", 1)[1]}
+        keys_page = await client.get("/keys")
+        theirs["key_id"] = re.findall(r'action="/keys/(\d+)/revoke"', keys_page.text)[0]
+
+        token = await sign_in(client, "team-a")
+        checked = 0
+        for route in web_router.routes:
+            path = getattr(route, "path", "")
+            names = re.findall(r"{(\w+)(?::\w+)?}", path)
+            if not names or names == ["extension"]:
+                continue
+            url = path.replace("{extension}", "md")
+            for name in names:
+                url = re.sub(rf"{{{name}(?::\w+)?}}", theirs.get(name, "md"), url)
+            for method in getattr(route, "methods", ()):
+                answer = await client.request(
+                    method,
+                    url,
+                    params={"line": "1"},
+                    data={"csrf": token, "good": "no"} if method == "POST" else None,
+                    follow_redirects=False,
+                )
+                assert answer.status_code == 404, (method, url, answer.status_code)
+                checked += 1
+        assert checked >= 6  # report, download, feedback, delete, context, key revoke
+        assert "b-marker" not in (await client.get("/history")).text
+        assert "b-marker" not in (await client.get("/history/export")).text
+
+        await sign_in(client, "team-b")
+        assert (await client.get(f"/analyses/{theirs['analysis_id']}")).status_code == 200
+        assert "b-marker" in (await client.get("/history")).text  # the check can see a leak
+
+    api.run(scenario, auth=True)
