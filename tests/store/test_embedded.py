@@ -213,7 +213,7 @@ def test_every_public_name_of_the_store_loads_on_first_use() -> None:
     import bifrost.store  # noqa: PLC0415 — the package, whose names load lazily
 
     loaded = {name: getattr(bifrost.store, name) for name in bifrost.store.__all__}
-    assert loaded["SCOPES"] == ("analyze", "read", "admin", "server")
+    assert loaded["SCOPES"] == ("analyze", "read", "admin", "metrics", "server")
     assert loaded["Store"].__module__ == "bifrost.store.database"
     with pytest.raises(AttributeError, match="no_such_name"):
         getattr(bifrost.store, "no_such_name")  # noqa: B009 — a name known only at run time
