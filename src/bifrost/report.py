@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bifrost.choices import Severity, Verdict
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 
 SCHEMA = "bifrost.report/v1"
 
@@ -29,13 +30,16 @@ VERDICT_SEVERITY: dict[str, Severity] = {
 """How `--fail-on` weighs a verdict: an unclear failure counts as a warning."""
 
 
-def counts_phrase(counts: Mapping[Severity, int]) -> str:
+def counts_phrase(counts: Mapping[Severity, int], lang: str = DEFAULT_LANGUAGE) -> str:
     """`"9 findings: 1 critical, 5 error, 3 warning"`, `"1 finding: 1 info"`: one wording of the
-    counts for every place that states them."""
-    total = sum(counts.values())
-    noun = "finding" if total == 1 else "findings"
-    parts = [f"{counts[s]:,} {s}" for s in SEVERITY_ORDER if counts.get(s)]
-    return f"{total:,} {noun}: {', '.join(parts)}" if parts else f"{total:,} {noun}"
+    counts for every place that states them (`"발견 9건: 심각 1, 오류 5, 경고 3"` in Korean)."""
+    total = counted(sum(counts.values()), "finding", lang)
+    parts = [
+        message("counts.part", lang, n=f"{counts[s]:,}", severity=message(f"severity.{s}", lang))
+        for s in SEVERITY_ORDER
+        if counts.get(s)
+    ]
+    return message("counts", lang, total=total, parts=", ".join(parts)) if parts else total
 
 
 class _Model(BaseModel):
@@ -93,10 +97,11 @@ class KnownIssue(_Model):
     pinned_at: datetime
     analysis_id: int | None = Field(default=None, description="The analysis it was pinned on.")
 
-    def line(self) -> str:
+    def line(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """How every format shows it: `Known issue: NOTE (pinned on DATE) LINK`."""
         link = f" {self.link}" if self.link else ""
-        return f"Known issue: {self.note} (pinned on {self.pinned_at:%Y-%m-%d}){link}"
+        date = f"{self.pinned_at:%Y-%m-%d}"
+        return message("known_issue", lang, note=self.note, date=date, link=link)
 
 
 class Finding(_Model):
@@ -190,15 +195,19 @@ class SimilarIncident(_Model):
         default=None, description="What fixed it: a pinned known issue, else a feedback note."
     )
 
-    def line(self) -> str:
+    def line(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """How the formats show it: `#42 on 2026-12-01 (trainer), 80% alike: NOTE`; `reads
         80% alike` when only the meaning matched (no line in common)."""
         where = f" ({self.service})" if self.service else ""
         said = f": {self.resolution}" if self.resolution else f": {self.title or self.verdict}"
-        reads = "reads " if self.shared == 0 else ""
-        return (
-            f"#{self.analysis_id} on {self.created_at:%Y-%m-%d}{where}, "
-            f"{reads}{self.similarity:.0%} alike{said}"
+        return message(
+            "similar.meaning" if self.shared == 0 else "similar.templates",
+            lang,
+            id=self.analysis_id,
+            date=f"{self.created_at:%Y-%m-%d}",
+            where=where,
+            percent=f"{self.similarity:.0%}",
+            said=said,
         )
 
 

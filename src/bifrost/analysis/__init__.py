@@ -34,7 +34,6 @@ from bifrost.analysis.run import (
     finding_counts,
     in_thread,
     open_cache,
-    summary,
     verdict,
     warm_up,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "finding_counts",
     "in_thread",
     "open_cache",
-    "summary",
     "verdict",
     "warm_up",
 ]

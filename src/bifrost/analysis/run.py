@@ -34,6 +34,7 @@ from bifrost.config import Settings
 from bifrost.engine import signatures
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.errors import ServiceError
+from bifrost.i18n.reports import summary
 from bifrost.report import (
     SEVERITY_ORDER,
     SEVERITY_RANK,
@@ -44,7 +45,6 @@ from bifrost.report import (
     LLMExplanation,
     Report,
     Stats,
-    counts_phrase,
 )
 from bifrost.store.records import DEFAULT_TENANT
 
@@ -582,7 +582,7 @@ def build_report(scan: Scan, ranked: list[Finding], top: int, *, elapsed: float)
         verdict=verdict(ranked),
         findings=ranked[:top],
         finding_counts=finding_counts(ranked),
-        summary=summary(ranked),
+        summary=summary(ranked, finding_counts(ranked)),
         warnings=[w for s in scan.sources for w in s.warnings],
         metrics=report_metrics(scan.metrics, scan.file_name),
     )
@@ -615,16 +615,6 @@ def finding_counts(ranked: list[Finding]) -> dict[Severity, int]:
     """How many findings of each severity, over all of them (the Report lists the first few)."""
     counts = Counter(f.severity for f in ranked)
     return {s: counts[s] for s in SEVERITY_ORDER if counts[s]}
-
-
-def summary(ranked: list[Finding]) -> str:
-    if not ranked:
-        return "No problems found."
-    top = ranked[0]
-    where = f"line {top.first_seen.line}"
-    if top.first_seen.file:
-        where = f"{top.first_seen.file}:{top.first_seen.line}"
-    return f"{top.title} (first at {where}). {counts_phrase(finding_counts(ranked))}."
 
 
 def _tenant_part(history: History) -> str | None:

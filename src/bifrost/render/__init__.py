@@ -7,7 +7,8 @@ never pulls in the others' dependencies:
     from bifrost.render.markdown import render_markdown   # CI summaries, PR comments, tickets
 
 This module holds the wording the renderers share (verdict headline, stats line, positions), so
-the terminal and Markdown outputs say the same thing in the same words.
+the terminal and Markdown outputs say the same thing in the same words, in the reader's language
+(`lang`, `bifrost.i18n`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bifrost.choices import Severity
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.report import Evidence, Finding, Position, Report, counts_phrase
 
 __all__ = [
@@ -26,7 +28,6 @@ __all__ = [
     "finding_counts",
     "headline",
     "is_multi_file",
-    "plural",
     "position_phrase",
     "printable",
     "ranking_phrase",
@@ -64,12 +65,6 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_visible, text)
 
 
-def plural(count: int, word: str, plural_form: str | None = None) -> str:
-    """`"1 finding"`, `"3 findings"`, `"1,836 lines"`."""
-    form = word if count == 1 else (plural_form or word + "s")
-    return f"{count:,} {form}"
-
-
 def shown_findings(report: Report, top: int | None) -> list[Finding]:
     """The findings to show: all of them, or the first `top` (the report is already ranked)."""
     if top is None:
@@ -93,11 +88,11 @@ def total_findings(report: Report) -> int:
     return sum(finding_counts(report).values())
 
 
-def verdict_phrase(report: Report) -> str:
+def verdict_phrase(report: Report, lang: str = DEFAULT_LANGUAGE) -> str:
     """The verdict and the best single answer: `"failure — CUDA out of memory"`."""
+    text = message(f"verdict.{report.verdict}", lang)
     if report.verdict == "ok":
-        return "no problems found"
-    text: str = report.verdict
+        return text
     if report.findings:
         text += f" — {report.findings[0].title}"
     elif report.summary:
@@ -105,64 +100,78 @@ def verdict_phrase(report: Report) -> str:
     return printable(text)
 
 
-def headline(report: Report) -> str:
+def headline(report: Report, lang: str = DEFAULT_LANGUAGE) -> str:
     """The verdict in words, without its symbol.
 
     `"failure — CUDA out of memory (3 findings, 1 critical)"`, `"no problems found"`.
     """
     if report.verdict == "ok":
         if report.findings:
-            return f"no problems found ({plural(total_findings(report), 'note')})"
-        return "no problems found"
-    text = verdict_phrase(report)
+            notes = counted(total_findings(report), "note", lang)
+            return message("headline.notes", lang, notes=notes)
+        return message("verdict.ok", lang)
+    text = verdict_phrase(report, lang)
     if report.findings:
-        text += f" ({counts_phrase(finding_counts(report))})"
+        text += f" ({counts_phrase(finding_counts(report), lang)})"
     return text
 
 
-def ranking_phrase(report: Report) -> str | None:
+def ranking_phrase(report: Report, lang: str = DEFAULT_LANGUAGE) -> str | None:
     """Which order the findings are in, when the LLM reranked them (`--llm-rerank`)."""
     ranking = report.ranking
     if ranking is None:
         return None
     if ranking.cause is None:
-        return f"Order: the engine's; {ranking.model} named no finding as the cause."
-    if ranking.cause == ranking.engine[0]:
-        return f"Order: the engine's, and {ranking.model} agrees: {ranking.cause}. {ranking.reason}"
-    return (
-        f"Order: {ranking.model}'s, which named {ranking.cause} as the cause (the engine "
-        f"ranked {ranking.engine[0]} first). {ranking.reason}"
+        return message("ranking.no_cause", lang, model=ranking.model)
+    key = "ranking.agrees" if ranking.cause == ranking.engine[0] else "ranking.llm"
+    return message(
+        key,
+        lang,
+        model=ranking.model,
+        cause=ranking.cause,
+        engine=ranking.engine[0],
+        reason=ranking.reason,
     )
 
 
-def seen_before(report: Report) -> list[str]:
+def seen_before(report: Report, lang: str = DEFAULT_LANGUAGE) -> list[str]:
     """The similar past incidents as lines for formats that attach them to the first finding
     (GitHub annotations, JUnit); none when there are none."""
     if not report.similar:
         return []
-    return ["Seen before:", *(f"- {incident.line()}" for incident in report.similar)]
+    lines = [f"- {incident.line(lang)}" for incident in report.similar]
+    return [message("seen_before", lang), *lines]
 
 
-def stats_phrase(report: Report) -> str:
+def stats_phrase(report: Report, lang: str = DEFAULT_LANGUAGE) -> str:
     """`"1,836 lines · 211 templates · 14 error lines · 0.04 s · format: klog"`: about the
     log itself (its lines at level error or worse), not the findings."""
     stats = report.stats
     errors = stats.levels.get("error", 0) + stats.levels.get("critical", 0)
     elapsed = stats.elapsed_s
+    seconds = f"{elapsed:.2f}" if elapsed < 10 else f"{elapsed:.1f}"
     parts = [
-        plural(stats.lines, "line"),
-        plural(stats.templates, "template"),
-        plural(errors, "error line"),
-        f"{elapsed:.2f} s" if elapsed < 10 else f"{elapsed:.1f} s",
+        counted(stats.lines, "line", lang),
+        counted(stats.templates, "template", lang),
+        counted(errors, "error_line", lang),
+        message("stats.seconds", lang, seconds=seconds),
     ]
     if len(report.input.files) > 1:
-        parts.insert(0, plural(len(report.input.files), "file"))
+        parts.insert(0, counted(len(report.input.files), "file", lang))
     if stats.format:
-        parts.append(f"format: {stats.format}")
+        parts.append(message("stats.format", lang, format=stats.format))
     if report.llm:
         llm = report.llm
-        tokens = f", {llm.prompt_tokens or '?'}→{llm.completion_tokens or '?'} tokens"
-        parts.append(f"llm: {llm.provider}/{llm.model}{tokens}")
+        parts.append(
+            message(
+                "stats.llm",
+                lang,
+                provider=llm.provider,
+                model=llm.model,
+                prompt=llm.prompt_tokens or "?",
+                completion=llm.completion_tokens or "?",
+            )
+        )
     return printable(" · ".join(parts))
 
 
@@ -177,8 +186,8 @@ def is_multi_file(report: Report) -> bool:
     return len(files) > 1
 
 
-def _place(position: Position, multi_file: bool) -> str:
-    where = f"line {position.line}"
+def _place(position: Position, multi_file: bool, lang: str) -> str:
+    where = message("position.line", lang, line=position.line)
     if multi_file and position.file:
         where = f"{position.file}:{position.line}"
     if position.ts:
@@ -186,15 +195,22 @@ def _place(position: Position, multi_file: bool) -> str:
     return where
 
 
-def position_phrase(finding: Finding, multi_file: bool) -> str:
+def position_phrase(finding: Finding, multi_file: bool, lang: str = DEFAULT_LANGUAGE) -> str:
     """Where a finding occurs.
 
     `"line 812 (ts)"`, or `"first line 812 (ts) · last line 1790 (ts)"` when seen more than once.
     """
     first, last = finding.first_seen, finding.last_seen
     if first == last or finding.count == 1:
-        return printable(_place(first, multi_file))
-    return printable(f"first {_place(first, multi_file)} · last {_place(last, multi_file)}")
+        return printable(_place(first, multi_file, lang))
+    return printable(
+        message(
+            "position.first_last",
+            lang,
+            first=_place(first, multi_file, lang),
+            last=_place(last, multi_file, lang),
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

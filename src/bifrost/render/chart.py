@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.report import Metric, metric_value
 
 __all__ = ["metric_phrase", "sparkline", "svg_chart"]
@@ -45,12 +46,13 @@ def _buckets(values: list[float | None], width: int) -> list[float | None]:
     return out
 
 
-def metric_phrase(metric: Metric) -> str:
+def metric_phrase(metric: Metric, lang: str = DEFAULT_LANGUAGE) -> str:
     """`2.31 → NaN · 300 values, 11 NaN`: where it started and ended, and how much was read."""
-    values = f"{metric.count:,} values"
+    values = counted(metric.count, "value", lang)
     if metric.non_finite:
-        values += f", {metric.non_finite:,} NaN"
-    return f"{metric_value(metric.first)} → {metric_value(metric.last)} · {values}"
+        values = message("metric.non_finite", lang, values=values, n=f"{metric.non_finite:,}")
+    first, last = metric_value(metric.first), metric_value(metric.last)
+    return message("metric.phrase", lang, first=first, last=last, values=values)
 
 
 def svg_chart(metric: Metric, width: int = 360, height: int = 90) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from bifrost.render import is_multi_file, plural, position_phrase, printable, seen_before
+from bifrost.i18n import DEFAULT_LANGUAGE, counted
+from bifrost.render import is_multi_file, position_phrase, printable, seen_before
 from bifrost.render.sarif import source_file
 from bifrost.report import Finding, Report
 
@@ -65,7 +66,8 @@ def _annotation(report: Report, finding: Finding, multi_file: bool, seen: list[s
     properties.append(("title", finding.title))
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
 
-    message = [f"{plural(finding.count, 'occurrence')} · {position_phrase(finding, multi_file)}"]
+    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
+    message = [f"{occurrences} · {position_phrase(finding, multi_file)}"]
     if finding.known_issue:
         message.append(finding.known_issue.line())
     if finding.explanation:

@@ -27,11 +27,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from bifrost.i18n import DEFAULT_LANGUAGE, counted
 from bifrost.render import (
     evidence_lines,
     headline,
     is_multi_file,
-    plural,
     position_phrase,
     printable,
     seen_before,
@@ -96,9 +96,9 @@ def _case(finding: Finding, multi_file: bool, seen: list[str]) -> ET.Element:
 
 def _details(finding: Finding, multi_file: bool, seen: list[str]) -> str:
     """Evidence with line numbers, then what it means and the fix: what a reader needs."""
-    counted = plural(finding.count, "occurrence")
+    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
     where = position_phrase(finding, multi_file)
-    lines = [f"{finding.severity.upper()} · {counted} · {where}", ""]
+    lines = [f"{finding.severity.upper()} · {occurrences} · {where}", ""]
     for line in evidence_lines(finding.evidence):
         if line.new_file and multi_file and line.file:
             lines.append(f"==> {line.file} <==")

@@ -35,12 +35,12 @@ from __future__ import annotations
 import base64
 import re
 
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.render import (
     counts_phrase,
     evidence_lines,
     finding_counts,
     is_multi_file,
-    plural,
     position_phrase,
     printable,
     ranking_phrase,
@@ -92,47 +92,52 @@ def fence(body: str, info: str = "text") -> str:
     return f"{ticks}{info}\n{body}\n{ticks}"
 
 
-def render_markdown(report: Report, *, top: int | None = None) -> str:
-    """The report as a Markdown document. `top` limits the findings shown (default: all)."""
-    verdict = verdict_phrase(report)
+def render_markdown(report: Report, *, top: int | None = None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The report as a Markdown document. `top` limits the findings shown (default: all);
+    `lang` is the language of the words around the report's own (`bifrost.i18n`)."""
+    verdict = verdict_phrase(report, lang)
     parts = [f"## {VERDICT_MARK[report.verdict]} {escape(verdict[:1].upper() + verdict[1:])}"]
 
-    intro = counts_phrase(finding_counts(report)) if report.findings else "no findings"
+    if report.findings:
+        intro = counts_phrase(finding_counts(report), lang)
+    else:
+        intro = message("markdown.no_findings", lang)
     intro = intro[:1].upper() + intro[1:] + "."
     if report.input.name:
-        intro += f" Input: {code_span(report.input.name)}."
+        intro += " " + message("markdown.input", lang, name=code_span(report.input.name))
     parts.append(intro)
     if report.summary and (not report.findings or report.summary != report.findings[0].title):
         parts.append(escape(report.summary))
-    order = ranking_phrase(report)
+    order = ranking_phrase(report, lang)
     if order is not None:
         parts.append(f"_{escape(order)}_")
     if report.similar:
-        seen = "\n".join(f"- {escape(incident.line())}" for incident in report.similar)
-        parts.append(f"**Seen before:**\n\n{seen}")
+        seen = "\n".join(f"- {escape(incident.line(lang))}" for incident in report.similar)
+        parts.append(f"**{message('seen_before', lang)}**\n\n{seen}")
 
     findings = shown_findings(report, top)
     if len(findings) < total_findings(report):
-        total = plural(total_findings(report), "finding")
-        parts.append(f"_Showing the top {len(findings)} of {total}._")
+        total = counted(total_findings(report), "finding", lang)
+        parts.append(f"_{message('markdown.showing', lang, shown=len(findings), total=total)}_")
 
     multi_file = is_multi_file(report)
     for rank, finding in enumerate(findings, start=1):
-        parts.extend(_finding(rank, finding, multi_file))
+        parts.extend(_finding(rank, finding, multi_file, lang))
 
     if report.metrics:
-        parts.extend(_metrics(report))
+        parts.extend(_metrics(report, lang))
 
-    parts.extend(["---", f"_{escape(stats_phrase(report))}_"])
+    parts.extend(["---", f"_{escape(stats_phrase(report, lang))}_"])
     return "\n\n".join(parts) + "\n"
 
 
-def _metrics(report: Report) -> list[str]:
+def _metrics(report: Report, lang: str) -> list[str]:
     """A training run's curves: a table with a sparkline per metric (it shows wherever
     Markdown does), then the charts as SVG images, folded away: GitHub does not show images
     written into the document itself, most other viewers do."""
+    columns = ("metric", "curve", "first", "last", "min", "max", "values")
     rows = [
-        "| Metric | Curve | First | Last | Min | Max | Values |",
+        "| " + " | ".join(message(f"markdown.{column}", lang) for column in columns) + " |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
     for m in report.metrics:
@@ -147,17 +152,18 @@ def _metrics(report: Report) -> list[str]:
         for m in report.metrics
         if m.points
     )
-    parts = ["### Training metrics", "\n".join(rows)]
+    parts = [f"### {message('markdown.training_metrics', lang)}", "\n".join(rows)]
     if charts:
-        parts.append(f"<details><summary>Charts</summary>\n\n{charts}\n\n</details>")
+        summary = message("markdown.charts", lang)
+        parts.append(f"<details><summary>{summary}</summary>\n\n{charts}\n\n</details>")
     return parts
 
 
-def _finding(rank: int, finding: Finding, multi_file: bool) -> list[str]:
+def _finding(rank: int, finding: Finding, multi_file: bool, lang: str) -> list[str]:
     meta = [
         f"**{finding.severity.upper()}**",
         f"×{finding.count:,}",
-        escape(position_phrase(finding, multi_file)),
+        escape(position_phrase(finding, multi_file, lang)),
     ]
     if finding.category:
         meta.append(code_span(finding.category))
@@ -166,11 +172,12 @@ def _finding(rank: int, finding: Finding, multi_file: bool) -> list[str]:
     if evidence:
         parts.append(evidence)
     if finding.known_issue:
-        parts.append(f"**{escape(finding.known_issue.line())}**")
+        parts.append(f"**{escape(finding.known_issue.line(lang))}**")
     if finding.explanation:
-        parts.append(f"**What it means:** {escape(finding.explanation.strip())}")
+        means = message("markdown.what_it_means", lang)
+        parts.append(f"**{means}** {escape(finding.explanation.strip())}")
     if finding.suggestion:
-        parts.append(f"**Fix:** {escape(finding.suggestion.strip())}")
+        parts.append(f"**{message('markdown.fix', lang)}** {escape(finding.suggestion.strip())}")
     return parts
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bifrost import __version__
-from bifrost.render import plural
+from bifrost.i18n import DEFAULT_LANGUAGE, counted
 from bifrost.report import Evidence, Finding, Report
 
 __all__ = ["FINGERPRINT", "SCHEMA_URI", "render_sarif", "sarif_level", "source_file"]
@@ -93,11 +93,12 @@ def _rule(rule_id: str, finding: Finding) -> JSON:
 
 
 def _result(report: Report, finding: Finding, rule_id: str, index: int) -> JSON:
+    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
     result: JSON = {
         "ruleId": rule_id,
         "ruleIndex": index,
         "level": sarif_level(finding),
-        "message": {"text": f"{finding.title} ({plural(finding.count, 'occurrence')})"},
+        "message": {"text": f"{finding.title} ({occurrences})"},
         "rank": round(min(max(finding.score, 0.0), 1.0) * 100, 1),
         "occurrenceCount": max(finding.count, 1),
         "partialFingerprints": {FINGERPRINT: finding.template_id},

@@ -32,11 +32,11 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.render import (
     evidence_lines,
     headline,
     is_multi_file,
-    plural,
     position_phrase,
     printable,
     ranking_phrase,
@@ -107,8 +107,9 @@ class _Out:
     spans stay aligned and a stray `✗` or `错` in a log never aborts the report.
     """
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, lang: str) -> None:
         self.console = console
+        self.lang = lang
         encoding = console.encoding.lower().replace("-", "").replace("_", "")
         self.encoding = None if encoding.startswith("utf") else console.encoding
         self.glyphs = _ASCII if self.encoding and not self._can_encode(_UNICODE.chars) else _UNICODE
@@ -147,25 +148,28 @@ class _Out:
 _SOURCES_SHOWN = 6
 
 
-def render_terminal(report: Report, console: Console, *, top: int | None = None) -> None:
+def render_terminal(
+    report: Report, console: Console, *, top: int | None = None, lang: str = DEFAULT_LANGUAGE
+) -> None:
     """Print `report` to `console`: verdict, ranked findings with evidence, one stats line.
 
-    `top` limits how many findings are shown (default: every finding in the report).
+    `top` limits how many findings are shown (default: every finding in the report); `lang`
+    is the language of the words around the report's own (`bifrost.i18n`).
     """
-    out = _Out(console)
-    out.print(_verdict(report, out.glyphs))
+    out = _Out(console, lang)
+    out.print(_verdict(report, out.glyphs, lang))
     if report.llm is not None:
         _explanation(out, report.llm)
     elif report.summary and not _restates(report):
         _indented(out, Text(_prose(report.summary)))
-    order = ranking_phrase(report)
+    order = ranking_phrase(report, lang)
     if order is not None:
         _indented(out, Text(_prose(order), style="dim"))
     if report.similar:
         out.print()
-        _indented(out, Text("Seen before:", style="bold"))
+        _indented(out, Text(message("seen_before", lang), style="bold"))
         for incident in report.similar:
-            _indented(out, Text(_prose(incident.line())), indent=INDENT * 2)
+            _indented(out, Text(_prose(incident.line(lang))), indent=INDENT * 2)
     if report.diff is not None:
         _comparison(out, report.diff)
 
@@ -181,9 +185,10 @@ def render_terminal(report: Report, console: Console, *, top: int | None = None)
     hidden = total_findings(report) - len(findings)
     out.print()
     if hidden > 0:
-        more = plural(hidden, "more finding")
-        out.print(Text(f"{out.glyphs.gap} {more} not shown (top {len(findings)})", style="dim"))
-    _indented(out, Text(stats_phrase(report), style="dim"), indent=0)
+        more = counted(hidden, "more_finding", lang)
+        shown = message("terminal.not_shown", lang, more=more, top=len(findings))
+        out.print(Text(f"{out.glyphs.gap} {shown}", style="dim"))
+    _indented(out, Text(stats_phrase(report, lang), style="dim"), indent=0)
 
 
 _METRIC_KEY_WIDTH = 14  # a longer key (`eval_samples_per_second`) pushes its own line only
@@ -192,12 +197,12 @@ _METRIC_KEY_WIDTH = 14  # a longer key (`eval_samples_per_second`) pushes its ow
 def _metrics(out: _Out, report: Report) -> None:
     """A training run's curves: one sparkline per metric, with where it started and ended."""
     out.print()
-    _indented(out, Text("Training metrics:", style="bold"), indent=0)
+    _indented(out, Text(message("terminal.training_metrics", out.lang), style="bold"), indent=0)
     width = min(max(len(m.key) for m in report.metrics), _METRIC_KEY_WIDTH)
     for metric in report.metrics:
         line = Text(f"{metric.key:<{width}}  ")
         line.append(sparkline(metric.values()), style="cyan")
-        line.append(f"  {metric_phrase(metric)}", style="dim")
+        line.append(f"  {metric_phrase(metric, out.lang)}", style="dim")
         _indented(out, line)
 
 
@@ -216,22 +221,28 @@ _TEMPLATES_SHOWN = 5
 def _comparison(out: _Out, diff: DiffSection) -> None:
     """`bifrost diff`: what the failing run wrote that the baseline did not, and the reverse."""
     out.print()
-    head = (
-        f"compared with {diff.baseline.name}: {diff.new:,} new, {diff.gone:,} gone, "
-        f"{diff.changed:,} changed templates"
+    head = message(
+        "diff.compared",
+        out.lang,
+        name=diff.baseline.name,
+        new=f"{diff.new:,}",
+        gone=f"{diff.gone:,}",
+        changed=f"{diff.changed:,}",
     )
     _indented(out, Text(printable(head), style="bold"))
-    for label, deltas, total in (
+    for kind, deltas, total in (
         ("new", diff.new_templates, diff.new),
         ("gone", diff.gone_templates, diff.gone),
         ("changed", diff.changed_templates, diff.changed),
     ):
+        label = message(f"diff.{kind}", out.lang)
         for delta in deltas[:_TEMPLATES_SHOWN]:
             counts = f"{delta.baseline_count:,} {out.glyphs.arrow} {delta.failing_count:,}"
             line = f"{label:<8}{counts:>14}  {printable(delta.template)}"
             _indented(out, Text(line))
         if total > min(len(deltas), _TEMPLATES_SHOWN):
-            more = plural(total - min(len(deltas), _TEMPLATES_SHOWN), f"more {label} template")
+            left = total - min(len(deltas), _TEMPLATES_SHOWN)
+            more = counted(left, "more_template", out.lang, label=label)
             _indented(out, Text(f"{out.glyphs.gap} {more}", style="dim"))
 
 
@@ -239,24 +250,37 @@ def _explanation(out: _Out, llm: LLMExplanation) -> None:
     """The model's diagnosis above the findings; claims the log does not back are marked, and
     quotes the model placed on the wrong line are shown where they are."""
     out.print()
-    _indented(out, Text(f"{llm.provider}/{llm.model} ({llm.confidence} confidence):", style="bold"))
+    lang = out.lang
+    confidence = message(f"confidence.{llm.confidence}", lang)
+    header = message(
+        "llm.header", lang, provider=llm.provider, model=llm.model, confidence=confidence
+    )
+    _indented(out, Text(header, style="bold"))
     _indented(out, Text(_prose(llm.summary)))
-    cause = llm.root_cause or "No root cause found in the log."
-    _indented(out, Text.assemble(("root cause: ", "bold"), _prose(cause)))
+    cause = llm.root_cause or message("llm.no_root_cause", lang)
+    _indented(out, Text.assemble((message("llm.root_cause", lang), "bold"), _prose(cause)))
     for fix in llm.fixes:
-        _indented(out, Text.assemble(("→ fix: ", "bold green"), _prose(fix)))
+        fix_label = f"{out.glyphs.arrow} {message('finding.fix', lang)}"
+        _indented(out, Text.assemble((fix_label, "bold green"), _prose(fix)))
     for citation in llm.citations:
         quote = f"“{printable(citation.text)}”"
         if not citation.grounded:
-            _indented(out, Text(f"not in the log: line {citation.line} {quote}", style="yellow"))
+            text = message("llm.not_in_log", lang, line=citation.line, quote=quote)
+            _indented(out, Text(text, style="yellow"))
         elif citation.claimed_line is not None:
-            where = f"line {citation.line} (model said {citation.claimed_line})"
-            _indented(out, Text(f"wrong line: {where} {quote}", style="yellow"))
+            text = message(
+                "llm.wrong_line",
+                lang,
+                line=citation.line,
+                claimed=citation.claimed_line,
+                quote=quote,
+            )
+            _indented(out, Text(text, style="yellow"))
 
 
-def _verdict(report: Report, glyphs: _Glyphs) -> Text:
+def _verdict(report: Report, glyphs: _Glyphs, lang: str) -> Text:
     style = VERDICT_STYLE[report.verdict]
-    return Text(f"{glyphs.verdict[report.verdict]} {headline(report)}", style=style)
+    return Text(f"{glyphs.verdict[report.verdict]} {headline(report, lang)}", style=style)
 
 
 def _prose(text: str) -> str:
@@ -282,25 +306,25 @@ def _finding(out: _Out, rank: int, finding: Finding, multi_file: bool) -> None:
     header.append(f"  {g.times}{finding.count:,}", style="cyan")
     _indented(out, header, indent=0)
 
-    where = position_phrase(finding, multi_file)
+    where = position_phrase(finding, multi_file, out.lang)
     if finding.category:
         where += f" · {printable(finding.category)}"
     _indented(out, Text(where, style="dim"))
     if finding.sources:
         shown = ", ".join(printable(s) for s in finding.sources[:_SOURCES_SHOWN])
         more = len(finding.sources) - _SOURCES_SHOWN
-        _indented(out, Text(f"from {shown}" + (f" (+{more})" if more > 0 else ""), style="dim"))
+        shown += f" (+{more})" if more > 0 else ""
+        _indented(out, Text(message("finding.from", out.lang, sources=shown), style="dim"))
 
     _evidence(out, finding, multi_file)
 
     if finding.known_issue:
-        _indented(out, Text(_prose(finding.known_issue.line()), style="bold magenta"))
+        _indented(out, Text(_prose(finding.known_issue.line(out.lang)), style="bold magenta"))
     if finding.explanation:
         _indented(out, Text(_prose(finding.explanation)))
     if finding.suggestion:
-        _indented(
-            out, Text.assemble((f"{g.arrow} fix: ", "bold green"), _prose(finding.suggestion))
-        )
+        fix = f"{g.arrow} {message('finding.fix', out.lang)}"
+        _indented(out, Text.assemble((fix, "bold green"), _prose(finding.suggestion)))
 
 
 def highlight(line: str) -> Text:
