@@ -19,5 +19,8 @@ ProviderName = Literal["ollama", "bedrock", "openai"]
 TextFormat = Literal["json", "markdown", "sarif", "junit", "github"]
 """A Report as text (the terminal rendering is the CLI's own)."""
 
+Language = Literal["en", "ko"]
+"""What Bifrost writes in (`bifrost.i18n`): English and Korean."""
+
 ExportFormat = Literal["csv", "json", "jsonl"]
 """Stored analyses, many at a time."""

@@ -24,10 +24,19 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bifrost.choices import FailOn, ProviderName, Severity, Verdict
-from bifrost.errors import ConfigError
+from bifrost.errors import ConfigError, UsageError
+from bifrost.i18n import DEFAULT_LANGUAGE, LANGUAGES, language
 
 CONFIG_ENV = "BIFROST_CONFIG"
 SECRET_URLS = frozenset(
@@ -126,6 +135,11 @@ class Settings(BaseModel):
 
     top: int = Field(default=5, ge=1, le=100, description="Findings to show.")
     fail_on: FailOn = Field(default="error", description="Exit 1 at or above this severity.")
+    lang: str = Field(
+        default=DEFAULT_LANGUAGE,
+        description=f"The language Bifrost writes in: {', '.join(LANGUAGES)} (log lines are "
+        "never translated).",
+    )
     chunk_bytes: int = Field(
         default=8 << 20,
         ge=1 << 12,
@@ -299,6 +313,14 @@ class Settings(BaseModel):
     public_url: str | None = Field(
         default=None, description="The web UI's address, for links in notifications."
     )
+
+    @field_validator("lang")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        try:
+            return language(value)
+        except UsageError:
+            raise ValueError(f"choose one of {', '.join(LANGUAGES)}") from None
 
     @model_validator(mode="after")
     def _known_destinations(self) -> Settings:

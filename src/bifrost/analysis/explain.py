@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bifrost.config import Settings
 from bifrost.errors import BifrostError, ServiceError
+from bifrost.i18n import DEFAULT_LANGUAGE
 from bifrost.report import Report
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def llm_identity(settings: Settings) -> dict[str, str | None]:
         from bifrost.llm.rerank import PROMPT_VERSION  # noqa: PLC0415
 
         identity["rerank"] = PROMPT_VERSION
+    if settings.lang != DEFAULT_LANGUAGE:  # the model answers in it
+        identity["lang"] = settings.lang
     if settings.experiment is not None:  # its variants decide the answer
         identity["experiment"] = settings.experiment.model_dump_json()
     return identity

@@ -20,8 +20,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.routing import Match
 
+from bifrost.api.language import language_of
 from bifrost.api.logs import log
 from bifrost.errors import BifrostError
+from bifrost.i18n.reports import localized
 from bifrost.report import Report
 from bifrost.store.database import safe_url
 
@@ -134,14 +136,16 @@ def public_message(connection: HTTPConnection, message: str) -> str:
     return message
 
 
-def public_report(connection: HTTPConnection, report: Report) -> Report:
-    """The Report with `public_message` applied to the why of its warnings (`not stored: why`,
-    `cache not used: why`)."""
+def public_report(connection: HTTPConnection, report: Report, lang: str | None = None) -> Report:
+    """The Report as it leaves the server: in the answer's language (`api/language.py`), with
+    `public_message` applied to the why of its warnings (`not stored: why`, `cache not used:
+    why`)."""
     warnings = []
     for warning in report.warnings:
         head, colon, why = warning.partition(": ")
         warnings.append(f"{head}: {public_message(connection, why)}" if colon else warning)
-    return report.model_copy(update={"warnings": warnings})
+    shown = localized(report, language_of(connection, lang))
+    return shown.model_copy(update={"warnings": warnings})
 
 
 def status_of(exc: BifrostError) -> int:

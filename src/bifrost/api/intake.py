@@ -19,7 +19,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.api.errors import ApiError, FieldProblem
-from bifrost.choices import ProviderName, TextFormat
+from bifrost.api.language import language_of
+from bifrost.choices import Language, ProviderName, TextFormat
 
 _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
@@ -78,6 +79,11 @@ class AnalysisOptions(BaseModel):
         description="The input's name in the Report [upload].",
     )
     format: OutputFormat = Field(default="json", description="How to render the Report.")
+    lang: Language | None = Field(
+        default=None,
+        description="The language of the Report's words and of the LLM's answer (default: "
+        "Accept-Language, else the server's BIFROST_LANG); log lines and ids never change.",
+    )
     series: bool = Field(
         default=False,
         description="Include each training metric's series (`metrics[].points`) in JSON.",
@@ -206,13 +212,15 @@ async def receive(
     after body fields are applied."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind == "application/json":
-        return await _from_json(request, options)
-    if kind == "multipart/form-data":
-        return await _from_form(request, options)
-    source = await take_body(options.name or "upload", request.stream())
-    if source.data == b"":  # answered before a stream starts with 200
-        raise ApiError(422, "input_error", "body: empty; send the log as the request body")
-    return [source], options
+        sources, options = await _from_json(request, options)
+    elif kind == "multipart/form-data":
+        sources, options = await _from_form(request, options)
+    else:
+        source = await take_body(options.name or "upload", request.stream())
+        if source.data == b"":  # answered before a stream starts with 200
+            raise ApiError(422, "input_error", "body: empty; send the log as the request body")
+        sources = [source]
+    return sources, options.model_copy(update={"lang": language_of(request, options.lang)})
 
 
 async def take_body(name: str, pieces: AsyncIterator[bytes]) -> Source:

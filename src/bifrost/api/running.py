@@ -121,6 +121,8 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
     """The server's settings with this request's choices on top (never a URL: the server
     only talks to the providers its operator configured)."""
     update: dict[str, object] = {}
+    if options.lang is not None:  # the LLM answers in it
+        update["lang"] = options.lang
     if options.top is not None:
         update["top"] = options.top
     if options.llm is not None and options.llm != base.llm:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated, get_args
 import typer
 
 from bifrost.choices import FailOn, ProviderName
-from bifrost.cli.options import FailOnOption, NoColor, Paths, Quiet, Top, Verbose, one_of
+from bifrost.cli.options import FailOnOption, Lang, NoColor, Paths, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import progress_bar, run, run_async
 from bifrost.errors import UsageError
+from bifrost.i18n import DEFAULT_LANGUAGE
 
 if TYPE_CHECKING:
     from bifrost.analysis import Labels
@@ -133,6 +134,7 @@ def analyze_command(
     store_input: Annotated[
         bool, typer.Option("--store-input", help="Also keep a compressed copy of the input.")
     ] = False,
+    lang: Lang = None,
     no_color: NoColor = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -163,6 +165,7 @@ def analyze_command(
             prompt=prompt,
             max_input_tokens=max_input_tokens,
             llm_rerank=llm_rerank or None,
+            lang=lang,
         )
         if no_llm:
             settings = settings.model_copy(update={"llm": None})
@@ -198,7 +201,7 @@ def analyze_command(
                 file=sys.stderr,
             )
         if not quiet:
-            print_report(report, format, no_color=no_color, series=series)
+            print_report(report, format, no_color=no_color, series=series, lang=settings.lang)
         if notify:
             _notify(settings, outcome.report, memory.labels, outcome.analysis_id)
         return 3 if outcome.provider_failed else exit_code(report, settings.fail_on)
@@ -253,19 +256,25 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
 
 
 def print_report(
-    report: Report, fmt: ReportFormat, *, no_color: bool, series: bool = False
+    report: Report,
+    fmt: ReportFormat,
+    *,
+    no_color: bool,
+    series: bool = False,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> None:
-    """The Report on stdout in the chosen format (shared by `analyze` and `diff`); JSON holds
-    the training metrics' series only with `series`."""
+    """The Report on stdout in the chosen format and language (shared by `analyze`, `diff`
+    and `history show`); JSON holds the training metrics' series only with `series`."""
     if fmt is ReportFormat.terminal:
         from bifrost.cli.console import console
+        from bifrost.i18n.reports import localized
         from bifrost.render.terminal import render_terminal
 
-        render_terminal(report, console(no_color=no_color))
+        render_terminal(localized(report, lang), console(no_color=no_color), lang=lang)
     else:
         from bifrost.render.formats import render
 
-        sys.stdout.write(render(report, fmt.value, series=series))
+        sys.stdout.write(render(report, fmt.value, series=series, lang=lang))
     sys.stdout.flush()
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bifrost.cli.analyze import ReportFormat, exit_code, print_report
-from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose, one_of
+from bifrost.cli.options import FailOnOption, Lang, NoColor, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import run
 from bifrost.errors import UsageError
 
@@ -38,6 +38,7 @@ def diff_command(
     no_store: Annotated[
         bool, typer.Option("--no-store", "-n", help="Keep nothing (diff stores nothing yet).")
     ] = False,
+    lang: Lang = None,
     no_color: NoColor = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -59,7 +60,7 @@ def diff_command(
     from bifrost.config import load_settings
 
     def action() -> int:
-        settings = load_settings(top=top, fail_on=fail_on)
+        settings = load_settings(top=top, fail_on=fail_on, lang=lang)
         wanted = 1 if baseline_from else 2
         if len(logs) != wanted:
             raise UsageError(
@@ -77,7 +78,7 @@ def diff_command(
         for warning in result.baseline_warnings + result.report.warnings:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if not quiet:
-            print_report(result.report, format, no_color=no_color)
+            print_report(result.report, format, no_color=no_color, lang=settings.lang)
         return exit_code(result.report, settings.fail_on)
 
     run(action, verbose=verbose)

@@ -14,6 +14,7 @@ import typer
 from bifrost.cli.options import (
     Category,
     Environment,
+    Lang,
     NoColor,
     ProviderOption,
     Query,
@@ -120,6 +121,7 @@ def show_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the stored Report as JSON.")
     ] = False,
+    lang: Lang = None,
     no_color: NoColor = False,
     verbose: Verbose = False,
 ) -> None:
@@ -129,25 +131,23 @@ def show_command(
     """
     import asyncio
 
-    from bifrost.cli.console import console
+    from bifrost.cli.analyze import ReportFormat, print_report
     from bifrost.config import load_settings
-    from bifrost.render.terminal import render_terminal
 
     def action() -> None:
         from bifrost.store import NotFound, get_analysis, open_store
 
+        settings = load_settings(lang=lang)
+
         async def fetch() -> StoredAnalysis | None:
-            async with await open_store(load_settings()) as store:
+            async with await open_store(settings) as store:
                 return await get_analysis(store, analysis_id)
 
         stored = asyncio.run(fetch())
         if stored is None:
             raise NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
-        report = stored.report
-        if json_output:
-            sys.stdout.write(report.to_json() + "\n")
-        else:
-            render_terminal(report, console(no_color=no_color))
+        fmt = ReportFormat.json if json_output else ReportFormat.terminal
+        print_report(stored.report, fmt, no_color=no_color, series=True, lang=settings.lang)
 
     run(action, verbose=verbose)
 

@@ -23,6 +23,12 @@ def one_of(choices: Iterable[str]) -> str:
 
 Paths = Annotated[list[str] | None, typer.Argument(metavar="PATH", hidden=True)]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal.")]
+Lang = Annotated[
+    str | None,
+    typer.Option(
+        "--lang", metavar="LANG", help="The language of the report: en or ko [BIFROST_LANG]."
+    ),
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")]
 Top = Annotated[

@@ -23,11 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Final
+from typing import Final, get_args
 
+from bifrost.choices import Language
 from bifrost.errors import UsageError
 
-LANGUAGES: Final = ("en", "ko")
+LANGUAGES: Final[tuple[str, ...]] = get_args(Language)
 DEFAULT_LANGUAGE: Final = "en"
 NAMES: Final = {"en": "English", "ko": "한국어 (Korean)"}
 _TAG = re.compile(r"([a-zA-Z]{2,3})(?:[-_][\w.-]*)?")

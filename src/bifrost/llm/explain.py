@@ -42,7 +42,8 @@ def prepare(report: Report, settings: Settings) -> Prepared:
     redactor = Redactor()
     digest = build_digest(report, max_input_tokens=settings.max_input_tokens, redactor=redactor)
     prompt = load_prompt(settings.prompt, settings.prompt_dir)
-    return Prepared(prompt, digest, prompt.render(digest, settings.max_output_tokens), redactor)
+    request = prompt.render(digest, settings.max_output_tokens, settings.lang)
+    return Prepared(prompt, digest, request, redactor)
 
 
 async def explain(

@@ -21,6 +21,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from bifrost.errors import BifrostError, UsageError
+from bifrost.i18n import DEFAULT_LANGUAGE, NAMES
 from bifrost.llm.answer import answer_schema
 from bifrost.llm.base import ChatRequest
 from bifrost.llm.digest import Digest, estimate_tokens
@@ -28,6 +29,11 @@ from bifrost.llm.digest import Digest, estimate_tokens
 # What chat templates add around each message (role markers, separators), generously.
 MESSAGE_OVERHEAD_TOKENS = 8
 
+_IN_LANGUAGE = (
+    "Write every text of the answer (summary, root cause, notes, fixes) in {language}. Keep "
+    "finding ids, commands, file names, settings and quoted log lines exactly as they are."
+)
+"""Appended to the system prompt when the reader asked for another language than English."""
 _SECTIONS = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
 # The excerpt's delimiters: a log line cannot close the excerpt early by containing them.
 _DELIMITER = re.compile(r"<(/?)(log_excerpt)", re.IGNORECASE)
@@ -63,16 +69,22 @@ class Prompt:
         """What the answer depends on: the name, the version and the wording."""
         return f"{self.id}#{self.sha256[:12]}"
 
-    def render(self, digest: Digest, max_output_tokens: int = 2048) -> ChatRequest:
+    def render(
+        self, digest: Digest, max_output_tokens: int = 2048, lang: str = DEFAULT_LANGUAGE
+    ) -> ChatRequest:
         """The request for `digest`: the digest goes into the user message only, as data. The
-        answer needs room to be whole: a truncated one can only be rejected as malformed."""
+        answer needs room to be whole: a truncated one can only be rejected as malformed. In
+        another language than English, the model is asked to write its words in it."""
         user = self.user_template.replace("{{digest}}", _DELIMITER.sub(r"‹\1\2", digest.text))
+        system = self.system
+        if lang != DEFAULT_LANGUAGE:
+            system += "\n\n" + _IN_LANGUAGE.format(language=NAMES[lang])
         return ChatRequest(
-            system=self.system,
+            system=system,
             user=user,
             schema=answer_schema(digest.finding_ids),
             max_output_tokens=max_output_tokens,
-            prompt_tokens_estimate=estimate_tokens(self.system)
+            prompt_tokens_estimate=estimate_tokens(system)
             + estimate_tokens(user)
             + 2 * MESSAGE_OVERHEAD_TOKENS,
         )

@@ -7,10 +7,12 @@ A renderer is imported only when its format is used, so choosing one never loads
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bifrost.choices import ExportFormat
+from bifrost.i18n import DEFAULT_LANGUAGE
+from bifrost.i18n.reports import localized
 from bifrost.report import Report
 
 
@@ -35,19 +37,30 @@ EXPORT_MEDIA_TYPES: dict[ExportFormat, str] = {
 }
 
 
-def render(report: Report, fmt: str, *, compact: bool = False, series: bool = False) -> str:
-    """The Report in a text format; JSON `compact` on one line (for machines), else indented
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    compact: bool = False,
+    series: bool = False,
+    lang: str = DEFAULT_LANGUAGE,
+) -> str:
+    """The Report in a text format, in `lang` (its words and the knowledge base's: log lines
+    and machine fields never change); JSON `compact` on one line (for machines), else indented
     with a final newline (for people and diffs), with the training metrics' series only when
     asked for (`series`: up to 256 points of each metric)."""
+    report = localized(report, lang)
     if fmt == "json":
         report = report if series else report.without_series()
         return report.to_json(indent=None) if compact else report.to_json() + "\n"
-    return _renderer(REPORT_FORMATS[fmt].renderer)(report)
+    return _renderer(REPORT_FORMATS[fmt].renderer)(report, lang=lang)
 
 
-def _renderer(name: str) -> Callable[[Report], str]:
+class Renderer(Protocol):
+    def __call__(self, report: Report, *, lang: str) -> str: ...
+
+
+def _renderer(name: str) -> Renderer:
     module, function = name.split(":")
-    found: Callable[[Report], str] = getattr(
-        importlib.import_module(f"bifrost.render.{module}"), function
-    )
+    found: Renderer = getattr(importlib.import_module(f"bifrost.render.{module}"), function)
     return found

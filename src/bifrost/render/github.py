@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from bifrost.i18n import DEFAULT_LANGUAGE, counted
+from bifrost.i18n import message as message_in
 from bifrost.render import is_multi_file, position_phrase, printable, seen_before
 from bifrost.render.sarif import source_file
 from bifrost.report import Finding, Report
@@ -43,16 +44,19 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(report: Report) -> str:
+def render_github(report: Report, *, lang: str = DEFAULT_LANGUAGE) -> str:
     """One `::error`/`::warning`/`::notice` line per finding; empty when there are none."""
     multi_file = is_multi_file(report)
+    seen = seen_before(report, lang)
     return "".join(
-        _annotation(report, finding, multi_file, seen_before(report) if rank == 0 else []) + "\n"
+        _annotation(report, finding, multi_file, seen if rank == 0 else [], lang) + "\n"
         for rank, finding in enumerate(report.findings)
     )
 
 
-def _annotation(report: Report, finding: Finding, multi_file: bool, seen: list[str]) -> str:
+def _annotation(
+    report: Report, finding: Finding, multi_file: bool, seen: list[str], lang: str
+) -> str:
     properties: list[tuple[str, str]] = []
     if finding.evidence:
         first = finding.evidence[0]
@@ -66,14 +70,14 @@ def _annotation(report: Report, finding: Finding, multi_file: bool, seen: list[s
     properties.append(("title", finding.title))
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
 
-    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
-    message = [f"{occurrences} · {position_phrase(finding, multi_file)}"]
+    occurrences = counted(finding.count, "occurrence", lang)
+    message = [f"{occurrences} · {position_phrase(finding, multi_file, lang)}"]
     if finding.known_issue:
-        message.append(finding.known_issue.line())
+        message.append(finding.known_issue.line(lang))
     if finding.explanation:
         message.append(finding.explanation.strip())
     if finding.suggestion:
-        message.append(f"Fix: {finding.suggestion.strip()}")
+        message.append(f"{message_in('markdown.fix', lang)} {finding.suggestion.strip()}")
     message += seen
     text = escape_data("\n".join(message))
     return f"::{_COMMAND[finding.severity]} {props}::{text}"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from bifrost.i18n import DEFAULT_LANGUAGE, counted
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.render import (
     evidence_lines,
     headline,
@@ -54,17 +54,18 @@ def _block(text: str) -> str:
     return "\n".join(_line(line) for line in text.split("\n"))
 
 
-def render_junit(report: Report) -> str:
+def render_junit(report: Report, *, lang: str = DEFAULT_LANGUAGE) -> str:
     """The report as a JUnit XML document (UTF-8, with an XML declaration)."""
     multi_file = is_multi_file(report)
+    seen = seen_before(report, lang)
     cases = [
-        _case(finding, multi_file, seen_before(report) if rank == 0 else [])
+        _case(finding, multi_file, seen if rank == 0 else [], lang)
         for rank, finding in enumerate(report.findings)
     ]
     if not cases:
-        case = ET.Element("testcase", classname="bifrost", name=_line(headline(report)))
+        case = ET.Element("testcase", classname="bifrost", name=_line(headline(report, lang)))
         if report.verdict == "failure":
-            message = _line(report.summary or headline(report))
+            message = _line(report.summary or headline(report, lang))
             ET.SubElement(case, "failure", message=message, type="failure")
         cases.append(case)
 
@@ -81,9 +82,9 @@ def render_junit(report: Report) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _case(finding: Finding, multi_file: bool, seen: list[str]) -> ET.Element:
+def _case(finding: Finding, multi_file: bool, seen: list[str], lang: str) -> ET.Element:
     case = ET.Element("testcase", classname=_line(finding.category), name=_line(finding.title))
-    details = _block(_details(finding, multi_file, seen))
+    details = _block(_details(finding, multi_file, seen, lang))
     if finding.severity in _FAILING:
         failure = ET.SubElement(
             case, "failure", message=_line(finding.title), type=finding.severity
@@ -94,10 +95,10 @@ def _case(finding: Finding, multi_file: bool, seen: list[str]) -> ET.Element:
     return case
 
 
-def _details(finding: Finding, multi_file: bool, seen: list[str]) -> str:
+def _details(finding: Finding, multi_file: bool, seen: list[str], lang: str) -> str:
     """Evidence with line numbers, then what it means and the fix: what a reader needs."""
-    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
-    where = position_phrase(finding, multi_file)
+    occurrences = counted(finding.count, "occurrence", lang)
+    where = position_phrase(finding, multi_file, lang)
     lines = [f"{finding.severity.upper()} · {occurrences} · {where}", ""]
     for line in evidence_lines(finding.evidence):
         if line.new_file and multi_file and line.file:
@@ -106,11 +107,11 @@ def _details(finding: Finding, multi_file: bool, seen: list[str]) -> str:
             lines.append("…")
         lines.append(f"{line.number} | {line.text}")
     if finding.known_issue:
-        lines += ["", finding.known_issue.line()]
+        lines += ["", finding.known_issue.line(lang)]
     if finding.explanation:
         lines += ["", finding.explanation.strip()]
     if finding.suggestion:
-        lines += ["", f"Fix: {finding.suggestion.strip()}"]
+        lines += ["", f"{message('markdown.fix', lang)} {finding.suggestion.strip()}"]
     if seen:
         lines += ["", *seen]
     return "\n".join(lines)

@@ -161,7 +161,7 @@ def _metrics(report: Report, lang: str) -> list[str]:
 
 def _finding(rank: int, finding: Finding, multi_file: bool, lang: str) -> list[str]:
     meta = [
-        f"**{finding.severity.upper()}**",
+        f"**{message(f'severity.{finding.severity}', lang).upper()}**",
         f"×{finding.count:,}",
         escape(position_phrase(finding, multi_file, lang)),
     ]

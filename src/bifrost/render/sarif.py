@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bifrost import __version__
-from bifrost.i18n import DEFAULT_LANGUAGE, counted
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.report import Evidence, Finding, Report
 
 __all__ = ["FINGERPRINT", "SCHEMA_URI", "render_sarif", "sarif_level", "source_file"]
@@ -48,7 +48,7 @@ def source_file(report: Report, file: str | None) -> str | None:
     return name
 
 
-def render_sarif(report: Report) -> str:
+def render_sarif(report: Report, *, lang: str = DEFAULT_LANGUAGE) -> str:
     """The report as a SARIF 2.1.0 log (JSON, indented, ending with a newline)."""
     rules: list[JSON] = []
     rule_index: dict[str, int] = {}
@@ -57,8 +57,8 @@ def render_sarif(report: Report) -> str:
         rule_id = finding.signature or finding.category
         if rule_id not in rule_index:
             rule_index[rule_id] = len(rules)
-            rules.append(_rule(rule_id, finding))
-        results.append(_result(report, finding, rule_id, rule_index[rule_id]))
+            rules.append(_rule(rule_id, finding, lang))
+        results.append(_result(report, finding, rule_id, rule_index[rule_id], lang))
 
     run: JSON = {
         "tool": {"driver": {"name": "bifrost", "version": __version__, "rules": rules}},
@@ -76,24 +76,25 @@ def render_sarif(report: Report) -> str:
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-def _rule(rule_id: str, finding: Finding) -> JSON:
+def _rule(rule_id: str, finding: Finding, lang: str) -> JSON:
     """A rule for a signature says what it means and how to fix it; a generic one, its category."""
     if finding.signature is None:
-        text = f"Log template that no known signature matches ({rule_id})"
+        text = message("sarif.generic_rule", lang, rule=rule_id)
         return {"id": rule_id, "shortDescription": {"text": text}}
     rule: JSON = {"id": rule_id, "shortDescription": {"text": finding.title}}
     if finding.explanation:
         rule["fullDescription"] = {"text": finding.explanation.strip()}
-    known = finding.known_issue.line() if finding.known_issue else None
-    help_parts = [known, finding.explanation, finding.suggestion and f"Fix: {finding.suggestion}"]
+    known = finding.known_issue.line(lang) if finding.known_issue else None
+    fix = finding.suggestion and f"{message('markdown.fix', lang)} {finding.suggestion}"
+    help_parts = [known, finding.explanation, fix]
     help_text = "\n\n".join(part.strip() for part in help_parts if part)
     if help_text:
         rule["help"] = {"text": help_text}
     return rule
 
 
-def _result(report: Report, finding: Finding, rule_id: str, index: int) -> JSON:
-    occurrences = counted(finding.count, "occurrence", DEFAULT_LANGUAGE)
+def _result(report: Report, finding: Finding, rule_id: str, index: int, lang: str) -> JSON:
+    occurrences = counted(finding.count, "occurrence", lang)
     result: JSON = {
         "ruleId": rule_id,
         "ruleIndex": index,

@@ -146,6 +146,7 @@ class _Out:
 
 
 _SOURCES_SHOWN = 6
+_SEVERITY_WIDTH = 8  # cells: `CRITICAL`
 
 
 def render_terminal(
@@ -300,7 +301,9 @@ def _finding(out: _Out, rank: int, finding: Finding, multi_file: bool) -> None:
     g = out.glyphs
     header = Text()
     header.append(f"#{rank} ", style="bold")
-    header.append(f"{finding.severity.upper():<8}", style=SEVERITY_STYLE[finding.severity])
+    label = message(f"severity.{finding.severity}", out.lang).upper()
+    label += " " * max(_SEVERITY_WIDTH - cell_len(label), 0)
+    header.append(label, style=SEVERITY_STYLE[finding.severity])
     header.append("  ")
     header.append(printable(finding.title), style="bold")
     header.append(f"  {g.times}{finding.count:,}", style="cyan")

@@ -48,6 +48,7 @@ from bifrost.api.intake import (
     spool_files,
     spool_source,
 )
+from bifrost.api.language import language_of
 from bifrost.api.quotas import Admission
 from bifrost.api.routes.analyses import HistoryQuery
 from bifrost.api.routes.streaming import events
@@ -179,6 +180,7 @@ async def _received(request: Request, caller: Caller) -> tuple[list[Source], Ana
     try:
         _check_csrf(request, form)
         options = _options(form, services.settings.llm)
+        options = options.model_copy(update={"lang": language_of(request)})
         files = [
             part for part in form.getlist("file") if isinstance(part, UploadFile) and part.filename
         ]

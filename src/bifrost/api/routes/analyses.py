@@ -16,10 +16,12 @@ from bifrost.analysis.known import pin_known
 from bifrost.api.auth import Caller, require, services_of
 from bifrost.api.errors import ERROR_RESPONSES, ApiError, public_report
 from bifrost.api.intake import NO_NUL, REQUEST_BODY, AnalysisOptions, receive
+from bifrost.api.language import language_headers, language_of
 from bifrost.api.routes.jobs import JobOut, job_accepted
 from bifrost.api.running import Analysed, admission, run_analysis
 from bifrost.choices import ExportFormat, Verdict
 from bifrost.errors import UsageError
+from bifrost.i18n.reports import localized
 from bifrost.render import formats
 from bifrost.render.formats import EXPORT_MEDIA_TYPES, REPORT_FORMATS
 from bifrost.report import KnownIssue, Report
@@ -174,7 +176,7 @@ async def create_analysis(
         raise
     if services.queue is None:
         answer = await run_analysis(services, caller, admitted, sources, received)
-        return render(request, answer, received.format, series=options.series)
+        return render(request, answer, received.format, series=options.series, lang=received.lang)
     try:
         job = await services.queue.submit(caller.store, sources, received)
     finally:
@@ -201,18 +203,26 @@ async def render_job(
     return render(request, Analysed(stored.report, stored.id, cached=False), fmt, series=series)
 
 
-def render(request: Request, answer: Analysed, fmt: str, *, series: bool = False) -> Response:
-    """The Report in the asked format, with where it is stored and whether it was cached;
-    in JSON, the training metrics' series only when asked for (`series`)."""
-    report = public_report(request, answer.report)
-    headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss"}
+def render(
+    request: Request,
+    answer: Analysed,
+    fmt: str,
+    *,
+    series: bool = False,
+    lang: str | None = None,
+) -> Response:
+    """The Report in the asked format and language, with where it is stored and whether it was
+    cached; in JSON, the training metrics' series only when asked for (`series`)."""
+    lang = language_of(request, lang)
+    report = public_report(request, answer.report, lang)
+    headers = {"X-Bifrost-Cache": "hit" if answer.cached else "miss", **language_headers(lang)}
     if answer.analysis_id is not None:
         headers["Location"] = f"/api/v1/analyses/{answer.analysis_id}"
         headers["X-Bifrost-Analysis-Id"] = str(answer.analysis_id)
     status = 201 if answer.analysis_id is not None and not answer.cached else 200
     media_type = REPORT_FORMATS[fmt].media_type
     return Response(
-        formats.render(report, fmt, compact=True, series=series),
+        formats.render(report, fmt, compact=True, series=series, lang=lang),
         status,
         headers,
         media_type=media_type,
@@ -280,19 +290,22 @@ async def export_analyses(
 )
 async def get_one(
     request: Request,
+    response: Response,
     analysis_id: AnalysisId,
     caller: Annotated[Caller, Depends(require("read"))],
     series: Annotated[
         bool, Query(description="Include each training metric's series (`metrics[].points`).")
     ] = False,
 ) -> StoredAnalysis:
-    """The analysis's columns, its Report, and what users said about it."""
+    """The analysis's columns, its Report (in the language of `Accept-Language`), and what
+    users said about it."""
     stored = await get_analysis(caller.store, analysis_id)
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
-    if series:
-        return stored
-    return dataclasses.replace(stored, report=stored.report.without_series())
+    lang = language_of(request)
+    response.headers.update(language_headers(lang))
+    report = localized(stored.report, lang)
+    return dataclasses.replace(stored, report=report if series else report.without_series())
 
 
 @router.delete(

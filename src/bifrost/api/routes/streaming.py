@@ -41,6 +41,7 @@ from bifrost.api.intake import (
     spool_source,
     strict_booleans,
 )
+from bifrost.api.language import language_of
 from bifrost.api.logs import log
 from bifrost.api.running import Analysed, OnStage, admission, run_analysis
 from bifrost.errors import BifrostError
@@ -92,6 +93,7 @@ async def stream_analysis(
             ),
             request,
             series=options.series,
+            lang=options.lang,
         ):
             yield f"event: {name}\ndata: {json.dumps(data)}\n\n" if name else ": keep-alive\n\n"
 
@@ -115,6 +117,7 @@ async def analysis_socket(websocket: WebSocket) -> None:
     services = services_of(websocket)
     try:
         sources, options = await _receive_socket(websocket, services.settings.max_request_bytes)
+        options = options.model_copy(update={"lang": language_of(websocket, options.lang)})
     except ApiError as exc:
         await websocket.send_json({"event": "error", "error": _error(exc.code, exc.message, rid)})
         await websocket.close(code=1009 if exc.status == 413 else 1008)
@@ -135,6 +138,7 @@ async def analysis_socket(websocket: WebSocket) -> None:
             ),
             websocket,
             series=options.series,
+            lang=options.lang,
         ):
             if name:
                 await websocket.send_json({"event": name, **data})
@@ -147,14 +151,14 @@ Start = Callable[[OnStage, OnText], Coroutine[Any, Any, Analysed]]
 
 
 async def events(
-    start: Start, connection: HTTPConnection, *, series: bool = False
+    start: Start, connection: HTTPConnection, *, series: bool = False, lang: str | None = None
 ) -> AsyncIterator[Event]:
     """Run the analysis and yield its events as they happen; ("", {}) is a heartbeat.
 
     `start(on_stage, on_text)` returns the analysis coroutine; `connection` (the request or
     the socket) gives the request id and whom the errors are worded for. If the client goes
     away, the analysis is cancelled. The Report holds the training metrics' series only
-    with `series`.
+    with `series`, in `lang` (default: the connection's, `api/language.py`).
     """
     queue: asyncio.Queue[Event] = asyncio.Queue()
 
@@ -180,13 +184,15 @@ async def events(
                 getter.cancel()
                 if not done:
                     yield "", {}
-        yield _final(task, connection, series=series)
+        yield _final(task, connection, series=series, lang=lang)
     finally:
         if not task.done():
             task.cancel()
 
 
-def _final(task: asyncio.Task[Analysed], connection: HTTPConnection, *, series: bool) -> Event:
+def _final(
+    task: asyncio.Task[Analysed], connection: HTTPConnection, *, series: bool, lang: str | None
+) -> Event:
     request_id = connection.scope["state"]["request_id"]
     try:
         answer = task.result()
@@ -201,7 +207,7 @@ def _final(task: asyncio.Task[Analysed], connection: HTTPConnection, *, series: 
     return "report", {
         "analysis_id": answer.analysis_id,
         "cached": answer.cached,
-        "report": json.loads(public_report(connection, report).to_json(indent=None)),
+        "report": json.loads(public_report(connection, report, lang).to_json(indent=None)),
     }
 
 
