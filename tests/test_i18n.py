@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import re
 import string
+from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bifrost.analysis import analyze
+from bifrost.choices import Severity, Verdict
 from bifrost.config import load_settings
 from bifrost.engine.signatures import load_signatures
 from bifrost.errors import UsageError
@@ -20,7 +23,9 @@ from bifrost.i18n import (
     language,
     message,
     messages,
+    sentences,
     signature_texts,
+    translated,
 )
 from bifrost.i18n.reports import localized
 from bifrost.render.formats import render
@@ -62,6 +67,25 @@ def test_every_signature_has_its_title_explanation_and_fix(lang: str) -> None:
             # commands, flags and names stay as they are: people type them
             for code in _CODE.findall(english or ""):
                 assert code in translated, (signature.id, field, code)
+
+
+TEMPLATES = Path(__file__).parents[1] / "src/bifrost/web/templates"
+SAID = re.compile(r'_\("((?:[^"\\]|\\.)*)"')
+SHOWN_AS_WORDS = {*get_args(Severity), *get_args(Verdict), "high", "medium", "low"}
+"""Machine values the pages show translated (`_(f.severity)`, `_(report.verdict)`, …)."""
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_every_sentence_of_the_web_ui_has_a_text(lang: str) -> None:
+    used = {m for page in TEMPLATES.glob("*.html") for m in SAID.findall(page.read_text())}
+    assert len(used) > 100  # the scan finds the templates' sentences
+    wanted = used | SHOWN_AS_WORDS
+    catalog = sentences(lang)
+    assert sorted(wanted - set(catalog)) == []
+    assert sorted(set(catalog) - wanted) == []  # none left behind by a changed template
+    for english in wanted:
+        assert _fields(catalog[english]) == _fields(english), english
+        assert translated(english, lang, **dict.fromkeys(_fields(english), "x")).strip()
 
 
 def test_a_language_is_named_as_people_and_systems_write_it() -> None:

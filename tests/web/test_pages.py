@@ -537,3 +537,26 @@ def test_a_signed_in_tenant_gets_404_for_every_page_of_another(api: Api) -> None
         assert "b-marker" in (await client.get("/history")).text  # the check can see a leak
 
     api.run(scenario, auth=True)
+
+
+def test_the_pages_speak_the_browsers_language(sqlite_api: Api) -> None:
+    """`Accept-Language: ko`: the page's own words and the Report's are Korean, the log's lines
+    are not; without it the server's language (English) holds."""
+    korean = {"Accept-Language": "ko-KR,ko;q=0.9"}
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        home = await client.get("/", headers=korean)
+        assert home.headers["content-language"] == "ko"
+        assert '<html lang="ko">' in home.text
+        assert "<h1>로그 분석</h1>" in home.text
+        answer = await analyse(client, TRAINER)
+        report = await client.get(answer.headers["location"], headers=korean)
+        assert "GPU 메모리 부족 (CUDA out of memory)" in report.text
+        assert "이 분석이 맞았나요?" in report.text
+        assert "torch.OutOfMemoryError: CUDA out of memory." in report.text  # the log's own
+        english = await client.get(answer.headers["location"])
+        assert english.headers["content-language"] == "en"
+        assert "Was this right?" in english.text
+        assert "GPU out of memory (CUDA out of memory)" in english.text
+
+    sqlite_api.run(scenario)

@@ -7,8 +7,9 @@ severities, verdicts, template ids), so that a tool reading the JSON need not ca
 language a person asked for.
 
 The texts are catalogs beside this module, one folder per language: `messages.json` (message
-id → text with `{name}` fields; `count.*` in `.one` and `.other` forms) and one YAML file per
-knowledge-base file (signature id → title, explanation, suggestion). English signature texts
+id → text with `{name}` fields; `count.*` in `.one` and `.other` forms), `web.json` (the web
+UI's sentences, by their English text) and one YAML file per knowledge-base file (signature
+id → title, explanation, suggestion). English signature texts
 are the knowledge base itself. Messages are JSON so that an English run reads them without
 loading a YAML parser (`bifrost analyze` on a small log takes milliseconds). Another language
 is another folder; `tests/test_i18n.py` says what it lacks.
@@ -85,6 +86,27 @@ def counted(count: int, noun: str, lang: str, /, **fields: object) -> str:
     """`"1 finding"`, `"3 findings"`, `"발견 3건"`: the `count.NOUN` message for `count`."""
     form = "one" if count == 1 else "other"
     return message(f"count.{noun}.{form}", lang, n=f"{count:,}", **fields)
+
+
+def translated(text: str, lang: str, /, **fields: object) -> str:
+    """A sentence of the web UI in `lang`: the English sentence is its own id (as in gettext),
+    so the templates read as English; `{name}` fields are filled in after translating."""
+    if lang != DEFAULT_LANGUAGE:
+        text = _sentences(lang).get(text, text)
+    return text.format(**fields) if fields else text
+
+
+def sentences(lang: str) -> Mapping[str, str]:
+    """Every sentence of the web UI translated into `lang`, by its English text."""
+    return _sentences(lang)
+
+
+@functools.cache
+def _sentences(lang: str) -> dict[str, str]:
+    if lang == DEFAULT_LANGUAGE:
+        return {}
+    loaded = json.loads(_folder(lang).joinpath("web.json").read_text(encoding="utf-8"))
+    return {str(key): str(value) for key, value in loaded.items()}
 
 
 def messages(lang: str) -> Mapping[str, str]:

@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bifrost import __version__
+from bifrost.api.language import language_headers, language_of
+from bifrost.i18n import translated
 from bifrost.render.chart import svg_chart
 from bifrost.report import Metric
 from bifrost.web.session import CSRF_FIELD, csrf_token, keep_csrf
@@ -81,11 +83,17 @@ def page(
     request: Request, template: str, context: Mapping[str, object], status: int = 200
 ) -> HTMLResponse:
     """A page, with the security headers, and the CSRF token its forms carry."""
+    lang = language_of(request)
+
+    def say(text: str, **fields: object) -> str:
+        return translated(text, lang, **fields)
+
     html = (
         environment()
         .get_template(template)
-        .render(request=request, csrf=csrf_token(request), **context)
+        .render(request=request, csrf=csrf_token(request), lang=lang, _=say, **context)
     )
-    response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    headers = {**PAGE_HEADERS, **language_headers(lang)}
+    response = HTMLResponse(html, status_code=status, headers=headers)
     keep_csrf(request, response)
     return response

@@ -129,7 +129,7 @@ async def analyze(request: Request) -> Response:
     if answer.analysis_id is not None:
         return RedirectResponse(f"/analyses/{answer.analysis_id}", status_code=303)
     report = public_report(request, answer.report)  # not stored: shown once, here
-    return page(request, "report.html", _report_context(caller, report, None))
+    return page(request, "report.html", _report_context(request, caller, report, None))
 
 
 @router.post("/analyze/stream")
@@ -204,7 +204,7 @@ async def report_page(request: Request, analysis_id: int) -> Response:
     if stored is None:
         raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
     report = public_report(request, stored.report)
-    return page(request, "report.html", _report_context(caller, report, stored))
+    return page(request, "report.html", _report_context(request, caller, report, stored))
 
 
 @router.get("/analyses/{analysis_id:int}/report.{extension}")
@@ -214,7 +214,7 @@ async def download(request: Request, analysis_id: int, extension: str) -> Respon
     stored = await get_analysis(caller.store, analysis_id)
     if fmt is None or stored is None:
         raise ApiError(404, "not_found", f"no such download: {request.url.path}")
-    body = formats.render(public_report(request, stored.report), fmt)
+    body = formats.render(public_report(request, stored.report), fmt, lang=language_of(request))
     return Response(
         body,
         media_type=formats.REPORT_FORMATS[fmt].media_type,
@@ -399,14 +399,15 @@ def _link(path: str, filters: dict[str, Any], page_number: int = 1, **extra: str
 
 
 def _report_context(
-    caller: Caller, report: Report, stored: StoredAnalysis | None
+    request: Request, caller: Caller, report: Report, stored: StoredAnalysis | None
 ) -> dict[str, Any]:
+    lang = language_of(request)
     return {
         "caller": caller,
         "report": report,
         "stored": stored,
-        "markdown": formats.render(report, "markdown"),
-        "order": ranking_phrase(report),
+        "markdown": formats.render(report, "markdown", lang=lang),
+        "order": ranking_phrase(report, lang),
         "downloads": DOWNLOADS,
     }
 
