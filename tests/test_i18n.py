@@ -16,7 +16,6 @@ from bifrost.analysis import analyze
 from bifrost.choices import Severity, Verdict
 from bifrost.config import load_settings
 from bifrost.engine.signatures import load_signatures
-from bifrost.errors import UsageError
 from bifrost.i18n import (
     LANGUAGES,
     from_accept_language,
@@ -92,7 +91,7 @@ def test_a_language_is_named_as_people_and_systems_write_it() -> None:
     for asked in ("ko", "KO", "ko-KR", "ko_KR.UTF-8", " ko "):
         assert language(asked) == "ko"
     assert language("en-GB") == "en"
-    with pytest.raises(UsageError, match="choose one of en, ko"):
+    with pytest.raises(ValueError, match="choose one of en, ko"):
         language("de")
     assert from_accept_language("de-DE,de;q=0.9,ko;q=0.8,en;q=0.7") == "ko"
     assert from_accept_language("en;q=0.5, ko-KR") == "ko"
@@ -169,3 +168,29 @@ def test_the_command_line_speaks_the_language_asked_for(bifrost: Run) -> None:
     refused = bifrost("analyze", "--sample", "-n", "--lang", "de")
     assert refused.returncode == 2
     assert refused.stderr == "bifrost: error: --lang: choose one of en, ko (got 'de')\n"
+
+
+def test_an_error_is_said_in_the_language_asked_for(bifrost: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.log"
+    korean = bifrost("analyze", str(missing), "--lang", "ko")
+    assert (korean.returncode, korean.stderr) == (
+        2,
+        f"bifrost: error: {missing}: 그런 파일이 없습니다\n",
+    )
+    by_env = bifrost("analyze", str(tmp_path), env={"BIFROST_LANG": "ko"})
+    assert "디렉터리입니다" in by_env.stderr
+    english = bifrost("analyze", str(missing))
+    assert english.stderr == f"bifrost: error: {missing}: no such file\n"
+    empty = bifrost("analyze", "-", "--lang=ko", stdin="")
+    assert empty.stderr == "bifrost: error: <stdin>: 입력이 비어 있어 분석할 것이 없습니다\n"
+
+
+def test_every_catalog_message_the_code_names_exists() -> None:
+    """`Error.said("key")` and `message("key", …)` in the source name messages the catalogs
+    have: a typo is a test failure here, not a KeyError in front of a user."""
+    source = Path(__file__).parents[1] / "src/bifrost"
+    named = re.compile(r'(?:\.said|message)\(\s*"([a-z_]+\.[a-z_.]+)"')
+    used = {key for path in source.rglob("*.py") for key in named.findall(path.read_text())}
+    assert len(used) > 40
+    for lang in LANGUAGES:
+        assert sorted(used - set(messages(lang))) == [], lang

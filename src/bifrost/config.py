@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from bifrost.choices import FailOn, ProviderName, Severity, Verdict
-from bifrost.errors import ConfigError, UsageError
+from bifrost.errors import ConfigError
 from bifrost.i18n import DEFAULT_LANGUAGE, LANGUAGES, language
 
 CONFIG_ENV = "BIFROST_CONFIG"
@@ -317,10 +317,7 @@ class Settings(BaseModel):
     @field_validator("lang")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        try:
-            return language(value)
-        except UsageError:
-            raise ValueError(f"choose one of {', '.join(LANGUAGES)}") from None
+        return language(value)  # ValueError names the languages
 
     @model_validator(mode="after")
     def _known_destinations(self) -> Settings:

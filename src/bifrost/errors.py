@@ -1,10 +1,17 @@
 """One exception hierarchy with stable codes.
 
 Every error a user can cause or meet carries a `code` (stable, machine-readable), a message
-that says what went wrong and what to do, and the exit code the CLI uses for it.
+that says what went wrong and what to do, and the exit code the CLI uses for it. An error
+made from a catalog message (`said`) can say it in the reader's language too (`message_in`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Self
+
+from bifrost.i18n import DEFAULT_LANGUAGE
+from bifrost.i18n import message as catalog_message
 
 
 class BifrostError(Exception):
@@ -13,9 +20,24 @@ class BifrostError(Exception):
     code = "bifrost_error"
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, key: str | None = None, fields: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.key = key
+        self.fields = dict(fields or {})
+
+    @classmethod
+    def said(cls, key: str, /, **fields: object) -> Self:
+        """The error of the catalog message `key` (`bifrost.i18n`), its `message` English."""
+        return cls(catalog_message(key, DEFAULT_LANGUAGE, **fields), key=key, fields=fields)
+
+    def message_in(self, lang: str) -> str:
+        """The message in `lang`, when it came from the catalog; else as it was written."""
+        if self.key is None:
+            return self.message
+        return catalog_message(self.key, lang, **self.fields)
 
 
 class InputError(BifrostError):

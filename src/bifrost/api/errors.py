@@ -166,7 +166,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, BifrostError)
         status = status_of(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
-        message = public_message(request, exc.message)
+        message = public_message(request, exc.message_in(language_of(request)))
         return error_response(status, exc.code, message, request_id(request), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -177,7 +177,7 @@ def analyze_command(
         if sample:
             inputs = [str(sample_path())]
         if not inputs and sys.stdin is not None and sys.stdin.isatty():
-            raise UsageError("no input: pass a log file, or pipe one in (bifrost analyze -h)")
+            raise UsageError.said("usage.no_input")
         if dry_run:
             return show_dry_run(inputs, settings)
         memory = Memory(

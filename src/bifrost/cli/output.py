@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from bifrost.errors import BifrostError
+from bifrost.i18n import DEFAULT_LANGUAGE, language, message
 
 if TYPE_CHECKING:
     import asyncio
@@ -95,14 +96,32 @@ def fail(message: str, code: int) -> int:
 
 
 def report_error(exc: BaseException, *, verbose: bool) -> int:
-    """Turn an exception into one stderr line (a traceback only with -v) and an exit code."""
+    """Turn an exception into one stderr line (a traceback only with -v) and an exit code, in
+    the language asked for (`cli_language`) when the message is in the catalog."""
     if verbose:
         traceback.print_exception(exc, file=sys.stderr)
+    lang = cli_language()
     if isinstance(exc, BifrostError):
-        return fail(exc.message, exc.exit_code)
+        return fail(exc.message_in(lang), exc.exit_code)
     if isinstance(exc, MemoryError):
-        return fail("out of memory; try a smaller input or --chunk-bytes", 2)
-    return fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", 70)
+        return fail(message("cli.out_of_memory", lang), 2)
+    return fail(message("cli.unexpected", lang, kind=type(exc).__name__, problem=exc), 70)
+
+
+def cli_language(argv: Sequence[str] | None = None) -> str:
+    """The language of the command's own words: `--lang`, else `BIFROST_LANG`, else English
+    (also when the one named is unknown: the settings say so, in English)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    asked = os.environ.get("BIFROST_LANG", "")
+    for index, arg in enumerate(args):
+        if arg == "--lang" and index + 1 < len(args):
+            asked = args[index + 1]
+        elif arg.startswith("--lang="):
+            asked = arg.removeprefix("--lang=")
+    try:
+        return language(asked) if asked else DEFAULT_LANGUAGE
+    except ValueError:
+        return DEFAULT_LANGUAGE
 
 
 def _reader_gone() -> int:

@@ -156,7 +156,7 @@ def _lines(path: str | None, follow: bool) -> Iterator[bytes]:
         return
     file = Path(path)
     if not file.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError.said("input.no_such_file", name=path)
     with file.open("rb") as stream:
         while True:
             line = stream.readline()

@@ -64,15 +64,13 @@ def open_sources(paths: list[str]) -> list[Source]:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
+            raise InputError.said("input.no_such_file", name=name) from None
         except OSError as exc:
-            raise InputError(f"{name}: cannot read it ({exc.strerror})") from None
+            raise InputError.said("input.unreadable", name=name, reason=exc.strerror) from None
         if stat.S_ISDIR(mode):
-            raise InputError(
-                f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)"
-            )
+            raise InputError.said("input.directory", name=name)
         if not os.access(path, os.R_OK):
-            raise InputError(f"{name}: permission denied")
+            raise InputError.said("input.permission_denied", name=name)
         sources.append(Source(name=name, path=path))
     return sources
 
@@ -203,10 +201,7 @@ class Gunzip:
 
 def _check_limit(source: Source, size: int) -> None:
     if source.limit is not None and size > source.limit:
-        raise InputError(
-            f"{source.name}: more than {source.limit:,} bytes once decompressed; send a smaller "
-            "log (or raise BIFROST_MAX_INPUT_BYTES on the server)"
-        )
+        raise InputError.said("input.too_large", name=source.name, limit=f"{source.limit:,}")
 
 
 def _first_break(data: bytes) -> int:
@@ -231,10 +226,7 @@ def _reject_binary(source: Source, head: bytes) -> None:
         return
     control = sum(sample.count(bytes([c])) for c in (*range(9), *range(14, 27), *range(28, 32)))
     if control > len(sample) // 10:
-        raise InputError(
-            f"{source.name}: this looks like binary data, not a text log "
-            "(if it is compressed, only gzip is read)"
-        )
+        raise InputError.said("input.binary", name=source.name)
 
 
 def decode(line: bytes) -> str:
@@ -300,9 +292,9 @@ def _open(source: Source) -> contextlib.AbstractContextManager[io.BufferedReader
         return io.BufferedReader(cast(io.RawIOBase, io.BytesIO(source.data)))
     if source.path is None:
         if sys.stdin is None:
-            raise InputError("no input: pass a log file, or pipe one into bifrost")
+            raise InputError.said("input.none")
         return contextlib.nullcontext(cast(io.BufferedReader, sys.stdin.buffer))
     try:
         return source.path.open("rb")
     except OSError as exc:
-        raise InputError(f"{source.name}: cannot open it ({exc.strerror})") from None
+        raise InputError.said("input.cannot_open", name=source.name, reason=exc.strerror) from None

@@ -232,7 +232,7 @@ class Scanner:
                     self._ends.append(self._window(file_index, self._lines - before + 1, []))
                 self._check_not_empty(source, len(sources))
         if self._lines == 0:
-            raise InputError("empty input, nothing to analyse")
+            raise InputError.said("input.empty")
         return Scan(
             miner=self.miner,
             stats=self._merged_stats(),
@@ -257,7 +257,8 @@ class Scanner:
             return
         what = "the gzip data is truncated or corrupt" if source.truncated else "empty input"
         if inputs == 1:
-            raise InputError(f"{source.name}: {what}, nothing to analyse")
+            key = "input.truncated" if source.truncated else "input.empty_file"
+            raise InputError.said(key, name=source.name)
         source.warnings.append(f"{source.name}: {what}, skipped")
 
     def _feed(

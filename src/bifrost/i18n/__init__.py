@@ -27,7 +27,6 @@ from importlib.resources.abc import Traversable
 from typing import Final, get_args
 
 from bifrost.choices import Language
-from bifrost.errors import UsageError
 
 LANGUAGES: Final[tuple[str, ...]] = get_args(Language)
 DEFAULT_LANGUAGE: Final = "en"
@@ -45,13 +44,12 @@ class SignatureText:
 
 
 def language(asked: str) -> str:
-    """The language a user named: `ko`, `ko-KR`, `ko_KR.UTF-8`, `KO` all mean Korean."""
+    """The language a user named: `ko`, `ko-KR`, `ko_KR.UTF-8`, `KO` all mean Korean;
+    ValueError for one Bifrost does not speak."""
     found = _TAG.fullmatch(asked.strip())
     code = found[1].lower() if found else ""
     if code not in LANGUAGES:
-        raise UsageError(
-            f"no language {asked!r}; choose one of {', '.join(LANGUAGES)} (BIFROST_LANG, --lang)"
-        )
+        raise ValueError(f"choose one of {', '.join(LANGUAGES)}")
     return code
 
 

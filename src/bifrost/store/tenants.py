@@ -93,7 +93,7 @@ async def create_tenant(store: Store, name: str, limits: Limits = NO_LIMITS) -> 
     async with store.write() as connection:
         row = (await connection.execute(statement)).mappings().first()
     if row is None:
-        raise TenantExists(f"a tenant named {name!r} exists already")
+        raise TenantExists.said("tenant.exists", name=repr(name))
     return _record(row)
 
 
@@ -183,10 +183,7 @@ def _next_month(month: datetime) -> datetime:
 def _valid_name(name: str) -> str:
     name = name.strip()
     if not NAME.fullmatch(name):
-        raise UsageError(
-            f"cannot use {name!r} as a tenant name: use 1 to 64 lower-case letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit, like team-ml"
-        )
+        raise UsageError.said("tenant.bad_name", name=repr(name))
     return name
 
 
@@ -210,7 +207,7 @@ def _limit_values(limits: Limits) -> dict[str, object]:
 
 
 def _no_tenant(name: str) -> NotFound:
-    return NotFound(f"no tenant is named {name!r}; `bifrost tenants list` lists them")
+    return NotFound.said("tenant.missing", name=repr(name))
 
 
 def _record(row: RowMapping) -> TenantRecord:
