@@ -19,9 +19,7 @@ def parse_when(text: str, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(
-            f"cannot read the time {text!r}: use 30m, 12h, 7d, 2w or a date like 2024-05-01"
-        ) from None
+        raise UsageError.said("usage.bad_time", text=repr(text)) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -43,10 +41,7 @@ class Rate:
         """`600/hour`, `10/second`, `5/minute`, `1000/day`."""
         match = _RATE.fullmatch(text)
         if match is None or int(match[1]) < 1:
-            raise UsageError(
-                f"cannot read the rate {text!r}: use N/second, N/minute, N/hour or N/day "
-                "with N ≥ 1, like 600/hour"
-            )
+            raise UsageError.said("usage.bad_rate", text=repr(text))
         return cls(int(match[1]), _PERIODS[match[2].lower()])
 
     def __str__(self) -> str:

@@ -179,8 +179,9 @@ def test_the_embedded_path_sees_the_default_tenant_only(tmp_path: Path) -> None:
         return their_id
 
     their_id = with_store(url, others)
-    with EmbeddedStore.open(tmp_path / "history.db") as embedded:
-        assert embedded is not None
+    opened = EmbeddedStore.open(tmp_path / "history.db")
+    assert opened is not None
+    with opened as embedded:
 
         async def look() -> None:
             assert await embedded.for_request("r1") is None

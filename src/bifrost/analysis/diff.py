@@ -48,7 +48,7 @@ def compare_runs(
     files in the Report (a stored run, an upload, not their temporary files); `limit` caps
     each log's size once decompressed (a server's guard against gzip bombs)."""
     if baseline == "-":
-        raise UsageError("the baseline must be a file; only the failing run can be stdin")
+        raise UsageError.said("diff.baseline_stdin")
     started = time.perf_counter()
     baseline_sources, failing_sources = open_sources([baseline]), open_sources([failing])
     for sources, name in ((baseline_sources, baseline_name), (failing_sources, failing_name)):
@@ -101,15 +101,10 @@ async def _find_baseline(wanted: str, settings: Settings) -> tuple[bytes, str]:
         if wanted.isdigit():
             stored = await get_analysis(store, int(wanted))
             if stored is None:
-                raise UsageError(
-                    f"no stored analysis has id {wanted}; `bifrost history` lists them"
-                )
+                raise UsageError.said("store.no_analysis", id=wanted)
             blob = await get_input_blob(store, stored.id)
             if blob is None:
-                raise UsageError(
-                    f"stored analysis {wanted} was stored without its input; analyse the run "
-                    "again with `bifrost analyze LOG --store-input`"
-                )
+                raise UsageError.said("diff.no_input", id=wanted)
             return blob, f"stored analysis {stored.id} ({stored.input_name})"
         runs = await search_analyses(store, HistoryFilter(service=wanted), limit=_RUNS_LOOKED_AT)
         for run in runs:

@@ -114,7 +114,7 @@ async def similar_to(store: Store, analysis_id: int, settings: Settings) -> list
 
     stored = await get_analysis(store, analysis_id)
     if stored is None:
-        raise NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
+        raise NotFound.said("store.no_analysis", id=analysis_id)
     meaning = await asyncio.to_thread(meaning_of, stored.report, settings)
     return await similar_incidents(InStore(store), stored.report, meaning)
 

@@ -21,19 +21,19 @@ async def pin_known(
     """Pin `note` (and `link`) to a finding of a stored analysis: its id (`F2`) or rank (`2`)."""
     note = note.strip()
     if not note or len(note) > MAX_NOTE:
-        raise UsageError(f"a known issue needs a note of 1 to {MAX_NOTE} characters")
+        raise UsageError.said("known.bad_note", most=MAX_NOTE)
     if link is not None and (not link.startswith(("https://", "http://")) or len(link) > 500):
-        raise UsageError(f"--link {link}: an http(s) address of at most 500 characters")
+        raise UsageError.said("known.bad_link", link=link)
     stored = await get_analysis(store, analysis_id)
     if stored is None:
-        raise NotFound(f"no stored analysis has id {analysis_id}")
+        raise NotFound.said("store.no_analysis", id=analysis_id)
     findings = stored.report.findings
     chosen = next((f for f in findings if f.id == finding), None)
     if chosen is None and finding.isdigit() and 1 <= int(finding) <= len(findings):
         chosen = findings[int(finding) - 1]
     if chosen is None:
         ids = ", ".join(f.id for f in findings) or "none"
-        raise NotFound(f"analysis {analysis_id} has no finding {finding} (its findings: {ids})")
+        raise NotFound.said("known.no_finding", id=analysis_id, finding=finding, ids=ids)
     return await pin(store, chosen.template_id, chosen.title, note, link, analysis_id)
 
 

@@ -46,12 +46,12 @@ def open_transport(url: str, channels: Channels, *, reclaim_after_s: float = 60.
         )
     if kind == "kafka":
         if importlib.util.find_spec("aiokafka") is None:
-            raise UsageError("Kafka is not installed; pip install 'bifrost-logs[kafka]'")
+            raise UsageError.said("extra.kafka")
         from bifrost.brokers.kafka import Kafka  # noqa: PLC0415 — an extra
 
         return Kafka(url, channels)
     if importlib.util.find_spec("faststream") is None:
-        raise UsageError("the worker is not installed; pip install 'bifrost-logs[worker]'")
+        raise UsageError.said("extra.worker")
     from bifrost.brokers.redis_streams import RedisStreams  # noqa: PLC0415
 
     return RedisStreams(url, channels, reclaim_after_s=reclaim_after_s)

@@ -18,7 +18,7 @@ from bifrost.choices import FailOn, ProviderName
 from bifrost.cli.options import FailOnOption, Lang, NoColor, Paths, Quiet, Top, Verbose, one_of
 from bifrost.cli.output import progress_bar, run, run_async
 from bifrost.errors import UsageError
-from bifrost.i18n import DEFAULT_LANGUAGE
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 
 if TYPE_CHECKING:
     from bifrost.analysis import Labels
@@ -195,11 +195,8 @@ def analyze_command(
         for warning in [*report.warnings, *outcome.problems]:
             print(f"bifrost: warning: {warning}", file=sys.stderr)
         if outcome.cached and not quiet:
-            print(
-                f"bifrost: the answer of stored analysis {outcome.analysis_id}, from the cache "
-                "(--no-cache to analyse afresh)",
-                file=sys.stderr,
-            )
+            said = message("cli.cached", settings.lang, id=outcome.analysis_id)
+            print(f"bifrost: {said}", file=sys.stderr)
         if not quiet:
             print_report(report, format, no_color=no_color, series=series, lang=settings.lang)
         if notify:
@@ -214,7 +211,7 @@ def _notify(settings: Settings, report: Report, labels: Labels, analysis_id: int
     from bifrost.analysis.notify import notify_once
 
     if not settings.notify_rules:
-        raise UsageError("--notify: no notify_rules in the settings (bifrost config show)")
+        raise UsageError.said("usage.no_notify_rules")
     for name, delivery in run_async(notify_once(settings, report, labels, analysis_id)).items():
         if delivery is None:
             said = "held back: the same failure was sent within the cool-down"

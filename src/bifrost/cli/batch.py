@@ -88,7 +88,7 @@ def batch_command(
         arguments = _with_stdin_list(paths)
         inputs = expand(arguments, pattern)
         if not inputs:
-            raise UsageError("no input: pass log files, directories or globs")
+            raise UsageError.said("usage.no_batch_input")
         with _progress(len(inputs), quiet=quiet) as on_done:
             batch = run_batch(inputs, settings, jobs or os.cpu_count() or 1, on_done)
         if not quiet:

@@ -63,11 +63,7 @@ def diff_command(
         settings = load_settings(top=top, fail_on=fail_on, lang=lang)
         wanted = 1 if baseline_from else 2
         if len(logs) != wanted:
-            raise UsageError(
-                "pass the failing log only (the baseline comes from --baseline)"
-                if baseline_from
-                else "pass two logs: the baseline (a good run), then the failing run"
-            )
+            raise UsageError.said("diff.one_log" if baseline_from else "diff.two_logs")
         with stored_baseline(baseline_from, settings) as stored:
             if stored is None:
                 return _compare(logs[0], logs[-1], settings, None)

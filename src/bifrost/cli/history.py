@@ -68,9 +68,7 @@ def options_filter(
             provider=provider,
         )
     except BadTime as exc:
-        raise UsageError(
-            f"--{exc.field}: must be 30m, 12h, 7d, 2w or a date like 2024-05-01 (got {exc.text!r})"
-        ) from None
+        raise UsageError.said("usage.bad_when", option=exc.field, text=repr(exc.text)) from None
 
 
 @app.callback(invoke_without_command=True)
@@ -145,7 +143,7 @@ def show_command(
 
         stored = asyncio.run(fetch())
         if stored is None:
-            raise NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
+            raise NotFound.said("store.no_analysis", id=analysis_id)
         fmt = ReportFormat.json if json_output else ReportFormat.terminal
         print_report(stored.report, fmt, no_color=no_color, series=True, lang=settings.lang)
 

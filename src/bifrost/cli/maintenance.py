@@ -119,7 +119,7 @@ def feedback_command(
 
     def action() -> None:
         if good == bad:
-            raise UsageError("say either --good or --bad")
+            raise UsageError.said("usage.good_or_bad")
         asyncio.run(record())
         print(f"feedback recorded for analysis {analysis_id}")
 

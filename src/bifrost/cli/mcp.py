@@ -42,7 +42,7 @@ def mcp_command(
 
     def action() -> None:
         if importlib.util.find_spec("mcp") is None:
-            raise UsageError("the MCP server is not installed; pip install 'bifrost-logs[mcp]'")
+            raise UsageError.said("extra.mcp")
         from bifrost.config import load_settings
         from bifrost.mcp.roots import Roots
         from bifrost.mcp.server import build_server

@@ -64,10 +64,7 @@ def amount(text: str) -> int | None:
         return None
     match = _AMOUNT.fullmatch(text.strip())
     if match is None:
-        raise UsageError(
-            f"cannot read the amount {text!r}: use a whole number with an optional k, M, G, T "
-            "(or KiB, MiB, GiB, TiB), like 5GB or 2M; or none"
-        )
+        raise UsageError.said("usage.bad_amount", text=repr(text))
     return int(match[1]) * _FACTORS[(match[2] or "").lower()]
 
 

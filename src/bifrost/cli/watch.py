@@ -133,7 +133,7 @@ def _notifier(settings: Settings) -> NotifyingThread:
     from bifrost.errors import UsageError
 
     if not settings.notify_rules:
-        raise UsageError("--notify: no notify_rules in the settings (bifrost config show)")
+        raise UsageError.said("usage.no_notify_rules")
     return NotifyingThread(settings)
 
 

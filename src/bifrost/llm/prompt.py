@@ -106,7 +106,7 @@ def available_prompts(directory: str | None = None) -> dict[tuple[str, int], Pro
     if directory:
         own = Path(directory).expanduser()
         if not own.is_dir():
-            raise UsageError(f"BIFROST_PROMPT_DIR {directory}: not a folder")
+            raise UsageError.said("prompt.not_a_folder", folder=directory)
         folders.append((own, str(own)))
     found: dict[tuple[str, int], PromptFile] = {}
     for folder, source in folders:
@@ -131,12 +131,12 @@ def load_prompt(wanted: str = DEFAULT_PROMPT, directory: str | None = None) -> P
     versions = sorted(v for (n, v) in files if n == name)
     if version_text:
         if not version_text.isdigit() or int(version_text) not in versions:
-            raise UsageError(f"no prompt {wanted}; `bifrost prompts list` shows them")
+            raise UsageError.said("prompt.missing", name=wanted)
         version = int(version_text)
     elif versions:
         version = versions[-1]
     else:
-        raise UsageError(f"no prompt {name!r}; `bifrost prompts list` shows them")
+        raise UsageError.said("prompt.missing", name=repr(name))
     file = files[(name, version)]
     text = file.entry.read_text(encoding="utf-8")
     parts = _SECTIONS.split(text)

@@ -25,10 +25,10 @@ def make_provider(settings: Settings, name: ProviderName | None = None) -> Provi
     """The configured provider (or `name`), ready to use; a clear error when it cannot be."""
     chosen = name or settings.llm
     if chosen is None:
-        raise UsageError("no LLM provider configured: pass --llm ollama|bedrock|openai")
+        raise UsageError.said("llm.no_provider")
     model = model_for(settings, chosen)
     if model is None:
-        raise UsageError(f"--llm {chosen} needs a model: pass -m MODEL or set BIFROST_MODEL")
+        raise UsageError.said("llm.no_model", provider=chosen)
     timeout = settings.llm_timeout_s
     if chosen == "ollama":
         from bifrost.llm.ollama import OllamaProvider, ollama_base_url  # noqa: PLC0415

@@ -282,20 +282,14 @@ async def _check_current(store: Store) -> None:
     head = migrate.head_revision()
     _refuse_unknown(revision, store.url)
     if revision != head:
-        raise ServiceError(
-            f"the database schema is behind (at {revision or 'empty'}, this bifrost needs "
-            f"{head}) at {store.url}; run `bifrost db upgrade`"
-        )
+        raise ServiceError.said("db.behind", revision=revision or "empty", head=head, url=store.url)
 
 
 def _refuse_unknown(revision: str | None, url: str) -> None:
     from bifrost.store import migrate  # noqa: PLC0415
 
     if revision is not None and not migrate.known_revision(revision):
-        raise ServiceError(
-            f"the database at {url} has schema {revision}, newer than this bifrost knows; "
-            "upgrade bifrost"
-        )
+        raise ServiceError.said("db.newer", url=url, revision=revision)
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:

@@ -66,10 +66,7 @@ def default_database_file() -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ServiceError(
-            f"cannot create the data directory {directory} ({exc.strerror}); "
-            "set BIFROST_DATABASE_URL to a database you can write"
-        ) from exc
+        raise ServiceError.said("db.no_data_dir", folder=directory, reason=exc.strerror) from exc
     return directory / "bifrost.db"
 
 

@@ -58,7 +58,7 @@ async def experiment_rows(store: Store, name: str) -> list[ExperimentRow]:
 
     rows = await store.transact(body, write=False)
     if not rows:
-        raise NotFound(f"no stored analysis is in experiment {name!r}; `bifrost experiments list`")
+        raise NotFound.said("experiment.missing", name=repr(name))
     return rows
 
 

@@ -68,9 +68,9 @@ async def create_key(
     """
     name = name.strip()
     if not name:
-        raise UsageError("a key needs a name, like ci-bot")
+        raise UsageError.said("key.no_name")
     if len(name) > MAX_NAME:
-        raise UsageError(f"a key name has at most {MAX_NAME} characters, not {len(name)}")
+        raise UsageError.said("key.long_name", most=MAX_NAME, length=len(name))
     ordered = _valid_scopes(scopes)
     canonical = _canonical_rate(rate) if rate is not None else None
     secret = new_secret()
@@ -133,7 +133,7 @@ async def revoke_key(store: Store, key_id: int) -> ApiKey:
         )
         row = (await connection.execute(select(*_COLUMNS).where(*mine))).mappings().first()
     if row is None:
-        raise NotFound(f"no API key has id {key_id}; `bifrost keys list --all` lists them")
+        raise NotFound.said("key.missing", id=key_id)
     return _record(row)
 
 
@@ -154,16 +154,16 @@ def _valid_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
         scopes = [scopes]
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise UsageError(f"unknown scope {unknown[0]!r}; the scopes are {valid}")
+        raise UsageError.said("key.unknown_scope", scope=repr(unknown[0]), scopes=valid)
     if not scopes:
-        raise UsageError(f"a key needs at least one scope: {valid}")
+        raise UsageError.said("key.no_scope", scopes=valid)
     return tuple(s for s in SCOPES if s in scopes)
 
 
 def _canonical_rate(rate: str) -> str:
     canonical = str(Rate.parse(rate))
     if len(canonical) > MAX_RATE:
-        raise UsageError(f"the rate {rate!r} is too large to store")
+        raise UsageError.said("usage.rate_too_large", rate=repr(rate))
     return canonical
 
 

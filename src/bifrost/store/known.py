@@ -62,7 +62,7 @@ async def unpin(store: Store, template_id: str) -> None:
             )
         )
     if removed.rowcount == 0:
-        raise NotFound(f"no known issue is pinned to template {template_id}")
+        raise NotFound.said("known.missing", template=template_id)
 
 
 async def known_issues(store: Store, template_ids: list[str] | None = None) -> list[Pinned]:

@@ -204,4 +204,4 @@ async def add_feedback(store: Store, analysis_id: int, good: bool, note: str | N
 
 
 def _not_found(analysis_id: int) -> NotFound:
-    return NotFound(f"no stored analysis has id {analysis_id}; `bifrost history` lists them")
+    return NotFound.said("store.no_analysis", id=analysis_id)

@@ -194,10 +194,10 @@ def _limit_values(limits: Limits) -> dict[str, object]:
         ("LLM tokens per month", limits.llm_tokens_per_month),
     ):
         if value is not None and value < 0:
-            raise UsageError(f"the limit of {field} cannot be negative ({value})")
+            raise UsageError.said("tenant.negative_limit", limit=field, value=value)
     rate = str(Rate.parse(limits.rate)) if limits.rate is not None else None
     if rate is not None and len(rate) > MAX_RATE:
-        raise UsageError(f"the rate {limits.rate!r} is too large to store")
+        raise UsageError.said("usage.rate_too_large", rate=repr(limits.rate))
     return {
         "rate": rate,
         "analyses_per_day": limits.analyses_per_day,
