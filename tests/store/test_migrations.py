@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bifrost.analysis.tenants import create_tenant, list_tenants
+from bifrost.analysis.tenants import create_tenant, list_tenants, usage
 from bifrost.config import load_settings
 from bifrost.errors import ServiceError
 from bifrost.store import (
@@ -122,6 +122,8 @@ def test_a_history_at_0010_moves_to_the_default_tenant_and_its_keys_keep_their_p
 
     async def after(store: Store) -> None:
         assert [t.name for t in await list_tenants(store)] == ["default"]
+        kept = len(report("crash").to_json(indent=None).encode())
+        assert (await usage(store)).stored_bytes == kept  # counted for the rows there were
         assert await get_analysis(store, analysis_id) is not None
         found = await analysis_for_request(store, "r1")
         assert found is not None

@@ -136,11 +136,14 @@ def test_a_tenants_use_counts_its_own_rows_in_its_periods(store_url: str) -> Non
         used = await usage(mine, now)
         assert used.analyses_today == 1  # 15:30 today; 23:30 yesterday is not today
         assert used.llm_tokens_this_month == 240  # December's two; November's not
-        size = len(crash.model_dump_json().encode())
-        assert used.stored_bytes >= 4 * size + len(blob) - 4 * 200  # the JSON, roughly as kept
+        size = len(crash.to_json(indent=None).encode())  # as the row keeps it
+        assert used.stored_bytes == 4 * size + len(blob)
         assert used.day_resets_at == datetime(2026, 12, 7, tzinfo=UTC)
         assert used.month_resets_at == datetime(2027, 1, 1, tzinfo=UTC)
         assert (await usage(theirs, now)).llm_tokens_this_month == 5000
+        plain = await save_analysis(mine, crash, created_at=now)
+        await keep_input(mine, plain, blob)  # kept later: it counts too
+        assert (await usage(mine, now)).stored_bytes == 5 * size + 2 * len(blob)
 
     with_store(store_url, body)
 

@@ -146,9 +146,9 @@ class EmbeddedStore:
         """Keep the raw input of a stored analysis that has none (`repository.keep_input`)."""
         with self._write() as connection:
             connection.execute(
-                "UPDATE analyses SET input_blob = ? "
+                "UPDATE analyses SET input_blob = ?, stored_bytes = stored_bytes + ? "
                 "WHERE tenant_id = ? AND id = ? AND input_blob IS NULL",
-                (blob, self.tenant, analysis_id),
+                (blob, len(blob), self.tenant, analysis_id),
             )
 
     async def known_issues(self, template_ids: list[str]) -> dict[str, KnownIssue]:

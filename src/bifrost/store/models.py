@@ -99,6 +99,7 @@ class Analysis(Base):
         CheckConstraint("status IN ('ok', 'error')", name="status"),
         Index("ix_analyses_created_at", "created_at"),
         Index("ix_analyses_tenant_created_at", "tenant_id", "created_at"),
+        Index("ix_analyses_tenant_stored_bytes", "tenant_id", "stored_bytes"),
         Index("ix_analyses_service_created_at", "service", "created_at"),
         Index("ix_analyses_content_hash", "content_hash"),
         Index("ix_analyses_cache_key", "cache_key"),
@@ -137,6 +138,8 @@ class Analysis(Base):
     summary: Mapped[str] = mapped_column(Text)
     report: Mapped[str] = mapped_column(Text)
     input_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The bytes the Report and the input take: a tenant's quota adds them up, from an index."""
     meaning: Mapped[bytes | None] = mapped_column(LargeBinary)  # `bifrost.embedding`
     meaning_model: Mapped[str | None] = mapped_column(String(64))
 

@@ -52,8 +52,10 @@ def utcnow() -> datetime:
 
 
 def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
-    """The `analyses` row of a Report (every column but the id)."""
+    """The `analyses` row of a Report (every column but the id and the tenant)."""
     titles = [f.title for f in report.findings]
+    stored = report.to_json(indent=None)
+    blob = meta.get("input_blob")
     return {
         "created_at": meta.get("created_at") or utcnow(),
         "input_name": report.input.name,
@@ -79,8 +81,9 @@ def analysis_row(report: Report, meta: AnalysisMeta) -> dict[str, object]:
         "top_title": titles[0] if titles else None,
         "finding_titles": "\n".join(titles),
         "summary": report.summary,
-        "report": report.to_json(indent=None),
-        "input_blob": meta.get("input_blob"),
+        "report": stored,
+        "input_blob": blob,
+        "stored_bytes": len(stored.encode()) + len(blob or b""),
         "meaning": meta.get("meaning"),
         "meaning_model": meta.get("meaning_model"),
     }

@@ -133,7 +133,7 @@ async def keep_input(store: Store, analysis_id: int, input_blob: bytes) -> None:
             Analysis.id == analysis_id,
             Analysis.input_blob.is_(None),
         )
-        .values(input_blob=input_blob)
+        .values(input_blob=input_blob, stored_bytes=Analysis.stored_bytes + len(input_blob))
     )
 
     async def body(connection: AsyncConnection) -> None:

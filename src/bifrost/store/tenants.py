@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, cast, func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.types import LargeBinary
 
 from bifrost.errors import UsageError
 from bifrost.store.database import Store
@@ -158,20 +155,12 @@ async def usage(store: Store, now: datetime | None = None) -> Usage:
             0,
         )
     ).where(mine, Analysis.created_at >= month)
-    octets = _octets(store, Analysis.report) + func.coalesce(_octets(store, Analysis.input_blob), 0)
-    kept = select(func.coalesce(func.sum(octets), 0)).where(mine)
+    kept = select(func.coalesce(func.sum(Analysis.stored_bytes), 0)).where(mine)
     async with store.read() as connection:
         counted = int((await connection.execute(analyses)).scalar_one())
         spent = int((await connection.execute(tokens)).scalar_one())
         size = int((await connection.execute(kept)).scalar_one())
     return Usage(counted, spent, size, day + timedelta(days=1), _next_month(month))
-
-
-def _octets(store: Store, column: InstrumentedAttribute[Any]) -> ColumnElement[int]:
-    """The size in bytes of a text or binary column (SQLite's length() counts characters)."""
-    if store.dialect == "postgresql":
-        return func.octet_length(column)
-    return func.length(cast(column, LargeBinary))
 
 
 def _next_month(month: datetime) -> datetime:

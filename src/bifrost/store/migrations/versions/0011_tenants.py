@@ -56,6 +56,16 @@ def upgrade() -> None:
         "ix_analyses_tenant_request_id", "analyses", ["tenant_id", "request_id"], unique=True
     )
     op.create_index("ix_analyses_tenant_created_at", "analyses", ["tenant_id", "created_at"])
+    op.add_column(
+        "analyses", sa.Column("stored_bytes", sa.BigInteger(), nullable=False, server_default="0")
+    )
+    octets = "octet_length" if op.get_bind().dialect.name == "postgresql" else "length"
+    blob = "input_blob" if octets == "octet_length" else "CAST(input_blob AS BLOB)"
+    report = "report" if octets == "octet_length" else "CAST(report AS BLOB)"
+    op.execute(
+        f"UPDATE analyses SET stored_bytes = {octets}({report}) + coalesce({octets}({blob}), 0)"
+    )
+    op.create_index("ix_analyses_tenant_stored_bytes", "analyses", ["tenant_id", "stored_bytes"])
     op.create_index("ix_api_keys_tenant_id", "api_keys", ["tenant_id"])
     op.drop_index("ix_jobs_request_id", table_name="jobs")
     op.create_index("ix_jobs_tenant_request_id", "jobs", ["tenant_id", "request_id"], unique=True)
@@ -89,6 +99,8 @@ def downgrade() -> None:
     op.drop_index("ix_jobs_tenant_request_id", table_name="jobs")
     op.create_index("ix_jobs_request_id", "jobs", ["request_id"], unique=True)
     op.drop_index("ix_api_keys_tenant_id", table_name="api_keys")
+    op.drop_index("ix_analyses_tenant_stored_bytes", table_name="analyses")
+    op.drop_column("analyses", "stored_bytes")
     op.drop_index("ix_analyses_tenant_created_at", table_name="analyses")
     op.drop_index("ix_analyses_tenant_request_id", table_name="analyses")
     op.create_index("ix_analyses_request_id", "analyses", ["request_id"], unique=True)
