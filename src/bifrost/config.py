@@ -340,17 +340,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """The settings a file holds ({} when it does not exist, unless named explicitly)."""
     if not path.exists():
         if os.environ.get(CONFIG_ENV):
-            raise ConfigError(f"{path}: settings file not found ({CONFIG_ENV} / --config)")
+            raise ConfigError.said("config.not_found", path=path, variable=CONFIG_ENV)
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the settings file: {exc}") from None
+        raise ConfigError.said("config.unreadable", path=path, problem=exc) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError.said("config.not_toml", path=path, problem=exc) from None
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError.said("config.unknown", path=path, names=", ".join(unknown))
     return data
 
 
@@ -370,8 +370,8 @@ def read_environment() -> dict[str, Any]:
             except json.JSONDecodeError:
                 example = '\'["a", "b"]\'' if kind == "list" else "'{\"name\": {…}}'"
                 got = "" if name in MAY_HOLD_SECRETS else f" (got {value!r})"
-                raise ConfigError(
-                    f"{variable}: must be a JSON {kind}, like {example}{got}"
+                raise ConfigError.said(
+                    f"config.json_{kind}", variable=variable, example=example, got=got
                 ) from None
         found[name] = value
     return found

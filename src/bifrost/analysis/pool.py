@@ -70,12 +70,9 @@ class EnginePool:
                 return await loop.run_in_executor(executor, analyze_sources, sources, settings)
             except BrokenProcessPool:
                 if self._closed:
-                    raise ServiceError("Bifrost stopped during the analysis") from None
+                    raise ServiceError.said("engine.stopped") from None
                 self._replace(executor)
-        raise ServiceError(
-            "the engine process stopped twice during this analysis (out of memory?); try a "
-            "smaller log, or give Bifrost more memory"
-        )
+        raise ServiceError.said("engine.died_twice")
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """A new pool for a broken one; once, however many of its analyses report it."""

@@ -81,7 +81,7 @@ LLM_LATENCY = Histogram(
 )
 RATE_LIMITED = Counter("bifrost_rate_limited_total", "Requests refused with 429.")
 TENANT_REQUESTS = Counter(
-    "bifrost_tenant_requests_total", "Requests with a valid key, by tenant.", ["tenant"]
+    "bifrost_tenant_requests_total", "Requests, by the caller's tenant.", ["tenant"]
 )
 TENANT_ANALYSES = Counter(
     "bifrost_tenant_analyses_total", "Analyses answered (cached or not), by tenant.", ["tenant"]

@@ -117,7 +117,7 @@ class Transport(ABC):
 def origin_of(entry_id: str, letter: DeadLetter) -> str:
     """Where a dead letter's request is, or why it cannot be sent again."""
     if letter.request_id is None:
-        raise UsageError(f"dead letter {entry_id} is not a request ({letter.reason}); not sent")
+        raise UsageError.said("dead.not_a_request", id=entry_id, reason=letter.reason)
     if letter.origin is None:
-        raise UsageError(f"dead letter {entry_id} does not say where its request is; not sent")
+        raise UsageError.said("dead.no_origin", id=entry_id)
     return letter.origin

@@ -168,14 +168,13 @@ class Kafka(Transport):
     async def send_again(self, entry_id: str) -> str:
         record = await self._read(self.channels.dead_letters, entry_id)
         if record is None:
-            raise NotFound(f"no dead letter {entry_id}; `bifrost jobs dead` lists them")
+            raise NotFound.said("dead.missing", id=entry_id)
         letter = _dead_entry(record).letter
         origin = origin_of(entry_id, letter)
         request = await self._read(self.channels.requests, origin)
         if request is None or request.value is None:
-            raise NotFound(
-                f"the request of dead letter {entry_id} ({origin}) is no longer in "
-                f"{self.channels.requests}; publish it again"
+            raise NotFound.said(
+                "dead.gone", id=entry_id, origin=origin, channel=self.channels.requests
             )
         # A topic cannot forget a message: the dead letter stays, and sending it again twice
         # is harmless (one analysis per request id).

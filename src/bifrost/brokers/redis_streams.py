@@ -123,14 +123,13 @@ class RedisStreams(Transport):
     async def send_again(self, entry_id: str) -> str:
         found = await self.client.xrange(self.channels.dead_letters, min=entry_id, max=entry_id)
         if not found:
-            raise NotFound(f"no dead letter {entry_id}; `bifrost jobs dead` lists them")
+            raise NotFound.said("dead.missing", id=entry_id)
         letter = _dead_entry(entry_id, found[0][1]).letter
         origin = origin_of(entry_id, letter)
         original = await self.client.xrange(self.channels.requests, min=origin, max=origin)
         if not original:
-            raise NotFound(
-                f"the request of dead letter {entry_id} ({origin}) is no longer in "
-                f"{self.channels.requests}; publish it again"
+            raise NotFound.said(
+                "dead.gone", id=entry_id, origin=origin, channel=self.channels.requests
             )
         new_id = await self.publish(self.channels.requests, original[0][1][DATA.encode()])
         await self.client.xdel(self.channels.dead_letters, entry_id)

@@ -86,7 +86,7 @@ async def _with_broker(url: str, prefix: str, body: Callable[[Transport], Awaita
     except BifrostError:
         raise
     except Exception as exc:  # the broker client's own errors: one line, not a traceback
-        raise ServiceError(f"the broker at {url} failed ({exc}); is it running?") from exc
+        raise ServiceError.said("broker.failed", url=url, problem=exc) from exc
     finally:
         with suppress(Exception):
             await transport.close()

@@ -36,7 +36,7 @@ def sample_command(
         settings = load_settings()
         if destination not in settings.notify_destinations:
             known = ", ".join(sorted(settings.notify_destinations)) or "none configured"
-            raise UsageError(f"no destination {destination!r} (notify_destinations: {known})")
+            raise UsageError.said("notify.no_destination", name=repr(destination), known=known)
         delivery = run_async(send_test(settings, destination))
         if delivery.status != "sent":
             print(f"bifrost: error: {destination}: {delivery.error}", file=sys.stderr)

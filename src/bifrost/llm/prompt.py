@@ -116,9 +116,8 @@ def available_prompts(directory: str | None = None) -> dict[tuple[str, int], Pro
                 continue
             key = (matched["name"], int(matched["version"]))
             if key in found:
-                raise UsageError(
-                    f"{source}/{entry.name}: {key[0]}/{key[1]} is a built-in prompt; give "
-                    "yours a new version or a new name"
+                raise UsageError.said(
+                    "prompt.built_in", file=f"{source}/{entry.name}", prompt=f"{key[0]}/{key[1]}"
                 )
             found[key] = PromptFile(key[0], key[1], entry, source)
     return found

@@ -42,10 +42,7 @@ class RedisConnection:
             from redis.asyncio.retry import Retry  # noqa: PLC0415
             from redis.backoff import NoBackoff  # noqa: PLC0415
         except ImportError:
-            raise ServiceError(
-                "BIFROST_REDIS_URL is set but the redis client is not installed; "
-                "pip install 'bifrost-logs[redis]'"
-            ) from None
+            raise ServiceError.said("extra.redis") from None
         retries = 1 if retry_refused else 0
         try:
             self.client: Any = redis.Redis.from_url(
@@ -55,7 +52,7 @@ class RedisConnection:
                 retry=Retry(NoBackoff(), retries, (redis_errors.ConnectionError,)),
             )
         except ValueError as exc:
-            raise ConfigError(f"cannot use the Redis URL {safe_url(url)}: {exc}") from None
+            raise ConfigError.said("redis.bad_url", url=safe_url(url), problem=exc) from None
         self._unreachable = (OSError, redis_errors.ConnectionError, redis_errors.TimeoutError)
         self._failed = redis_errors.RedisError
         self._url = url
