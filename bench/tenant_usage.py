@@ -29,7 +29,7 @@ from bifrost.store.models import Analysis
 from bifrost.store.records import analysis_row
 
 ROOT = Path(__file__).parents[1]
-SAMPLE = ROOT / "src/bifrost/samples/trainer.log"
+SAMPLE = ROOT / "tests/data/logs/maven-compile.log"  # a 4.5 KB Report, as a CI build gives
 BATCH = 5000
 ROUNDS = 20
 
