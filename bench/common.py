@@ -10,6 +10,7 @@ The scripts import it as ``import common`` (Python puts the script's directory o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
@@ -20,10 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import URL, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 if TYPE_CHECKING:
     from bifrost.config import Settings
@@ -535,3 +541,31 @@ def print_table(
 def mean(values: Iterable[float]) -> float | None:
     vals = list(values)
     return sum(vals) / len(vals) if vals else None
+
+
+@contextmanager
+def fresh_database(postgres: str | None, folder: str) -> Iterator[str]:
+    """A new SQLite file, or a new database on the PostgreSQL server `postgres` (dropped
+    afterwards): no set-up is answered from another's cache."""
+    if postgres is None:
+        yield f"sqlite+aiosqlite:///{folder}/history.db"
+        return
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    server = make_url(postgres)
+    run_sql(server, f"CREATE DATABASE {name}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run_sql(server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def run_sql(server: URL, statement: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -14,13 +14,12 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import insert
 
+import common
 from bifrost.analysis import analyze
 from bifrost.analysis.tenants import create_tenant, usage
 from bifrost.config import Settings, load_settings
@@ -71,42 +70,24 @@ async def _time(url: str, size: int) -> list[float]:
     return took
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--postgres", default=None, help="an empty PostgreSQL database's URL")
+    parser.add_argument(
+        "--postgres", default=None, help="a PostgreSQL server's URL (a database per size)"
+    )
     args = parser.parse_args()
     print(f"usage() of one tenant, {ROUNDS} rounds, milliseconds")
     print(f"{'database':<12}{'analyses':>10}{'median':>10}{'p95':>10}")
     for size in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory() as folder:
-            targets = [("sqlite", f"sqlite+aiosqlite:///{folder}/history.db")]
-            own = f"bifrost_bench_{uuid.uuid4().hex[:8]}"
-            if args.postgres:
-                asyncio.run(_admin(args.postgres, f"CREATE DATABASE {own}"))
-                targets.append(
-                    (
-                        "postgresql",
-                        make_url(args.postgres)
-                        .set(database=own)
-                        .render_as_string(hide_password=False),
-                    )
-                )
-            for name, url in targets:
-                try:
-                    took = sorted(asyncio.run(_time(url, size)))
-                finally:
-                    if name == "postgresql":
-                        asyncio.run(_admin(args.postgres, f"DROP DATABASE {own} WITH (FORCE)"))
+        for name, server in (("sqlite", None), ("postgresql", args.postgres)):
+            if name == "postgresql" and server is None:
+                continue
+            with (
+                tempfile.TemporaryDirectory() as folder,
+                common.fresh_database(server, folder) as url,
+            ):
+                took = sorted(asyncio.run(_time(url, size)))
                 p95 = took[int(len(took) * 0.95) - 1]
                 print(f"{name:<12}{size:>10,}{statistics.median(took):>10.1f}{p95:>10.1f}")
     return 0

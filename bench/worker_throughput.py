@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import URL, make_url, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import common
@@ -62,39 +62,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def fresh_database(postgres: str | None, folder: str) -> Iterator[str]:
-    """A new SQLite file, or a new database on the PostgreSQL server `postgres` (dropped
-    afterwards): no set-up is answered from another's cache."""
-    if postgres is None:
-        yield f"sqlite+aiosqlite:///{folder}/history.db"
-        return
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    server = make_url(postgres)
-    run_sql(server, f"CREATE DATABASE {name}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        run_sql(server, f"DROP DATABASE {name} WITH (FORCE)")
-
-
-def run_sql(server: URL, statement: str) -> None:
-    async def run() -> None:
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
-@contextmanager
 def stack(
     cmd: common.Command, broker: str, postgres: str | None, workers: int, concurrency: int
 ) -> Iterator[tuple[str, list[str], str]]:
     """The API and the workers on a fresh history: (API URL, worker health URLs, database)."""
-    with tempfile.TemporaryDirectory() as folder, fresh_database(postgres, folder) as database:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        common.fresh_database(postgres, folder) as database,
+    ):
         env = {**os.environ, **cmd.env}
         env["BIFROST_DATABASE_URL"] = database
         env["BIFROST_CONFIG"] = str(Path(folder) / "none.toml")
