@@ -56,6 +56,7 @@ class RedisStreams(Transport):
             try:
                 attempt = await message.get_delivery_count()
                 await self.answer(await on_request(message.body, attempt, entry))
+                await message.ack()  # while still `working`: a claim in between would retake it
             finally:
                 working.discard(entry)
 
