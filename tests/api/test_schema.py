@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import pytest
 import schemathesis
@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bifrost.api.app import create_app
+from bifrost.choices import TextFormat
 from bifrost.config import Settings
 
 ANSWER = {
@@ -220,7 +221,7 @@ def test_malformed_multipart_is_a_documented_client_error(path: str, content_typ
     assert_documented_client_error(path, response)
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "sarif", "junit", "github"])
+@pytest.mark.parametrize("fmt", get_args(TextFormat))
 def test_every_format_has_a_documented_content_type(fmt: str) -> None:
     path = "/api/v1/analyses"
     log = b"2024-05-01 12:00:00 ERROR worker crashed: CUDA out of memory\n"

@@ -28,6 +28,11 @@ REPORT_FORMATS: dict[str, Format] = {
     "sarif": Format("application/sarif+json", "sarif:render_sarif"),
     "github": Format("text/plain; charset=utf-8", "github:render_github"),
     "junit": Format("application/xml", "junit:render_junit"),
+    "github-summary": Format("text/markdown; charset=utf-8", "markdown:render_github_summary"),
+    # Not the Report's JSON, so not its media type: a client asking for JSON gets the Report.
+    "gitlab-codequality": Format(
+        "application/vnd.bifrost.gitlab-codequality+json", "codequality:render_gitlab_codequality"
+    ),
 }
 
 EXPORT_MEDIA_TYPES: dict[ExportFormat, str] = {

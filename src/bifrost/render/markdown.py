@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 
 from bifrost.i18n import DEFAULT_LANGUAGE, counted, message
 from bifrost.render import (
@@ -52,7 +53,7 @@ from bifrost.render import (
 from bifrost.render.chart import sparkline, svg_chart
 from bifrost.report import Finding, Report, metric_value
 
-__all__ = ["code_span", "escape", "fence", "render_markdown"]
+__all__ = ["code_span", "escape", "fence", "render_github_summary", "render_markdown"]
 
 VERDICT_MARK = {"ok": "✓", "warning": "⚠️", "unclear": "❓", "failure": "✗"}
 
@@ -61,6 +62,9 @@ VERDICT_MARK = {"ok": "✓", "warning": "⚠️", "unclear": "❓", "failure": "
 # to become a block (list item, quote, heading underline, ordered list item).
 _INLINE = re.compile(r"([\\`*_\[\]<>|~#&$!])")
 _LINE_START = re.compile(r"^([-+=>])|^(\d+)([.)])")
+# GitHub links bare web addresses too (`https://…`, `www.…`): a backslash before their `:` or
+# `.` keeps them text. (Its e-mail autolinks cannot be stopped this way; they are only mailto.)
+_AUTOLINK = re.compile(r"(:)(?=//)|(?<![\w.])(www)(\.)", re.IGNORECASE)
 
 
 def escape(text: str) -> str:
@@ -68,6 +72,7 @@ def escape(text: str) -> str:
     lines = []
     for raw in text.split("\n"):
         line = _INLINE.sub(r"\\\1", printable(raw).strip())
+        line = _AUTOLINK.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
         line = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
         lines.append(line)
     return "\n".join(lines)
@@ -92,9 +97,21 @@ def fence(body: str, info: str = "text") -> str:
     return f"{ticks}{info}\n{body}\n{ticks}"
 
 
-def render_markdown(report: Report, *, top: int | None = None, lang: str = DEFAULT_LANGUAGE) -> str:
+def render_markdown(
+    report: Report,
+    *,
+    top: int | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    file_urls: Mapping[str, str] | None = None,
+    fold_after: int | None = None,
+) -> str:
     """The report as a Markdown document. `top` limits the findings shown (default: all);
-    `lang` is the language of the words around the report's own (`bifrost.i18n`)."""
+    `lang` is the language of the words around the report's own (`bifrost.i18n`).
+
+    For a page beside the code (a CI job summary): `file_urls` maps an input file's name to the
+    page that shows it, so each finding links to its lines there; evidence longer than
+    `fold_after` lines is folded away under its line count.
+    """
     verdict = verdict_phrase(report, lang)
     parts = [f"## {VERDICT_MARK[report.verdict]} {escape(verdict[:1].upper() + verdict[1:])}"]
 
@@ -122,7 +139,8 @@ def render_markdown(report: Report, *, top: int | None = None, lang: str = DEFAU
 
     multi_file = is_multi_file(report)
     for rank, finding in enumerate(findings, start=1):
-        parts.extend(_finding(rank, finding, multi_file, lang))
+        url = _lines_url(report, finding, file_urls or {})
+        parts.extend(_finding(rank, finding, multi_file, lang, url, fold_after))
 
     if report.metrics:
         parts.extend(_metrics(report, lang))
@@ -159,16 +177,40 @@ def _metrics(report: Report, lang: str) -> list[str]:
     return parts
 
 
-def _finding(rank: int, finding: Finding, multi_file: bool, lang: str) -> list[str]:
+def _lines_url(report: Report, finding: Finding, file_urls: Mapping[str, str]) -> str | None:
+    """The page of the finding's first evidence, at its lines (`#L450-L455`), if it has one."""
+    if not finding.evidence:
+        return None
+    first = finding.evidence[0]
+    page = file_urls.get(first.file or report.input.name)
+    if page is None:
+        return None
+    end = max(first.end_line, first.line)
+    return f"{page}#L{first.line}" + (f"-L{end}" if end > first.line else "")
+
+
+def _finding(
+    rank: int,
+    finding: Finding,
+    multi_file: bool,
+    lang: str,
+    url: str | None = None,
+    fold_after: int | None = None,
+) -> list[str]:
     meta = [
         f"**{message(f'severity.{finding.severity}', lang).upper()}**",
         f"×{finding.count:,}",
         escape(position_phrase(finding, multi_file, lang)),
     ]
+    if url is not None:
+        meta[-1] = f"[{meta[-1]}](<{url}>)"
     if finding.category:
         meta.append(code_span(finding.category))
     parts = [f"### {rank}. {escape(finding.title)}", " · ".join(meta)]
-    evidence = _evidence(finding, multi_file)
+    evidence, lines = _evidence(finding, multi_file)
+    if evidence and fold_after is not None and lines > fold_after:
+        label = message("markdown.evidence", lang, lines=counted(lines, "line", lang))
+        evidence = f"<details><summary>{escape(label)}</summary>\n\n{evidence}\n\n</details>"
     if evidence:
         parts.append(evidence)
     if finding.known_issue:
@@ -181,10 +223,11 @@ def _finding(rank: int, finding: Finding, multi_file: bool, lang: str) -> list[s
     return parts
 
 
-def _evidence(finding: Finding, multi_file: bool) -> str:
+def _evidence(finding: Finding, multi_file: bool) -> tuple[str, int]:
+    """The evidence as a code block, and how many lines of the log it shows."""
     lines = list(evidence_lines(finding.evidence))
     if not lines:
-        return ""
+        return "", 0
     width = max(len(str(line.number)) for line in lines)
     out: list[str] = []
     for line in lines:
@@ -193,4 +236,16 @@ def _evidence(finding: Finding, multi_file: bool) -> str:
         elif line.gap:
             out.append(f"{'…':>{width}} |")
         out.append(f"{line.number:>{width}} |" + (f" {line.text}" if line.text else ""))
-    return fence("\n".join(out))
+    return fence("\n".join(out)), len(lines)
+
+
+SUMMARY_FOLD_AFTER = 12
+"""Evidence lines a job summary shows open; longer evidence is folded under its line count."""
+
+
+def render_github_summary(
+    report: Report, *, lang: str = DEFAULT_LANGUAGE, file_urls: Mapping[str, str] | None = None
+) -> str:
+    """The report for a GitHub job's summary page or a pull-request comment: long evidence
+    folded, each finding linked to its lines when the log is a file of the repository."""
+    return render_markdown(report, lang=lang, file_urls=file_urls, fold_after=SUMMARY_FOLD_AFTER)
