@@ -1,5 +1,6 @@
-"""Times as people type them: `30m`, `12h`, `7d`, `2w` ago, or an ISO date (history filters),
-and rates: `600/hour` (rate limits of the API and of its keys)."""
+"""Times as people type them: `30m`, `12h`, `7d`, `2w` ago, or an ISO date (history filters);
+a time of day or a date and time in a log (`filter --since 10:02`); and rates: `600/hour` (rate
+limits of the API and of its keys)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,25 @@ def parse_when(text: str, now: datetime) -> datetime:
 
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_CLOCK = re.compile(r"\s*(\d{1,2}):(\d\d)(?::(\d\d)(?:[.,](\d{1,6}))?)?\s*")
+
+
+def parse_log_time(option: str, text: str) -> tuple[datetime, bool]:
+    """A moment in a log as `--since`/`--until` take it: `10:02`, `10:02:30` (a time of day,
+    any date: the second value is False), or an ISO date and time (UTC when no zone is given).
+    """
+    clock = _CLOCK.fullmatch(text)
+    try:
+        if clock:
+            hour, minute, second, fraction = clock.groups()
+            micro = int((fraction or "0").ljust(6, "0"))
+            moment = datetime(1900, 1, 1, int(hour), int(minute), int(second or 0), micro, UTC)
+            return moment, False
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError.said("usage.bad_log_time", option=option, text=repr(text)) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), True
+
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)

@@ -13,19 +13,19 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from glob import glob, has_magic
 from pathlib import Path
 
 from bifrost.analysis.run import analyze
 from bifrost.choices import Severity
 from bifrost.config import Settings
+from bifrost.engine import timestamps
 from bifrost.errors import BifrostError
 from bifrost.report import SEVERITY_RANK, Finding, Report
 
@@ -233,7 +233,7 @@ def first_failure(files: list[FileResult]) -> FirstFailure:
         errors = [
             f for f in (result.report.findings if result.report else []) if _is_error(f.severity)
         ]
-        moments = [(m, f) for f in errors if (m := _moment(f.first_seen.ts)) is not None]
+        moments = [(m, f) for f in errors if (m := timestamps.moment(f.first_seen.ts)) is not None]
         if moments:
             (moment, dated), finding = min(moments, key=lambda mf: mf[0][0])
             timed.append((moment, dated, result.path, finding))
@@ -273,40 +273,3 @@ def _is_error(severity: str) -> bool:
 
 def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
-
-
-_EPOCH = re.compile(r"1\d{9}(?:\d{3}|\d{6}|\d{9})?(?:\.\d+)?")
-_TIME_OF_DAY = re.compile(r"\d\d:\d\d:\d\d(?:[.,]\d+)?")
-_OTHER_FORMATS = ("%y/%m/%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")  # Spark's log4j, Tomcat
-
-
-def _moment(ts: str | None) -> tuple[datetime, bool] | None:
-    """A timestamp as the engine found it (any of its formats) → (UTC moment, has a date)."""
-    if not ts:
-        return None
-    text = ts.strip().replace(",", ".")
-    if _EPOCH.fullmatch(text):
-        whole, _, fraction = text.partition(".")
-        seconds = int(whole) / 10 ** (len(whole) - 10) + float(f"0.{fraction or 0}")
-        return datetime.fromtimestamp(seconds, UTC), True
-    if _TIME_OF_DAY.fullmatch(text):
-        return datetime.fromisoformat(f"1900-01-01T{text}").replace(tzinfo=UTC), False
-    text = re.sub(r" ?UTC$", "Z", text.replace(" Z", "Z"))
-    text = re.sub(r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3", text)
-    moment = _parse(text)
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), True
-
-
-def _parse(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for form in _OTHER_FORMATS:
-        try:
-            return datetime.strptime(re.sub(r"\.\d+$", "", text), form)
-        except ValueError:
-            continue
-    return None

@@ -19,7 +19,16 @@ from bifrost.api import errors
 from bifrost.api.intake import document_options
 from bifrost.api.logs import configure_logging
 from bifrost.api.middleware import BodyLimit, HostAndOrigin, RequestContext
-from bifrost.api.routes import analyses, experiments, jobs, keys, streaming, system, tenants
+from bifrost.api.routes import (
+    analyses,
+    experiments,
+    filter,
+    jobs,
+    keys,
+    streaming,
+    system,
+    tenants,
+)
 from bifrost.api.services import start_services
 from bifrost.config import Settings, load_settings
 from bifrost.times import Rate
@@ -79,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to complete it
     errors.install(app)
-    routers = (streaming, analyses, jobs, experiments, keys, tenants, system)
+    routers = (streaming, analyses, filter, jobs, experiments, keys, tenants, system)
     for router in (module.router for module in routers):
         app.include_router(router)
     web.mount(app, settings)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import select
 import shutil
 import stat
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from bifrost.errors import InputError
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 
 STDIN = "-"
 _PIECE = 1 << 20
@@ -50,6 +52,11 @@ class Source:
     limit: int | None = None  # bytes allowed once decompressed (the server's gzip-bomb guard)
     data: bytes | None = None  # a small upload, kept in memory: no file to write and remove
 
+    def rewind(self) -> None:
+        """Forget what reading counted and warned about, to read the input again."""
+        self.bytes_read, self.truncated = 0, False
+        self.warnings.clear()
+
 
 def open_sources(paths: list[str]) -> list[Source]:
     """Check every input up front, so a typo in the third file fails before any work is done."""
@@ -75,15 +82,18 @@ def open_sources(paths: list[str]) -> list[Source]:
     return sources
 
 
-def blocks(source: Source, block_bytes: int, max_line_bytes: int) -> Iterator[bytes]:
+def blocks(
+    source: Source, block_bytes: int, max_line_bytes: int, *, live: bool = False
+) -> Iterator[bytes]:
     """Yield blocks of whole lines, each ending with a line break (or the end of input).
 
     A line longer than a whole block is cut to `max_line_bytes`: a 2 GB single-line file must
     not be held in memory (shorter long lines are cut when decoded). A gzip stream is detected
-    by its magic bytes, not its name.
+    by its magic bytes, not its name. `live` hands on the lines that have arrived as soon as
+    they have, rather than a whole block: for a stream that may never end (`kubectl logs -f`).
     """
     with _decompressed(source) as stream:
-        yield from _split_blocks(source, stream, block_bytes, max_line_bytes)
+        yield from _split_blocks(source, stream, block_bytes, max_line_bytes, live)
 
 
 def check_text(source: Source) -> None:
@@ -95,11 +105,11 @@ def check_text(source: Source) -> None:
 
 
 def _split_blocks(
-    source: Source, stream: BinaryIO, block_bytes: int, max_line_bytes: int
+    source: Source, stream: BinaryIO, block_bytes: int, max_line_bytes: int, live: bool = False
 ) -> Iterator[bytes]:
     carry, skipping, first = b"", False, True
     while True:
-        data = _read(source, stream, block_bytes)
+        data = _read(source, stream, block_bytes, live)
         if first:
             _reject_binary(source, carry + data)
             first = False
@@ -120,36 +130,48 @@ def _split_blocks(
             carry = buffer
             if len(buffer) > max_line_bytes:
                 carry, skipping = buffer[:max_line_bytes], True
-                source.warnings.append(f"{source.name}: a line over {max_line_bytes} bytes was cut")
+                source.warnings.append(
+                    message(
+                        "warning.line_cut", DEFAULT_LANGUAGE, name=source.name, limit=max_line_bytes
+                    )
+                )
             continue
         carry = buffer[end:]
         yield buffer[:end]
 
 
-def _read(source: Source, stream: BinaryIO, size: int) -> bytes:
+def _read(source: Source, stream: BinaryIO, size: int, live: bool = False) -> bytes:
     """Up to `size` bytes; a corrupt or truncated gzip ends the input with what was read.
 
-    `Gunzip` hands over every byte it could decompress before it reports the break.
+    `Gunzip` hands over every byte it could decompress before it reports the break. `live`
+    waits only for the first bytes, then takes what else is there already.
     """
     if source.truncated:
         return b""
     pieces: list[bytes] = []
     wanted = size
+    read = stream.read1 if live and isinstance(stream, io.BufferedReader) else stream.read
     while wanted > 0:
         try:
-            piece = stream.read(min(wanted, _PIECE))
+            piece = read(min(wanted, _PIECE))
         except (EOFError, zlib.error) as exc:
             source.truncated = True
             source.warnings.append(
-                f"{source.name}: the gzip data is truncated or corrupt ({exc}); "
-                "analysed what could be read"
+                message("warning.truncated", DEFAULT_LANGUAGE, name=source.name, problem=exc)
             )
             break
         if not piece:
             break
         pieces.append(piece)
         wanted -= len(piece)
+        if live and not _more_ready(stream):
+            break
     return b"".join(pieces)
+
+
+def _more_ready(stream: BinaryIO) -> bool:
+    """Whether a live stream has more bytes now, without waiting (a file always has)."""
+    return bool(select.select([stream], [], [], 0)[0])
 
 
 class Gunzip:

@@ -38,11 +38,12 @@ from bifrost.engine.records import Record
 from bifrost.engine.signatures import match
 from bifrost.engine.vocabulary import is_trouble, looks_like_trouble, mentions_trouble
 from bifrost.errors import InputError
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 from bifrost.levels import LEVELS, RANK
 
 _DIGITS = b"0123456789"
-_SAMPLE_LINES = 200
-_SAMPLE_BYTES = 1 << 20
+SAMPLE_LINES = 200
+SAMPLE_BYTES = 1 << 20
 _MAX_EVENT_LINES = 400
 _OCCURRENCES = 3  # occurrences kept per troubled template, for evidence
 _MAX_SOURCES = 64  # sources kept per template of a merged stream
@@ -255,11 +256,11 @@ class Scanner:
     def _check_not_empty(self, source: Source, inputs: int) -> None:
         if source.bytes_read:
             return
-        what = "the gzip data is truncated or corrupt" if source.truncated else "empty input"
         if inputs == 1:
             key = "input.truncated" if source.truncated else "input.empty_file"
             raise InputError.said(key, name=source.name)
-        source.warnings.append(f"{source.name}: {what}, skipped")
+        skipped = "warning.truncated_skipped" if source.truncated else "warning.empty_skipped"
+        source.warnings.append(message(skipped, DEFAULT_LANGUAGE, name=source.name))
 
     def _feed(
         self, data: bytes, file: int, line_no: int, *, final: bool = False
@@ -269,12 +270,12 @@ class Scanner:
         The tail from the last event start is held back (unless `final`) so that a stack
         trace cut by the block boundary is seen whole with the next block.
         """
-        block = _Block(data)
+        block = Block(data)
         keys = block.keys
         if self._format is None:
-            if len(keys) < _SAMPLE_LINES and len(data) < _SAMPLE_BYTES and not final:
+            if len(keys) < SAMPLE_LINES and len(data) < SAMPLE_BYTES and not final:
                 return line_no, data  # too little to tell the format from: read on
-            sample = [self._text(line) for line in block.lines[:_SAMPLE_LINES]]
+            sample = [self._text(line) for line in block.lines[:SAMPLE_LINES]]
             self._indent = common_indent(sample)
             self._format = detect([line.removeprefix(self._indent) for line in sample])
         first = self._learn(block)
@@ -297,7 +298,7 @@ class Scanner:
     def _text(self, line: bytes) -> str:
         return decode(line[: self.max_line_bytes])
 
-    def _learn(self, block: _Block) -> dict[bytes, int] | None:
+    def _learn(self, block: Block) -> dict[bytes, int] | None:
         """The slow path, once per never-seen shape. Returns first indices if anything was new."""
         known = self._template
         new = [k for k in set(block.keys) if k not in known]
@@ -309,9 +310,7 @@ class Scanner:
         self._unplaced.update(new)
         for key in new:
             text = self._text(block.lines[first[key]]).removeprefix(self._indent)
-            parsed = parse(self._format, text)
-            cls = events.classify(text, parsed)
-            record = parsed or PLAIN.parse(text) or Record(message=text)
+            cls, record = read_shape(self._format, text)
             message = record.message.strip()
             masked = mask(message)
             index = self.miner.add(masked)
@@ -350,7 +349,7 @@ class Scanner:
         self._is_troubled[key] = True
         self._zero_sensitive.discard(key)
 
-    def _promote_nonzero(self, block: _Block) -> dict[bytes, int]:
+    def _promote_nonzero(self, block: Block) -> dict[bytes, int]:
         """A shape seen harmless (`0 failed`) becomes troubled at its first line that is not;
         returns those shapes with that line's index in the block."""
         sensitive = self._zero_sensitive.intersection(block.keys)
@@ -366,7 +365,7 @@ class Scanner:
 
     def _count(
         self,
-        block: _Block,
+        block: Block,
         classes: bytes,
         first: dict[bytes, int] | None,
         file: int,
@@ -422,7 +421,7 @@ class Scanner:
                     entry, key, earliest[key], last[key], block, spans, starts, file, line_no
                 )
 
-    def _note_metrics(self, block: _Block, counts: Counter[bytes], file: int, line_no: int) -> None:
+    def _note_metrics(self, block: Block, counts: Counter[bytes], file: int, line_no: int) -> None:
         """Hand the lines that hold training metrics to the metric log in order, fewer of
         each shape as it repeats (see `metrics.ShapeReads`). The lines of each shape are found
         by a pass in C per shape when there are few shapes (a training log has one or two),
@@ -446,7 +445,7 @@ class Scanner:
             text = self._text(block.lines[i]).removeprefix(self._indent)
             self._metrics.feed(file, line_no + i + 1, text, weight)
 
-    def _note_steps(self, block: _Block, file: int, line_no: int) -> None:
+    def _note_steps(self, block: Block, file: int, line_no: int) -> None:
         """Follow the steps of a build log; keep the window before each failing step's exit
         line and before each wrapper (see `steps`)."""
         keys = block.keys
@@ -506,7 +505,7 @@ class Scanner:
             exit=exit,
         )
 
-    def _remember_recent(self, block: _Block) -> None:
+    def _remember_recent(self, block: Block) -> None:
         """Keep the last lines counted (a block's own lines stay unsplit): a window may reach
         back into earlier blocks."""
         lines = block.last_lines(WINDOW_LINES)
@@ -515,7 +514,7 @@ class Scanner:
         else:
             self._recent = (self._recent + lines)[-WINDOW_LINES:]
 
-    def _note_sources(self, block: _Block, hits: list[int], hit_keys: list[bytes]) -> None:
+    def _note_sources(self, block: Block, hits: list[int], hit_keys: list[bytes]) -> None:
         """Which pods or services each troubled template came from (a bounded set)."""
         stats, template = self._stats, self._template
         for i, key in zip(hits, hit_keys, strict=True):
@@ -554,7 +553,7 @@ class Scanner:
         key: bytes,
         i: int,
         last: int,
-        block: _Block,
+        block: Block,
         spans: list[tuple[int, int]],
         starts: list[int],
         file: int,
@@ -625,7 +624,14 @@ def parse(log_format: LogFormat, text: str) -> Record | None:
     return parse_any(text) if log_format is PLAIN else log_format.parse(text)
 
 
-class _Block:
+def read_shape(log_format: LogFormat, text: str) -> tuple[int, Record]:
+    """The event class of a line shape (see `events`) and its record: every line gets one,
+    as plain text when the input's format does not fit it."""
+    parsed = parse(log_format, text)
+    return events.classify(text, parsed), parsed or PLAIN.parse(text) or Record(message=text)
+
+
+class Block:
     """One block of raw lines and their shape keys; the lines are split only when needed."""
 
     def __init__(self, data: bytes) -> None:

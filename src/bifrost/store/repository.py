@@ -112,6 +112,20 @@ async def get_analysis(store: Store, analysis_id: int) -> StoredAnalysis | None:
     return StoredAnalysis(**fields)
 
 
+async def latest_report_for_content(store: Store, content_hash: str) -> Report | None:
+    """The newest stored analysis of this content (`Report.input.sha256`), whatever its name:
+    so that a log can be looked at again around its findings."""
+    query = (
+        select(Analysis.report)
+        .where(Analysis.tenant_id == store.tenant, Analysis.content_hash == content_hash)
+        .order_by(Analysis.created_at.desc(), Analysis.id.desc())
+        .limit(1)
+    )
+    async with store.read() as connection:
+        found = (await connection.execute(query)).scalar()
+    return None if found is None else Report.model_validate_json(found)
+
+
 async def get_input_blob(store: Store, analysis_id: int) -> bytes | None:
     """The stored raw input (gzip-compressed, as saved); None when it was not kept."""
     query = select(Analysis.input_blob).where(
