@@ -141,6 +141,21 @@ def test_a_translated_report_changes_words_and_nothing_a_program_reads() -> None
     assert json_ko["verdict"] == "failure"
 
 
+def test_warnings_are_said_again_with_their_names_and_causes_unchanged() -> None:
+    english = analyze([SAMPLE], load_settings())
+    warnings = [
+        message("warning.line_cut", "en", name="a: b.log", limit=1_048_576),
+        message("warning.not_stored", "en", why="the database is unavailable: x: y"),
+        "a warning no catalog message wrote",
+    ]
+    korean = localized(english.model_copy(update={"warnings": warnings}), "ko").warnings
+    assert korean == [
+        "a: b.log: 1048576바이트를 넘는 줄을 잘랐습니다",
+        "저장하지 못했습니다: the database is unavailable: x: y",
+        "a warning no catalog message wrote",
+    ]
+
+
 def test_english_words_come_from_the_catalog_too() -> None:
     english = analyze([SAMPLE], load_settings())
     assert english.summary == (

@@ -82,7 +82,7 @@ def test_the_graph_is_read() -> None:
     assert "bifrost.store" not in GRAPH["bifrost.store.database"]
 
 
-FRONTS = {"cli", "api", "web", "worker", "mcp"}
+FRONTS = {"cli", "api", "web", "worker", "mcp", "ci"}
 
 
 def test_fronts_never_import_the_engine_or_the_llm_providers() -> None:

@@ -35,8 +35,9 @@ from pydantic import (
 )
 
 from bifrost.choices import FailOn, ProviderName, Severity, Verdict
-from bifrost.errors import ConfigError
+from bifrost.errors import ConfigError, Worded, phrase
 from bifrost.i18n import DEFAULT_LANGUAGE, LANGUAGES, language
+from bifrost.i18n.validation import problem_named
 
 CONFIG_ENV = "BIFROST_CONFIG"
 SECRET_URLS = frozenset(
@@ -81,13 +82,20 @@ class NotifyDestination(BaseModel):
 
 
 class NotifyRule(BaseModel):
-    """When to notify: an analysis whose verdict is one of `verdicts`, or that has a finding at
-    or above `severity`, for the services, environments and categories named (`*` globs;
-    empty: any), goes to `destinations`, once per `cooldown_s` for the same failure."""
+    """When to notify: an analysis of `tenant` whose verdict is one of `verdicts`, or that has a
+    finding at or above `severity`, for the services, environments and categories named (`*`
+    globs; empty: any), goes to `destinations`, once per `cooldown_s` for the same failure.
+    Destinations stay the server's (their URLs and secrets are the operator's to allow); a rule
+    chooses which tenant's analyses go there."""
 
     model_config = ConfigDict(extra="forbid")
 
     destinations: list[str] = Field(min_length=1)
+    tenant: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="The tenant whose analyses the rule watches.",
+    )
     verdicts: list[Verdict] = Field(default_factory=lambda: list[Verdict](["failure"]))
     severity: Severity | None = Field(default=None, description="Or a finding at least this.")
     services: list[str] = Field(default_factory=list)
@@ -410,12 +418,13 @@ def load_settings_with_origins(**overrides: object) -> LoadedSettings:
     try:
         settings = Settings.model_validate({**data, **read_environment(), **clean})
     except ValidationError as exc:
-        problems = "; ".join(_problem(e, origins, path) for e in exc.errors())
-        raise ConfigError(problems) from None
+        problems = [_problem(e, origins, path) for e in exc.errors()]
+        every = Worded(lambda lang: "; ".join(problem.message_in(lang) for problem in problems))
+        raise ConfigError.said("config.invalid", problems=every) from None
     return LoadedSettings(settings, origins, path)
 
 
-def _problem(error: Any, origins: dict[str, str], path: Path) -> str:
+def _problem(error: Any, origins: dict[str, str], path: Path) -> Worded:
     """One invalid setting as the user wrote it: `--top`, `BIFROST_TOP` or the file's key."""
     name = str(error["loc"][0]) if error["loc"] else "settings"
     where = {
@@ -423,10 +432,11 @@ def _problem(error: Any, origins: dict[str, str], path: Path) -> str:
         "environment": f"{ENV_PREFIX}{name.upper()}",
         "file": f"{path}: {name}",
     }.get(origins.get(name, ""), name)
-    message = str(error["msg"]).replace("Input should be", "must be").removeprefix("Value error, ")
+    english = str(error["msg"]).replace("Input should be", "must be").removeprefix("Value error, ")
+    problem = problem_named(error, where, english)
     if not error["loc"] or name in MAY_HOLD_SECRETS:  # the value is not echoed back
-        return f"{where}: {message}"
-    return f"{where}: {message} (got {error['input']!r})"
+        return phrase("validation.first", field=where, problem=problem)
+    return phrase("config.problem_got", field=where, problem=problem, got=repr(error["input"]))
 
 
 def _origins(flags: dict[str, object], data: dict[str, Any]) -> dict[str, str]:

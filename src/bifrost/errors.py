@@ -7,11 +7,46 @@ made from a catalog message (`said`) can say it in the reader's language too (`m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Self
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, Self, runtime_checkable
 
 from bifrost.i18n import DEFAULT_LANGUAGE
 from bifrost.i18n import message as catalog_message
+
+
+@runtime_checkable
+class Sayable(Protocol):
+    """Words that can be said in any language: an error made from the catalog, a wrong field."""
+
+    def message_in(self, lang: str) -> str: ...
+
+
+def said_in(key: str, lang: str, fields: Mapping[str, object]) -> str:
+    """The catalog message `key` in `lang`; a field that is Sayable (an error it wraps) is
+    said in `lang` too."""
+    shown = {
+        name: value.message_in(lang) if isinstance(value, Sayable) else value
+        for name, value in fields.items()
+    }
+    return catalog_message(key, lang, **shown)
+
+
+@dataclass(frozen=True)
+class Worded:
+    """Part of a message, worded in the language the whole is said in: a field of `said` that
+    depends on the language itself (a count, a clause that varies with the case)."""
+
+    say: Callable[[str], str]
+    """The part in a language."""
+
+    def message_in(self, lang: str) -> str:
+        return self.say(lang)
+
+
+def phrase(key: str, /, **fields: object) -> Worded:
+    """The catalog message `key` as part of another message (a field of `said`)."""
+    return Worded(lambda lang: said_in(key, lang, fields))
 
 
 class BifrostError(Exception):
@@ -31,13 +66,13 @@ class BifrostError(Exception):
     @classmethod
     def said(cls, key: str, /, **fields: object) -> Self:
         """The error of the catalog message `key` (`bifrost.i18n`), its `message` English."""
-        return cls(catalog_message(key, DEFAULT_LANGUAGE, **fields), key=key, fields=fields)
+        return cls(said_in(key, DEFAULT_LANGUAGE, fields), key=key, fields=fields)
 
     def message_in(self, lang: str) -> str:
         """The message in `lang`, when it came from the catalog; else as it was written."""
         if self.key is None:
             return self.message
-        return catalog_message(self.key, lang, **self.fields)
+        return said_in(self.key, lang, self.fields)
 
 
 class InputError(BifrostError):

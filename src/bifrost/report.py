@@ -104,6 +104,17 @@ class KnownIssue(_Model):
         return message("known_issue", lang, note=self.note, date=date, link=link)
 
 
+class Message(_Model):
+    """A text the engine wrote from the message catalog (`bifrost.i18n`): its id and fields,
+    kept so that a Report stored in English can say it again in the reader's language."""
+
+    key: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+FindingText = Literal["title", "explanation", "suggestion"]
+
+
 class Finding(_Model):
     id: str
     title: str
@@ -124,6 +135,11 @@ class Finding(_Model):
     )
     sources: list[str] = Field(
         default_factory=list, description="Pods or services it came from (merged streams)."
+    )
+    messages: dict[FindingText, Message] | None = Field(
+        default=None,
+        description="The catalog messages its title, explanation and fix were written from, "
+        "when the engine wrote them (training curves); a knowledge-base finding has `signature`.",
     )
 
 

@@ -76,6 +76,11 @@ SHORT_FLAGS = {
     "-p": "--port",
     "-w": "--workers",
     "-c": "--concurrency",
+    "-l": "--level",
+    "-e": "--regexp",
+    "-t": "--template",
+    "-C": "--context",
+    "-N": "--line-number",  # as less -N: -n is --no-store
 }
 
 
@@ -143,7 +148,8 @@ def test_flag_ranges_are_the_settings_ranges() -> None:
         ),
         (
             ["analyze", LOG, "--format", "xml"],
-            "--format: must be one of terminal, json, markdown, sarif, github, junit (got 'xml')",
+            "--format: must be one of terminal, json, markdown, sarif, github, junit, "
+            "github-summary, gitlab-codequality (got 'xml')",
         ),
         (
             ["analyze", LOG, "--llm", "gpt"],

@@ -167,6 +167,16 @@ def test_ctrl_c_stops_watch_after_its_summary(launcher: Launcher) -> None:
     assert "1 lines read, 1 kinds of trouble" in out
 
 
+def test_ctrl_c_is_said_in_the_language_asked_for(launcher: Launcher) -> None:
+    process = start(launcher, "--lang", "ko", "watch", "--no-color")
+    wait_until_blocked(process, READING_A_PIPE)
+    ctrl_c(process, group=True)
+    code, out, err = ended(process)
+    assert (code, err) == (130, "bifrost: error: 중단됨\n")
+    assert "멈춤" in out
+    assert "0줄 읽음, 문제 0종류" in out
+
+
 @pytest.mark.parametrize("group", [False, True], ids=["parent only", "process group"])
 def test_ctrl_c_stops_batch_and_its_workers(launcher: Launcher, fifo: str, group: bool) -> None:
     process = start(launcher, "batch", fifo, SAMPLE, "-j", "2")

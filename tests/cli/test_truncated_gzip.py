@@ -23,3 +23,20 @@ def test_a_gzip_cut_before_any_line_says_so(bifrost: Run, tmp_path: Path, cut: i
     assert "gzip" in line, line
     assert "truncated" in line or "corrupt" in line, line
     assert "empty" not in line, line
+
+
+def test_a_gzip_cut_after_some_lines_is_analysed_with_a_warning_in_the_language_asked(
+    bifrost: Run, tmp_path: Path
+) -> None:
+    log = tmp_path / "trainer.log.gz"
+    whole = gzip.compress(SAMPLE.read_bytes())
+    log.write_bytes(whole[: len(whole) // 2])
+    english = bifrost("analyze", str(log), "-q")
+    korean = bifrost("analyze", str(log), "-q", "--lang", "ko")
+    assert english.returncode == korean.returncode != 2  # what was read is analysed
+    (said,) = [line for line in english.stderr.splitlines() if "warning" in line]
+    assert said.startswith(f"bifrost: warning: {log}: the gzip data is truncated or corrupt (")
+    assert said.endswith("); analysed what could be read")
+    (translated,) = [line for line in korean.stderr.splitlines() if "warning" in line]
+    assert translated.startswith(f"bifrost: warning: {log}: gzip 데이터가 잘렸거나 손상되었습니다(")
+    assert translated.endswith("). 읽을 수 있는 부분만 분석했습니다")

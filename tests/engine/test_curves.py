@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from bifrost.analysis import analyze_sources
+from bifrost.analysis.inputs import Source
 from bifrost.analysis.run import analyze
 from bifrost.config import Settings
 from bifrost.engine.curves import merged, problems
 from bifrost.engine.metrics import MetricLog
+from bifrost.i18n.reports import localized
 from bifrost.report import Evidence, Finding, Position
 
 TRAINING = Path(__file__).parent.parent / "data" / "training"
@@ -111,7 +114,7 @@ def test_a_loss_that_climbs_away_and_stays_is_a_divergence() -> None:
     log = metric_log([f"step={i} loss={v} lr=0.1" for i, v in enumerate(losses)])
     (diverged,) = problems(log)
     assert diverged.kind == "diverged"
-    assert diverged.title == "loss diverged after step 5: 0.8 → 5.2"
+    assert diverged.text("title") == "loss diverged after step 5: 0.8 → 5.2"
 
 
 def test_a_learning_rate_that_decays_to_zero_at_the_end_is_healthy() -> None:
@@ -174,3 +177,18 @@ def test_a_stall_in_a_long_run_is_found_where_lines_are_read_thinned(tmp_path: P
     assert stall.title.startswith("no training progress for 30 min after step ")
     before, after = (e.line for e in stall.evidence)
     assert before <= 150_000 < after
+
+
+def test_a_curve_finding_reads_in_korean_with_the_same_numbers_and_moments() -> None:
+    losses = [2.0, 1.5, 1.2, 1.0, 0.9, 0.8, 1.5, 2.4, 3.1, 3.6, 3.9, 4.4, 4.1, 4.6, 5.0, 5.2]
+    log = "".join(f"step={i} loss={v} lr=0.1\n" for i, v in enumerate(losses))
+    report = analyze_sources([Source(name="train.log", path=None, data=log.encode())], Settings())
+    index = next(i for i, f in enumerate(report.findings) if f.category == "training.diverged")
+    finding, korean = report.findings[index], localized(report, "ko").findings[index]
+    assert korean.title == "loss 값이 step 5 이후 발산했습니다: 0.8 → 5.2"
+    assert "step 5" in (korean.suggestion or "")
+    assert "체크포인트" in (korean.suggestion or "")
+    assert korean.explanation != finding.explanation
+    same = ("id", "category", "severity", "template_id", "evidence", "messages")
+    assert {k: getattr(korean, k) for k in same} == {k: getattr(finding, k) for k in same}
+    assert localized(report, "en") == report

@@ -97,6 +97,7 @@ def test_cancellation_is_not_retried() -> None:
     ],
 )
 def test_http_status_decides_the_error_type(status: int, kind: type[ProviderError]) -> None:
-    error = for_status(status, "why")
+    error = for_status(status, "ollama.http_error", url="u", status=status, detail="why")
     assert type(error) is kind
-    assert error.message == "why"
+    assert error.message == f"Ollama at u answered HTTP {status}: why"
+    assert error.message_in("ko") != error.message

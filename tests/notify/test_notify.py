@@ -21,12 +21,13 @@ import pytest
 from bifrost.analysis import Labels, analyze_sources, open_cache
 from bifrost.analysis.inputs import Source
 from bifrost.analysis.notify import Notifier
+from bifrost.analysis.tenants import create_tenant
 from bifrost.config import NotifyRule, Settings
 from bifrost.notify import base
 from bifrost.notify.rules import failure_key, matches
 from bifrost.notify.webhook import verify
 from bifrost.report import Report
-from bifrost.store import open_store
+from bifrost.store import create_key, open_store
 from bifrost.store.notifications import claim, delivery
 from bifrost.worker.consumer import Context, handle
 from tests.api.conftest import serving
@@ -211,6 +212,46 @@ def test_the_api_notifies_in_the_background(receiver: Receiver, tmp_path: Path) 
         assert got.json["analysis_id"] == int(answer.headers["x-bifrost-analysis-id"])
 
     asyncio.run(main())
+
+
+def test_each_tenant_is_told_by_its_own_rules(receiver: Receiver, tmp_path: Path) -> None:
+    rules = [
+        NotifyRule(destinations=["hook"]),  # the default tenant's
+        NotifyRule(destinations=["team"], tenant="team-a", cooldown_s=0),
+        NotifyRule(destinations=["bot"], tenant="nobody-yet"),
+    ]
+    update = {"notify_rules": rules, "auth": True}
+    settings = settings_for(receiver, tmp_path).model_copy(update=update)
+
+    async def main() -> None:
+        async with await open_store(settings) as store:
+            team = await create_tenant(store, "team-a")
+            _, team_key = await create_key(store.for_tenant(team.id), "ci", ["analyze"])
+            _, own_key = await create_key(store, "ops", ["analyze"])
+        async with serving(settings) as c:
+            for key, service in ((team_key, "web"), (own_key, "api"), (team_key, "web")):
+                answer = await c.post(
+                    "/api/v1/analyses",
+                    params={"service": service},
+                    content=LEAKY,
+                    headers={"X-API-Key": key},
+                )
+                assert answer.status_code in (200, 201)  # 200: the same log, from the cache
+
+    asyncio.run(main())
+    assert [got.json["service"] for got in receiver.at(HOOK)] == ["api"]
+    assert len(receiver.at(SLACK_WEBHOOK)) == 2  # team-a's two, its rule has no cool-down
+    assert receiver.at(SLACK_API) == []  # no tenant of that name: the rule waits for one
+
+
+def test_the_cool_down_of_one_tenant_does_not_hold_back_another() -> None:
+    report = report_of(LEAKY)
+    default = failure_key(report, "api", None, "hook")
+    assert failure_key(report, "api", None, "hook", None) == default
+    assert failure_key(report, "api", None, "hook", 2) != default
+    assert failure_key(report, "api", None, "hook", 2) != failure_key(
+        report, "api", None, "hook", 3
+    )
 
 
 def cli(receiver: Receiver, tmp_path: Path) -> Any:

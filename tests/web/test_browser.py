@@ -35,7 +35,14 @@ HOSTILE = (
 )
 
 pytest.importorskip("playwright", reason="the `dev` extra installs Playwright")
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 
 @dataclass(frozen=True)
@@ -332,5 +339,24 @@ def test_without_javascript_the_form_still_analyses(server: Server, browser: Bro
     try:
         analyse_trainer(page, server, server.writer)
         assert "GPU out of memory" in page.locator(".finding h3").first.inner_text()
+    finally:
+        context.close()
+
+
+def test_the_script_speaks_the_pages_language(server: Server, browser: Browser) -> None:
+    """In a Korean browser, what bifrost.js writes is Korean too: here the line it shows when
+    the server answers the streamed form with a page that says nothing of its own."""
+    context = browser.new_context(locale="ko-KR")  # sends Accept-Language: ko-KR
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/")
+        page.locator("#key").fill(server.writer)
+        page.locator("form[action='/signin'] button[type=submit]").click()
+        page.wait_for_url(server.url + "/")
+        page.route("**/analyze/stream", lambda route: route.fulfill(status=502, body="down"))
+        page.locator("#log").fill(TRAINER.decode())
+        page.locator("#analyze").click()
+        expect(page.locator("#progress")).to_have_text("서버가 502(으)로 응답했습니다.")
+        expect(page.locator("#analyze")).to_have_text("분석")  # its own label back
     finally:
         context.close()

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -558,5 +559,35 @@ def test_the_pages_speak_the_browsers_language(sqlite_api: Api) -> None:
         assert english.headers["content-language"] == "en"
         assert "Was this right?" in english.text
         assert "GPU out of memory (CUDA out of memory)" in english.text
+
+    sqlite_api.run(scenario)
+
+
+SCRIPT = Path(__file__).parents[2] / "src/bifrost/web/static/bifrost.js"
+
+
+def script_words(page: str) -> dict[str, str]:
+    """The words the page gives bifrost.js (its JSON block), by id."""
+    found = re.search(r'<script type="application/json" id="script-words">(.*?)</script>', page)
+    assert found, page
+    words: dict[str, str] = json.loads(found[1])
+    return words
+
+
+def test_the_script_writes_its_words_in_the_pages_language(sqlite_api: Api) -> None:
+    """bifrost.js shows progress, errors and "copied" with words the page gives it, in the
+    page's language; every word it asks for is there, and the block is valid JSON."""
+    asked = set(re.findall(r'\bsay\("(\w+)"', SCRIPT.read_text(encoding="utf-8")))
+    assert {"sending", "queued", "refused", "copied"} <= asked
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        korean = script_words((await client.get("/", headers={"Accept-Language": "ko"})).text)
+        english = script_words((await client.get("/")).text)
+        assert set(korean) == set(english) == asked
+        assert english["sending"] == "Sending…"
+        assert korean["sending"] == "보내는 중…"
+        assert english["refused"] == "The server answered {status}."
+        assert korean["refused"] == "서버가 {status}(으)로 응답했습니다."  # fields left to fill
+        assert all(korean[word] != english[word] for word in asked)
 
     sqlite_api.run(scenario)

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bifrost.analysis.run import build_report
@@ -20,7 +21,8 @@ from bifrost.config import Settings
 from bifrost.engine.diff import compare, rerank, section
 from bifrost.engine.read import open_sources
 from bifrost.engine.score import findings
-from bifrost.errors import UsageError
+from bifrost.errors import UsageError, Worded, phrase
+from bifrost.i18n import counted
 from bifrost.report import Report
 
 if TYPE_CHECKING:
@@ -112,7 +114,7 @@ async def _find_baseline(wanted: str, settings: Settings) -> tuple[bytes, str]:
                 blob = await get_input_blob(store, run.id)
                 if blob is not None:
                     return blob, f"stored analysis {run.id} ({run.input_name})"
-    raise UsageError(_no_baseline(wanted, runs))
+    raise _no_baseline(wanted, runs)
 
 
 # A good run passed the default gate (`--fail-on error`): nothing at error or worse. An
@@ -121,24 +123,17 @@ _GOOD_VERDICTS = frozenset({"ok", "warning"})
 _RUNS_LOOKED_AT = 50
 
 
-def _no_baseline(service: str, runs: list[AnalysisSummary]) -> str:
+def _no_baseline(service: str, runs: list[AnalysisSummary]) -> UsageError:
     """Why no stored run of `service` can be the baseline: what was found, and what to do."""
     if not runs:
-        return (
-            f"no stored analysis of service {service!r}; analyse a good run with "
-            f"`bifrost analyze LOG --service {service} --store-input` first"
-        )
+        return UsageError.said("diff.no_runs", service=repr(service), name=service)
     good = [r for r in runs if r.verdict in _GOOD_VERDICTS]
     failed = len(runs) - len(good)
-    found = f"{len(runs)} stored run{'s' if len(runs) != 1 else ''} of {service!r}"
     if not good:
-        why = f"all {failed} failed" if failed > 1 else "it failed"
+        why = phrase("diff.all_failed", n=failed) if failed > 1 else phrase("diff.it_failed")
+    elif failed:
+        why = Worded(partial(counted, len(good), "passed_without_input_and_failed", failed=failed))
     else:
-        were = "was" if len(good) == 1 else "were"
-        why = f"{len(good)} passed but {were} stored without the input"
-        if failed:
-            why += f", {failed} failed"
-    return (
-        f"no baseline among {found}: {why}; analyse a good run with "
-        f"`bifrost analyze LOG --service {service} --store-input`"
-    )
+        why = Worded(partial(counted, len(good), "passed_without_input"))
+    found = Worded(partial(counted, len(runs), "stored_run", service=repr(service)))
+    return UsageError.said("diff.no_baseline", found=found, why=why, name=service)

@@ -113,8 +113,10 @@ async def check_provider(settings: Settings) -> str:
         status = await provider.status()
     finally:
         await provider.aclose()
+    if not status.reachable and status.problem:  # the provider's own words: what to fix
+        raise ServiceError(status.problem)
     if not status.reachable:
-        raise ServiceError(status.problem or f"{status.name} is not reachable")
+        raise ServiceError.said("llm.unreachable", name=status.name)
     return f"{status.name} answers"
 
 

@@ -30,10 +30,11 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class BadTime(UsageError):
-    """A search time that cannot be read; `field` is `since` or `until`."""
+    """A search time that cannot be read; `field` is `since` or `until`. Its words are those
+    of the error `said` that explains why (and their translations)."""
 
-    def __init__(self, field: str, text: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, text: str, said: UsageError) -> None:
+        super().__init__(said.message, key=said.key, fields=said.fields)
         self.field = field
         self.text = text
 
@@ -75,7 +76,7 @@ def _moment(field: str, text: str | None, now: datetime) -> datetime | None:
     try:
         moment = parse_when(text, now)
     except UsageError as exc:
-        raise BadTime(field, text, exc.message) from None
+        raise BadTime(field, text, exc) from None
     except OverflowError:  # so long ago that subtracting it leaves the calendar
         return _EARLIEST
     try:

@@ -29,6 +29,8 @@ from bifrost.notify.rules import failure_key, matches
 from bifrost.report import Report
 from bifrost.store.database import Store
 from bifrost.store.notifications import claim, record
+from bifrost.store.records import DEFAULT_TENANT, DEFAULT_TENANT_NAME
+from bifrost.store.tenants import tenant_named
 
 __all__ = ["Notifier", "NotifyingThread", "notify_once", "send_test"]
 
@@ -43,29 +45,43 @@ class Notifier:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self._tenants: dict[str, int] = {DEFAULT_TENANT_NAME: DEFAULT_TENANT}
         self._pending: set[asyncio.Task[object]] = set()
 
-    def submit(self, report: Report, labels: Labels, analysis_id: int | None) -> None:
+    def submit(
+        self,
+        report: Report,
+        labels: Labels,
+        analysis_id: int | None,
+        tenant: int = DEFAULT_TENANT,
+    ) -> None:
         if not self.settings.notify_rules:
             return
-        task = asyncio.create_task(self.notify(report, labels, analysis_id))
+        task = asyncio.create_task(self.notify(report, labels, analysis_id, tenant))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
     async def notify(
-        self, report: Report, labels: Labels, analysis_id: int | None
+        self,
+        report: Report,
+        labels: Labels,
+        analysis_id: int | None,
+        tenant: int = DEFAULT_TENANT,
     ) -> dict[str, Delivery | None]:
-        """Each destination a matching rule names: its delivery, or None when held back by
-        the cool-down."""
+        """Each destination a matching rule of `tenant` names: its delivery, or None when
+        held back by the cool-down."""
         now = datetime.now(UTC)
         outcome: dict[str, Delivery | None] = {}
+        scope = None if tenant == DEFAULT_TENANT else tenant
         for rule in self.settings.notify_rules:
+            if await self._tenant_id(rule.tenant) != tenant:
+                continue
             if not matches(rule, report, labels.service, labels.environment, now):
                 continue
             for name in rule.destinations:
                 if name in outcome:
                     continue
-                key = failure_key(report, labels.service, labels.environment, name)
+                key = failure_key(report, labels.service, labels.environment, name, scope)
                 try:
                     repeats = await claim(self.store, key, name, rule.cooldown_s, now)
                 except BifrostError as exc:  # no history: send, without the cool-down
@@ -92,6 +108,18 @@ class Notifier:
                 except BifrostError as exc:
                     log.warning("notification outcome not recorded: %s", exc.message)
         return outcome
+
+    async def _tenant_id(self, name: str) -> int | None:
+        """The id of the tenant a rule names, looked up once (tenants are never renamed or
+        deleted); None while no tenant has that name, so a rule for a tenant created later
+        starts to apply without a restart."""
+        if name not in self._tenants:
+            try:
+                self._tenants[name] = (await tenant_named(self.store, name)).id
+            except BifrostError as exc:
+                log.warning("notification rule for tenant %s skipped: %s", name, exc.message)
+                return None
+        return self._tenants[name]
 
     async def _deliver(self, name: str, notice: Notification) -> Delivery:
         destination = self.settings.notify_destinations[name]

@@ -34,6 +34,7 @@ from bifrost.config import Settings
 from bifrost.engine import signatures
 from bifrost.engine.read import Source, discard_spools, fingerprint, open_sources, spool_stdin
 from bifrost.errors import ServiceError
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 from bifrost.i18n.reports import summary
 from bifrost.report import (
     SEVERITY_ORDER,
@@ -371,7 +372,7 @@ async def _with_known_issues(history: History, report: Report, problems: list[st
     try:
         known = await history.known_issues([f.template_id for f in report.findings])
     except ServiceError as exc:
-        problems.append(f"known issues not looked up: {exc.message}")
+        problems.append(_warning("warning.known_issues", exc.message))
         return report
     findings = [
         f.model_copy(update={"known_issue": known.get(f.template_id)}) for f in report.findings
@@ -392,7 +393,7 @@ async def _meaning(
                 return kept
         return await asyncio.to_thread(meaning_of, outcome.report, settings)
     except Exception as exc:
-        problems.append(f"similar incidents by meaning not looked up: {exc}")
+        problems.append(_warning("warning.similar_meaning", exc))
         return None
 
 
@@ -404,7 +405,7 @@ async def _with_similar(
     try:
         similar = await similar_incidents(history, report, meaning)
     except ServiceError as exc:
-        problems.append(f"similar incidents not looked up: {exc.message}")
+        problems.append(_warning("warning.similar", exc.message))
         return report
     return report.model_copy(update={"similar": similar})
 
@@ -435,7 +436,7 @@ async def _save(
     try:
         return await history.save(outcome.report, meta)
     except ServiceError as exc:
-        outcome.problems.append(f"not stored: {exc.message}")
+        outcome.problems.append(_warning("warning.not_stored", exc.message))
         return None
 
 
@@ -452,7 +453,7 @@ async def _keep_input(history: History, outcome: Outcome, sources: list[Source])
     try:
         await history.keep_input(outcome.analysis_id, compressed(sources))
     except ServiceError as exc:
-        outcome.problems.append(f"input not stored: {exc.message}")
+        outcome.problems.append(_warning("warning.input_not_stored", exc.message))
 
 
 async def _explain(
@@ -468,7 +469,7 @@ async def _explain(
     if settings.llm_rerank:
         outcome.report, problem = await rerank_report(outcome.report, settings)
         if problem is not None:
-            outcome.problems.append(f"not reranked: {problem}")
+            outcome.problems.append(_warning("warning.not_reranked", problem))
     report = outcome.report
     if settings.experiment is not None:
         variant = assign(settings.experiment, report.input.sha256)
@@ -486,7 +487,7 @@ async def _explain(
     outcome.report, problem = await explain_report(report, settings, on_text)
     if problem is not None:
         outcome.provider_failed = True
-        outcome.problems.append(f"no LLM explanation: {problem}")
+        outcome.problems.append(_warning("warning.no_llm", problem))
         return
     outcome.report = _in_experiment(outcome.report, outcome.assignment)
     if cache is not None and key is not None:
@@ -538,7 +539,7 @@ async def _cache_get(cache: Lookup, key: str, problems: list[str]) -> Cached | N
     try:
         return await cache.get(key)
     except ServiceError as exc:
-        problems.append(f"cache not used: {exc.message}")
+        problems.append(_warning("warning.cache_not_used", exc.message))
         return None
 
 
@@ -548,7 +549,13 @@ async def _cache_put(
     try:
         await cache.put(key, report, analysis_id)
     except ServiceError as exc:
-        problems.append(f"not cached: {exc.message}")
+        problems.append(_warning("warning.not_cached", exc.message))
+
+
+def _warning(key: str, why: object) -> str:
+    """A problem beside the analysis, in English as the Report keeps it; its catalog message
+    lets a reader's language say it again (`i18n.reports.reworded`)."""
+    return message(key, DEFAULT_LANGUAGE, why=why)
 
 
 def _relabel(report: Report, sources: list[Source]) -> Report:

@@ -32,7 +32,7 @@ from bifrost.api.ratelimit import Decision
 from bifrost.api.services import Services
 from bifrost.errors import ServiceError
 from bifrost.store.database import Store
-from bifrost.store.records import ApiKey
+from bifrost.store.records import DEFAULT_TENANT_NAME, ApiKey
 from bifrost.times import Rate
 
 Scope = Literal["analyze", "read", "admin", "metrics", "server"]
@@ -41,9 +41,6 @@ _TOUCH_EVERY_S = 60.0
 _TENANT_FRESH_S = 30.0
 """How long a tenant's limits are reused before they are read again."""
 _CHALLENGE = {"WWW-Authenticate": 'ApiKey realm="bifrost"'}
-_BAD_KEY = (
-    "this API key is not valid (mistyped, or revoked); check it, or ask an admin for a new one"
-)
 _touched: dict[int, float] = {}
 _verified: set[str] = set()
 """Digests of the keys this process found valid: they skip the guessing limit (not the lookup,
@@ -58,7 +55,7 @@ class Caller:
     bucket: str  # what the rate limit counts against
     store: Store
     """The history as the caller's tenant sees it: every route reads and writes through it."""
-    tenant: str = "default"
+    tenant: str = DEFAULT_TENANT_NAME
     limits: Limits = NO_LIMITS
     key_id: int | None = None
 
@@ -74,11 +71,7 @@ def require(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
     async def dependency(request: Request) -> Caller:
         caller = await identify(request)
         if scope not in caller.scopes:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"this API key lacks the `{scope}` scope; ask an admin for a key that has it",
-            )
+            raise ApiError.said(403, "forbidden", "auth.lacks_scope", scope=scope)
         await spend(request, caller)
         return caller
 
@@ -92,13 +85,7 @@ async def identify(connection: HTTPConnection) -> Caller:
         return anonymous(connection)
     secret = _presented_key(connection)
     if secret is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "an API key is required: send it in the X-API-Key header "
-            "(create one with `bifrost keys create NAME`)",
-            headers=_CHALLENGE,
-        )
+        raise ApiError.said(401, "unauthorized", "auth.key_required", headers=_CHALLENGE)
     digest = hash_secret(secret)
     if digest not in _verified:
         await count_unverified(connection)
@@ -111,7 +98,7 @@ async def identify(connection: HTTPConnection) -> Caller:
             key_id=key.id if key is not None else None,
             client=_client_address(connection),
         )
-        raise ApiError(401, "unauthorized", _BAD_KEY, _CHALLENGE)
+        raise ApiError.said(401, "unauthorized", "auth.bad_key", headers=_CHALLENGE)
     _verified.add(digest)
     connection.scope["state"]["key_name"] = key.name
     now = time.monotonic()
@@ -159,12 +146,7 @@ def may_grant(caller: Caller, scopes: Sequence[str], *, other_tenant: bool = Fal
     if "server" in caller.scopes:
         return
     if other_tenant or "server" in scopes:
-        raise ApiError(
-            403,
-            "forbidden",
-            "only a key with the `server` scope may make keys of another tenant or with the "
-            "`server` scope",
-        )
+        raise ApiError.said(403, "forbidden", "auth.server_scope_only")
 
 
 async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
@@ -175,11 +157,8 @@ async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
     connection.scope["state"]["rate_headers"] = decision.headers()
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"rate limit of {caller.rate} exceeded; retry in {decision.headers()['Retry-After']} s",
-        )
+        retry = decision.headers()["Retry-After"]
+        raise ApiError.said(429, "rate_limited", "auth.rate_limited", rate=caller.rate, retry=retry)
     if caller.limits.rate is None:
         return decision
     rate = Rate.parse(caller.limits.rate)
@@ -188,12 +167,14 @@ async def spend(connection: HTTPConnection, caller: Caller) -> Decision:
         metrics.RATE_LIMITED.inc()
         metrics.QUOTA_REFUSED.labels(caller.tenant, "rate").inc()
         retry = shared.headers()["Retry-After"]
-        raise ApiError(
+        raise ApiError.said(
             429,
             "rate_limited",
-            f"tenant {caller.tenant}'s rate limit of {rate} (all its keys together) exceeded; "
-            f"retry in {retry} s",
+            "auth.tenant_rate_limited",
             headers={"Retry-After": retry},
+            tenant=caller.tenant,
+            rate=rate,
+            retry=retry,
         )
     return decision
 
@@ -206,7 +187,7 @@ async def _tenant(services: Services, tenant_id: int) -> TenantRecord:
         return known[1]
     tenant = await get_tenant(services.store, tenant_id)
     if tenant is None:  # tenants are never deleted: a key made by hand in the database
-        raise ApiError(401, "unauthorized", _BAD_KEY, _CHALLENGE)
+        raise ApiError.said(401, "unauthorized", "auth.bad_key", headers=_CHALLENGE)
     services.tenants[tenant_id] = (now, tenant)
     return tenant
 
@@ -219,11 +200,13 @@ async def count_unverified(connection: HTTPConnection) -> None:
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
         retry = decision.headers()["Retry-After"]
-        raise ApiError(
+        raise ApiError.said(
             429,
             "rate_limited",
-            f"too many unrecognised API keys from this address ({rate}); retry in {retry} s",
+            "auth.too_many_bad_keys",
             headers={"Retry-After": retry},
+            rate=rate,
+            retry=retry,
         )
 
 

@@ -9,7 +9,7 @@ and databases, so those go to the log alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -22,8 +22,10 @@ from starlette.routing import Match
 
 from bifrost.api.language import language_of
 from bifrost.api.logs import log
-from bifrost.errors import BifrostError
+from bifrost.errors import BifrostError, said_in
+from bifrost.i18n import DEFAULT_LANGUAGE
 from bifrost.i18n.reports import localized
+from bifrost.i18n.validation import Problem, problem_of
 from bifrost.report import Report
 from bifrost.store.database import safe_url
 
@@ -47,7 +49,9 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    """An error the API answers on purpose, with its status and any headers (Retry-After…)."""
+    """An error the API answers on purpose, with its status and any headers (Retry-After…).
+    Made with `said`, its message is a catalog message (`bifrost.i18n`), answered in the
+    client's language (`api/language.py`)."""
 
     def __init__(
         self,
@@ -55,7 +59,10 @@ class ApiError(Exception):
         code: str,
         message: str,
         headers: Mapping[str, str] | None = None,
-        fields: list[FieldProblem] | None = None,
+        fields: Sequence[Problem] | None = None,
+        *,
+        key: str | None = None,
+        values: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.fields = fields
@@ -63,6 +70,41 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.key = key
+        self.values = dict(values or {})
+
+    @classmethod
+    def said(
+        cls,
+        status: int,
+        code: str,
+        key: str,
+        /,
+        headers: Mapping[str, str] | None = None,
+        fields: Sequence[Problem] | None = None,
+        **values: object,
+    ) -> ApiError:
+        """The error of the catalog message `key`, its `{name}` fields filled from `values`
+        (an error among them is said in the same language: `bifrost.errors.said_in`)."""
+        english = said_in(key, DEFAULT_LANGUAGE, values)
+        return cls(status, code, english, headers, fields, key=key, values=values)
+
+    @classmethod
+    def wrapping(cls, status: int, code: str, exc: BifrostError) -> ApiError:
+        """The answer to one of bifrost's own errors, in its words (and their translations)."""
+        return cls(status, code, exc.message, key=exc.key, values=exc.fields)
+
+    def message_in(self, lang: str) -> str:
+        """The message in `lang`, when it came from the catalog; else as it was written."""
+        if self.key is None:
+            return self.message
+        return said_in(self.key, lang, self.values)
+
+    def fields_in(self, lang: str) -> list[FieldProblem] | None:
+        """The wrong fields, each said in `lang`."""
+        if self.fields is None:
+            return None
+        return [FieldProblem(field=p.field, message=p.message_in(lang)) for p in self.fields]
 
 
 _STATUS_BY_CODE = {
@@ -115,24 +157,37 @@ def error_response(
     )
 
 
-def request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
+def request_id(connection: HTTPConnection) -> str | None:
+    return getattr(connection.state, "request_id", None)
 
 
-def public_message(connection: HTTPConnection, message: str) -> str:
+def api_error_response(connection: HTTPConnection, exc: ApiError) -> JSONResponse:
+    """The answer to `exc`, in the client's language (`api/language.py`)."""
+    lang = language_of(connection)
+    return error_response(
+        exc.status,
+        exc.code,
+        exc.message_in(lang),
+        request_id(connection),
+        exc.headers,
+        exc.fields_in(lang),
+    )
+
+
+def public_message(connection: HTTPConnection, message: str, lang: str) -> str:
     """`message` as a client may read it: a failure that names the database or Redis by its
-    URL becomes "the database/cache is unavailable", and the message goes to the log (under
-    the request id) for the operator."""
+    URL becomes "the database/cache is unavailable" (in `lang`), and the message goes to the
+    log (under the request id) for the operator."""
     services = getattr(connection.app.state, "services", None)
     if services is None:
         return message
-    addresses = {services.store.url: "database"}
+    addresses = {services.store.url: ("database", "api.database_unavailable")}
     if services.settings.redis_url:
-        addresses[safe_url(services.settings.redis_url)] = "cache"
-    for address, dependency in addresses.items():
+        addresses[safe_url(services.settings.redis_url)] = ("cache", "api.cache_unavailable")
+    for address, (dependency, key) in addresses.items():
         if address in message:
             log.warning("dependency failed", dependency=dependency, problem=message)
-            return f"the {dependency} is unavailable (the server log has the details)"
+            return said_in(key, lang, {})
     return message
 
 
@@ -140,11 +195,12 @@ def public_report(connection: HTTPConnection, report: Report, lang: str | None =
     """The Report as it leaves the server: in the answer's language (`api/language.py`), with
     `public_message` applied to the why of its warnings (`not stored: why`, `cache not used:
     why`)."""
+    lang = language_of(connection, lang)
+    shown = localized(report, lang)
     warnings = []
-    for warning in report.warnings:
+    for warning in shown.warnings:
         head, colon, why = warning.partition(": ")
-        warnings.append(f"{head}: {public_message(connection, why)}" if colon else warning)
-    shown = localized(report, language_of(connection, lang))
+        warnings.append(f"{head}: {public_message(connection, why, lang)}" if colon else warning)
     return shown.model_copy(update={"warnings": warnings})
 
 
@@ -158,54 +214,64 @@ def install(app: FastAPI) -> None:
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(
-            exc.status, exc.code, exc.message, request_id(request), exc.headers, exc.fields
-        )
+        return api_error_response(request, exc)
 
     async def on_bifrost_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BifrostError)
         status = status_of(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
-        message = public_message(request, exc.message_in(language_of(request)))
+        lang = language_of(request)
+        message = public_message(request, exc.message_in(lang), lang)
         return error_response(status, exc.code, message, request_id(request), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [
-            FieldProblem(field=".".join(str(part) for part in e["loc"]), message=e["msg"])
-            for e in exc.errors()
-        ]
-        first = problems[0] if problems else FieldProblem(field="request", message="invalid")
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return error_response(
-            422,
-            "validation_error",
-            f"{first.field}: {first.message}{more}",
-            request_id(request),
-            fields=problems,
-        )
+        problems = [problem_of(error) for error in exc.errors()] or [Problem("request", "invalid")]
+        first = problems[0]
+        if len(problems) > 1:
+            invalid = ApiError.said(
+                422,
+                "validation_error",
+                "validation.first_and_more",
+                fields=problems,
+                field=first.field,
+                problem=first,
+                more=len(problems) - 1,
+            )
+        else:
+            invalid = ApiError.said(
+                422,
+                "validation_error",
+                "validation.first",
+                fields=problems,
+                field=first.field,
+                problem=first,
+            )
+        return api_error_response(request, invalid)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if isinstance(exc.__cause__, ClientDisconnect):
             raise exc.__cause__  # the client left mid-body: not a bad body (`RequestContext`)
         if exc.status_code == 400:  # a body FastAPI or Starlette could not parse
-            return error_response(
-                422,
-                "validation_error",
-                f"body: cannot be read ({exc.detail}); check it and its Content-Type",
-                request_id(request),
+            unreadable = ApiError.said(
+                422, "validation_error", "api.unreadable_body", reason=exc.detail
             )
+            return api_error_response(request, unreadable)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        message = str(exc.detail)
         headers = dict(exc.headers or {})
-        if exc.status_code == 404 and message == "Not Found":
-            message = f"no such route: {request.url.path}; the routes are listed at /docs"
-        elif exc.status_code == 405:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            no_route = ApiError.said(404, code, "api.no_route", headers, path=request.url.path)
+            return api_error_response(request, no_route)
+        if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
             if request.method == "OPTIONS":  # what the path supports; CORS preflights aside
                 return Response(status_code=204, headers=headers)
-            message = f"{request.method} is not allowed on {request.url.path}; see /docs"
+            not_allowed = ApiError.said(
+                405, code, "api.not_allowed", headers, method=request.method, path=request.url.path
+            )
+            return api_error_response(request, not_allowed)
+        message = str(exc.detail)
         return error_response(exc.status_code, code, message, request_id(request), headers)
 
     app.add_exception_handler(ApiError, on_api_error)

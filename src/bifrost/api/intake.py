@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from bifrost.analysis.inputs import Source, discard_spools
-from bifrost.api.errors import ApiError, FieldProblem
+from bifrost.api.errors import ApiError
 from bifrost.api.language import language_of
 from bifrost.choices import Language, ProviderName, TextFormat
+from bifrost.i18n.validation import Problem, problem_of
 
 _PIECE = 1 << 16
 NO_NUL = r"^[^\x00]*$"
@@ -218,7 +219,7 @@ async def receive(
     else:
         source = await take_body(options.name or "upload", request.stream())
         if source.data == b"":  # answered before a stream starts with 200
-            raise ApiError(422, "input_error", "body: empty; send the log as the request body")
+            raise ApiError.said(422, "input_error", "intake.empty_body")
         sources = [source]
     return sources, options.model_copy(update={"lang": language_of(request, options.lang)})
 
@@ -280,9 +281,7 @@ async def _from_form(
     try:
         files = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
         if not files:
-            raise ApiError(
-                422, "validation_error", "body.file: send the log as a `file` part of the form"
-            )
+            raise ApiError.said(422, "validation_error", "intake.no_file")
         fields: dict[str, Any] = {}
         for key in form:
             if key == "file":
@@ -305,9 +304,7 @@ async def spool_files(files: list[UploadFile], name: str | None) -> list[Source]
             sources.append(source)
             with source.path.open("wb") as out:
                 if not await _copy(part, out):  # answered before a stream starts with 200
-                    raise ApiError(
-                        422, "input_error", f"body.file: {source.name} is empty; send the log"
-                    )
+                    raise ApiError.said(422, "input_error", "intake.empty_file", name=source.name)
     except BaseException:
         discard_spools(sources)
         raise
@@ -335,14 +332,12 @@ def strict_booleans(data: Any, where: str) -> None:
     if not isinstance(data, dict):
         return
     problems = [
-        FieldProblem(field=f"{where}.{name}", message="Input should be a valid boolean")
+        Problem(f"{where}.{name}", "Input should be a valid boolean", "bool_type")
         for name in sorted(_BOOLEANS & data.keys())
         if not isinstance(data[name], bool)
     ]
     if problems:
-        first = problems[0]
-        message = f"{first.field}: {first.message}"
-        raise ApiError(422, "validation_error", message, fields=problems)
+        raise _invalid_fields(problems)
 
 
 def _form_booleans(fields: dict[str, Any]) -> dict[str, Any]:
@@ -351,10 +346,8 @@ def _form_booleans(fields: dict[str, Any]) -> dict[str, Any]:
     for name in _BOOLEANS & fields.keys():
         value = fields[name]
         if value not in ("true", "false"):
-            raise ApiError(
-                422,
-                "validation_error",
-                f"body.{name}: must be true or false (got {str(value)[:40]!r})",
+            raise ApiError.said(
+                422, "validation_error", "intake.form_boolean", name=name, got=repr(str(value)[:40])
             )
         fields[name] = value == "true"
     return fields
@@ -372,11 +365,14 @@ def parse_json(text: str | bytes, where: str) -> Any:
     deeper than the parser's recursion allows."""
     try:
         return json.loads(text)
-    except ValueError as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+    except json.JSONDecodeError as exc:
+        raise ApiError.said(
+            422, "validation_error", "intake.invalid_json", where=where, reason=exc.msg
+        ) from None
+    except ValueError:
+        raise ApiError.said(422, "validation_error", "intake.json_not_utf8", where=where) from None
     except RecursionError:
-        reason = "nested too deeply"
-    raise ApiError(422, "validation_error", f"{where}: invalid JSON ({reason})")
+        raise ApiError.said(422, "validation_error", "intake.json_too_deep", where=where) from None
 
 
 def spool_source(name: str) -> Source:
@@ -387,9 +383,16 @@ def spool_source(name: str) -> Source:
 
 def invalid(exc: ValidationError, where: str) -> ApiError:
     """A 422 naming every wrong field, as FastAPI's own validation errors do."""
-    problems = [
-        FieldProblem(field=".".join([where, *map(str, e["loc"])]), message=e["msg"])
-        for e in exc.errors()
-    ]
+    return _invalid_fields([problem_of(error, where) for error in exc.errors()])
+
+
+def _invalid_fields(problems: list[Problem]) -> ApiError:
     first = problems[0]
-    return ApiError(422, "validation_error", f"{first.field}: {first.message}", fields=problems)
+    return ApiError.said(
+        422,
+        "validation_error",
+        "validation.first",
+        fields=problems,
+        field=first.field,
+        problem=first,
+    )

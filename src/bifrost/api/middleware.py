@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bifrost.api import metrics
-from bifrost.api.errors import ApiError, error_response
+from bifrost.api.errors import ApiError, api_error_response
 from bifrost.api.logs import log
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -97,12 +97,8 @@ class RequestContext:
         except Exception:
             log.exception("unhandled error", method=method, path=scope["path"])
             if scope["type"] == "http" and not response_started:
-                response = error_response(
-                    500,
-                    "internal_error",
-                    f"an internal error occurred; quote request id {rid} when reporting it",
-                    rid,
-                )
+                failed = ApiError.said(500, "internal_error", "api.internal_error", id=rid)
+                response = api_error_response(HTTPConnection(scope), failed)
                 await response(scope, receive, send_with_headers)
             elif scope["type"] == "websocket" and not socket_closed:
                 # Refused before the handshake is accepted, closed with "internal error" after:
@@ -168,10 +164,9 @@ class HostAndOrigin:
         if refusal is None:
             await self.app(scope, receive, send)
             return
-        status, code, message = refusal
         log.warning(
             "refused a request a web page may have sent",
-            code=code,
+            code=refusal.code,
             host=_header(scope, b"host"),
             origin=_header(scope, b"origin"),
             sec_fetch_site=_header(scope, b"sec-fetch-site"),
@@ -181,24 +176,18 @@ class HostAndOrigin:
         ):
             await send({"type": "websocket.close", "code": 1008})  # the server answers 403
             return
-        rid = scope.get("state", {}).get("request_id")
-        await error_response(status, code, message, rid)(scope, receive, send)
+        await api_error_response(HTTPConnection(scope), refusal)(scope, receive, send)
 
-    def _host_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+    def _host_refusal(self, scope: Scope) -> ApiError | None:
         host = _header(scope, b"host")
         if host is None or self.any_host:  # no Host: HTTP/1.0, never a browser
             return None
         name, _ = _split_host(host)
         if name in self.hosts or name.endswith(self.domains) or _is_ip(name):
             return None
-        return (
-            400,
-            "host_not_allowed",
-            f"this server does not answer to the host name {name[:100]!r}; "
-            "its operator can add it to BIFROST_ALLOWED_HOSTS",
-        )
+        return ApiError.said(400, "host_not_allowed", "api.host_not_allowed", host=repr(name[:100]))
 
-    def _origin_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+    def _origin_refusal(self, scope: Scope) -> ApiError | None:
         if scope["type"] == "http" and scope["method"] not in _STATE_CHANGING:
             return None
         origin = _header(scope, b"origin")
@@ -206,16 +195,11 @@ class HostAndOrigin:
             site = _header(scope, b"sec-fetch-site")
             if site not in ("cross-site", "same-site"):
                 return None
-            sender = f"another site (Sec-Fetch-Site: {site})"
-        elif self._trusted(origin, _header(scope, b"host")):
+            return ApiError.said(403, "origin_not_allowed", "api.other_site_not_allowed", site=site)
+        if self._trusted(origin, _header(scope, b"host")):
             return None
-        else:
-            sender = origin[:100]
-        return (
-            403,
-            "origin_not_allowed",
-            f"a web page from {sender} may not change anything here; if it is yours, "
-            "the operator can add its origin to BIFROST_CORS_ORIGINS",
+        return ApiError.said(
+            403, "origin_not_allowed", "api.origin_not_allowed", origin=origin[:100]
         )
 
     def _trusted(self, origin: str, host: str | None) -> bool:
@@ -237,8 +221,7 @@ class BodyLimit:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            rid = scope.get("state", {}).get("request_id")
-            await error_response(413, "too_large", self.message, rid)(scope, receive, send)
+            await api_error_response(HTTPConnection(scope), self.refusal)(scope, receive, send)
             return
         seen = 0
 
@@ -248,17 +231,14 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise ApiError(413, "too_large", self.message)
+                    raise self.refusal
             return message
 
         await self.app(scope, counted, send)
 
     @property
-    def message(self) -> str:
-        return (
-            f"the request body is larger than {self.max_bytes:,} bytes; send a smaller log "
-            "(gzip it) or raise BIFROST_MAX_REQUEST_BYTES on the server"
-        )
+    def refusal(self) -> ApiError:
+        return ApiError.said(413, "too_large", "api.body_too_large", limit=f"{self.max_bytes:,}")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

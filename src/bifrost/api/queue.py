@@ -73,11 +73,8 @@ class Queue:
             raise
         except Exception as exc:  # the broker client's own errors
             log.warning("queue unavailable", problem=str(exc).splitlines()[0][:300])
-            raise ApiError(
-                503,
-                "unavailable",
-                "the queue cannot be reached; try again (the server log says why)",
-                headers={"Retry-After": "5"},
+            raise ApiError.said(
+                503, "unavailable", "queue.unreachable", headers={"Retry-After": "5"}
             ) from None
         metrics.JOBS_QUEUED.inc()
         return job
@@ -85,9 +82,7 @@ class Queue:
     def _request_options(self, options: AnalysisOptions) -> RequestOptions:
         """What a worker can be asked; what it cannot do is refused, not ignored."""
         if not options.store:
-            raise ApiError(
-                422, "validation_error", "query.store: a queued analysis is always stored"
-            )
+            raise ApiError.said(422, "validation_error", "queue.always_stored")
         unsupported = {
             "store_input": options.store_input,
             "model": options.model is not None,
@@ -96,11 +91,7 @@ class Queue:
         }
         if any(unsupported.values()):
             name = next(name for name, asked in unsupported.items() if asked)
-            raise ApiError(
-                422, "validation_error", f"query.{name}: not available for a queued analysis"
-            )
+            raise ApiError.said(422, "validation_error", "queue.not_available", name=name)
         if options.llm is not None and options.llm != self.llm:
-            raise ApiError(
-                422, "validation_error", f"query.llm: this server explains with {self.llm}"
-            )
+            raise ApiError.said(422, "validation_error", "queue.other_llm", llm=self.llm)
         return RequestOptions(top=options.top, explain=options.llm is not None)

@@ -17,6 +17,7 @@ from bifrost.analysis.tenants import usage
 from bifrost.api import metrics
 from bifrost.api.auth import Caller
 from bifrost.api.errors import ApiError
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 from bifrost.store.records import utcnow
 
 
@@ -43,39 +44,46 @@ async def admit(caller: Caller, *, storing: bool, llm: bool, llm_asked: bool) ->
     used = await usage(caller.store, now)
     tenant = caller.tenant
     if limits.analyses_per_day is not None and used.analyses_today >= limits.analyses_per_day:
-        _refuse(
-            caller,
-            "analyses_per_day",
-            f"tenant {tenant} has used its {limits.analyses_per_day} analyses of today "
-            f"(UTC); the count starts again at {_when(used.day_resets_at)}",
-            used.day_resets_at,
-            now,
+        metrics.QUOTA_REFUSED.labels(tenant, "analyses_per_day").inc()
+        raise ApiError.said(
+            429,
+            "quota_exceeded",
+            "quota.analyses_per_day",
+            headers=_retry_after(used.day_resets_at, now),
+            tenant=tenant,
+            limit=limits.analyses_per_day,
+            resets=_when(used.day_resets_at),
         )
     if storing and limits.stored_bytes is not None and used.stored_bytes >= limits.stored_bytes:
         metrics.QUOTA_REFUSED.labels(tenant, "stored_bytes").inc()
-        raise ApiError(
+        raise ApiError.said(
             403,
             "quota_exceeded",
-            f"tenant {tenant} keeps {used.stored_bytes} bytes of analyses, its limit is "
-            f"{limits.stored_bytes}; delete old analyses, send store=false, or ask an admin "
-            "for a higher limit",
+            "quota.stored_bytes",
+            tenant=tenant,
+            kept=used.stored_bytes,
+            limit=limits.stored_bytes,
         )
     if tokens and used.llm_tokens_this_month >= (limits.llm_tokens_per_month or 0):
-        text = (
-            f"tenant {tenant} has used its {limits.llm_tokens_per_month} LLM tokens of this "
-            f"month (UTC); they start again at {_when(used.month_resets_at)}"
+        metrics.QUOTA_REFUSED.labels(tenant, "llm_tokens_per_month").inc()
+        spent = ApiError.said(
+            429,
+            "quota_exceeded",
+            "quota.llm_tokens",
+            headers=_retry_after(used.month_resets_at, now),
+            tenant=tenant,
+            limit=limits.llm_tokens_per_month,
+            resets=_when(used.month_resets_at),
         )
         if llm_asked:
-            _refuse(caller, "llm_tokens_per_month", text, used.month_resets_at, now)
-        metrics.QUOTA_REFUSED.labels(tenant, "llm_tokens_per_month").inc()
-        return Admission(llm=False, warning=f"not explained by the LLM: {text}")
+            raise spent
+        warning = message("warning.llm_quota", DEFAULT_LANGUAGE, why=spent.message)
+        return Admission(llm=False, warning=warning)
     return Admission(llm=llm)
 
 
-def _refuse(caller: Caller, limit: str, text: str, resets_at: datetime, now: datetime) -> None:
-    metrics.QUOTA_REFUSED.labels(caller.tenant, limit).inc()
-    retry = max(1, math.ceil((resets_at - now).total_seconds()))
-    raise ApiError(429, "quota_exceeded", text, headers={"Retry-After": str(retry)})
+def _retry_after(resets_at: datetime, now: datetime) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil((resets_at - now).total_seconds())))}
 
 
 def _when(moment: datetime) -> str:

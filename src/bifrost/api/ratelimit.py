@@ -58,7 +58,7 @@ def _whole_seconds(seconds: float) -> int:
 def _check(rate: Rate) -> None:
     # `Rate.parse` refuses these, but a Rate built by hand would divide by zero below.
     if rate.limit < 1 or rate.period_s <= 0:
-        raise UsageError(f"a rate needs at least 1 request per positive period, not {rate!r}")
+        raise UsageError.said("usage.bad_rate_object", rate=repr(rate))
 
 
 def _decision(rate: Rate, tokens: float, *, allowed: bool) -> Decision:

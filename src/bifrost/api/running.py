@@ -22,7 +22,6 @@ from bifrost.api.services import Services
 from bifrost.config import Settings
 from bifrost.errors import UsageError
 from bifrost.report import Report
-from bifrost.store.records import DEFAULT_TENANT
 
 OnStage = Callable[[str, dict[str, object]], None]
 """Told of each stage: `queued`, `analyzing`, `analyzed` (with counts), `explaining`."""
@@ -100,8 +99,9 @@ async def run_analysis(
         )
         if admitted.warning is not None:
             outcome.problems.append(admitted.warning)
-        if caller.store.tenant == DEFAULT_TENANT:  # the server's rules are the default tenant's
-            services.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
+        services.notifier.submit(
+            outcome.report, memory.labels, outcome.analysis_id, caller.store.tenant
+        )
         metrics.record_analysis(
             outcome.report,
             cached=outcome.cached,
@@ -126,19 +126,20 @@ def request_settings(base: Settings, options: AnalysisOptions) -> Settings:
     if options.top is not None:
         update["top"] = options.top
     if options.llm is not None and options.llm != base.llm:
-        configured = f"explains with {base.llm} only" if base.llm else "has no LLM configured"
-        raise ApiError(
-            422, "validation_error", f"query.llm: this server {configured} (BIFROST_LLM)"
-        )
+        if base.llm:
+            raise ApiError.said(422, "validation_error", "running.other_llm", llm=base.llm)
+        raise ApiError.said(422, "validation_error", "running.no_llm_configured")
     if options.model is not None:
         update["model"] = options.model
     if options.prompt is not None:
         if not base.llm:
-            raise ApiError(422, "validation_error", "query.prompt: this server has no LLM")
+            raise ApiError.said(422, "validation_error", "running.no_llm_for_prompt")
         try:
             prompt_named(options.prompt, base)
         except UsageError as exc:
-            raise ApiError(422, "validation_error", f"query.prompt: {exc.message}") from None
+            raise ApiError.said(
+                422, "validation_error", "validation.first", field="query.prompt", problem=exc
+            ) from None
         update["prompt"] = options.prompt
     return base.model_copy(update=update)
 

@@ -41,10 +41,10 @@ class Slots:
                 await self._semaphore.acquire()
         except TimeoutError:
             metrics.ANALYSES_REJECTED.inc()
-            raise ApiError(
+            raise ApiError.said(
                 503,
                 "busy",
-                "every analysis slot is taken; retry after the Retry-After delay",
+                "api.busy",
                 headers={"Retry-After": str(max(1, round(self._timeout_s)))},
             ) from None
         finally:

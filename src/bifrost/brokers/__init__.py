@@ -41,9 +41,7 @@ def open_transport(url: str, channels: Channels, *, reclaim_after_s: float = 60.
     scheme = url.split("://", 1)[0] if "://" in url else ""
     kind = SCHEMES.get(scheme)
     if kind is None:
-        raise UsageError(
-            f"unsupported broker {url!r}; use redis://HOST:PORT/DB or kafka://HOST:PORT"
-        )
+        raise UsageError.said("broker.unsupported", url=repr(url))
     if kind == "kafka":
         if importlib.util.find_spec("aiokafka") is None:
             raise UsageError.said("extra.kafka")

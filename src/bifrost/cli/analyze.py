@@ -16,7 +16,7 @@ import typer
 
 from bifrost.choices import FailOn, ProviderName
 from bifrost.cli.options import FailOnOption, Lang, NoColor, Paths, Quiet, Top, Verbose, one_of
-from bifrost.cli.output import progress_bar, run, run_async
+from bifrost.cli.output import cli_message, progress_bar, run, run_async
 from bifrost.errors import UsageError
 from bifrost.i18n import DEFAULT_LANGUAGE, message
 
@@ -33,6 +33,8 @@ class ReportFormat(StrEnum):
     sarif = "sarif"
     github = "github"
     junit = "junit"
+    github_summary = "github-summary"
+    gitlab_codequality = "gitlab-codequality"
 
 
 def analyze_command(
@@ -155,6 +157,7 @@ def analyze_command(
     def action() -> int:
         from bifrost.analysis import Labels, Memory, analyze_and_store
         from bifrost.config import load_settings
+        from bifrost.i18n.reports import reworded
 
         settings = load_settings(
             top=top,
@@ -193,7 +196,7 @@ def analyze_command(
             print(file=sys.stderr)
         report = outcome.report
         for warning in [*report.warnings, *outcome.problems]:
-            print(f"bifrost: warning: {warning}", file=sys.stderr)
+            print(f"bifrost: warning: {reworded(warning, settings.lang)}", file=sys.stderr)
         if outcome.cached and not quiet:
             said = message("cli.cached", settings.lang, id=outcome.analysis_id)
             print(f"bifrost: {said}", file=sys.stderr)
@@ -214,12 +217,13 @@ def _notify(settings: Settings, report: Report, labels: Labels, analysis_id: int
         raise UsageError.said("usage.no_notify_rules")
     for name, delivery in run_async(notify_once(settings, report, labels, analysis_id)).items():
         if delivery is None:
-            said = "held back: the same failure was sent within the cool-down"
+            outcome = cli_message("notify.held_back")
         elif delivery.status == "sent":
-            said = "sent"
+            outcome = cli_message("notify.sent")
         else:
-            said = f"failed after {delivery.attempts} tries: {delivery.error}"
-        print(f"bifrost: notification to {name}: {said}", file=sys.stderr)
+            outcome = cli_message("notify.failed", attempts=delivery.attempts, error=delivery.error)
+        said = cli_message("notify.delivery", name=name, outcome=outcome)
+        print(f"bifrost: {said}", file=sys.stderr)
 
 
 def _stream_to_stderr(text: str) -> None:
@@ -235,16 +239,20 @@ def show_dry_run(inputs: list[str], settings: Settings) -> int:
     planned = dry_run(analyze(inputs, settings), settings)
     prepared = planned.prepared
     request = prepared.request
-    target = planned.provider or "(no provider configured)"
-    model = planned.model or "-"
-    print(f"# dry run: nothing is sent. provider: {target}, model: {model}")
-    print(
-        f"# prompt {prepared.prompt.id}; digest: {prepared.digest.tokens} of "
-        f"{settings.max_input_tokens} tokens, {prepared.digest.findings_included} findings, "
-        f"{prepared.digest.lines_included} evidence lines"
+    target = planned.provider or cli_message("dry_run.no_provider")
+    print(cli_message("dry_run.header", provider=target, model=planned.model or "-"))
+    digest = prepared.digest
+    said = cli_message(
+        "dry_run.digest",
+        prompt=prepared.prompt.id,
+        tokens=digest.tokens,
+        budget=settings.max_input_tokens,
+        findings=digest.findings_included,
+        lines=digest.lines_included,
     )
+    print(said)
     redactions = ", ".join(f"{r.placeholder} ({r.kind}) ×{r.count}" for r in prepared.redactions)
-    print(f"# redacted: {redactions or 'nothing'}")
+    print(cli_message("dry_run.redacted", redactions=redactions or cli_message("word.nothing")))
     print("\n## system\n")
     print(request.system)
     print("\n## user\n")

@@ -17,6 +17,7 @@ from bifrost.cli import (
     diff,
     experiments,
     export,
+    filter,
     history,
     jobs,
     keys,
@@ -34,6 +35,7 @@ from bifrost.cli import (
 )
 from bifrost.cli.output import INTERRUPTED, stop_on_ctrl_c
 from bifrost.cli.usage import usage_error
+from bifrost.i18n import language
 
 app = typer.Typer(
     name="bifrost",
@@ -46,6 +48,7 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze.analyze_command)
 app.command("templates")(templates.templates_command)
+app.command("filter")(filter.filter_command)
 app.command("diff")(diff.diff_command)
 app.command("batch")(batch.batch_command)
 app.add_typer(history.app, name="history")
@@ -75,6 +78,17 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
+def _language(value: str | None) -> str | None:
+    """`--lang` before the command (`bifrost --lang ko keys list`), for the commands that have
+    no `--lang` of their own; a language Bifrost does not speak is a usage error."""
+    if value is None:
+        return None
+    try:
+        return language(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc} (got {value!r})") from None
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
@@ -92,12 +106,21 @@ def _root(
         help="Settings file (TOML) to read instead of bifrost.toml in the user config "
         "directory; same as BIFROST_CONFIG.",
     ),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        metavar="LANG",
+        callback=_language,
+        help="The language of every command's words: en or ko; same as BIFROST_LANG.",
+    ),
 ) -> None:
     """Find the few lines that explain why a log failed."""
     from bifrost.config import CONFIG_ENV
 
     if config_file is not None:
         os.environ[CONFIG_ENV] = config_file  # every command's load_settings reads it
+    if lang is not None:
+        os.environ["BIFROST_LANG"] = lang  # so do `cli_language` and the settings
 
 
 def run() -> None:

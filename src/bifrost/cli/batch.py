@@ -14,7 +14,7 @@ import typer
 
 from bifrost.choices import FailOn
 from bifrost.cli.options import FailOnOption, NoColor, Quiet, Top, Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 from bifrost.errors import UsageError
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ def _progress(total: int, *, quiet: bool) -> Iterator[OnDone | None]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    analysing = TextColumn(cli_message("progress.analysing"))
+    columns = (analysing, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("files", total=total)
         yield lambda _result: bar.advance(task)
@@ -229,21 +230,26 @@ def _print_table(batch: Batch, *, no_color: bool) -> None:
     table = Table(box=None, header_style="bold")
     folder, names = _relative([r.path for r in batch.files])
     if folder:
-        screen.print(Text(f"in {folder}{os.sep}", style="dim"))
+        screen.print(Text(cli_message("batch.folder", folder=folder + os.sep), style="dim"))
     widest = max((len(name) for name in names), default=4)
     file_width = min(widest, max(24, screen.width // 3))
     answer_width = max(20, screen.width - file_width - _OTHER_COLUMNS)
-    table.add_column("file", width=file_width, overflow="fold")  # never cut short
-    table.add_column("verdict", no_wrap=True)
+    # the file's name is never cut short
+    table.add_column(cli_message("column.file"), width=file_width, overflow="fold")
+    table.add_column(cli_message("column.verdict"), no_wrap=True)
     table.add_column(
-        "top finding (or why unread)", no_wrap=True, overflow="ellipsis", max_width=answer_width
+        cli_message("column.top_finding_or_why"),
+        no_wrap=True,
+        overflow="ellipsis",
+        max_width=answer_width,
     )
-    table.add_column("findings", justify="right", no_wrap=True)
-    table.add_column("lines", justify="right", no_wrap=True)
+    table.add_column(cli_message("column.findings"), justify="right", no_wrap=True)
+    table.add_column(cli_message("column.lines"), justify="right", no_wrap=True)
+    unread = cli_message("batch.unread")
     warned: list[tuple[str, str]] = []
     for result, name in zip(batch.files, names, strict=True):
         row = record(result)
-        verdict = row["verdict"] or "unread"
+        verdict = row["verdict"] or unread
         answer = Text(row["top_finding"] or "")
         if row["error"]:
             answer = Text(row["error"].removeprefix(f"{result.path}: "), style="red")
@@ -260,11 +266,9 @@ def _print_table(batch: Batch, *, no_color: bool) -> None:
         screen.print(Text(f"  {path}: ", style="yellow") + Text(warning))
     analysed = sum(r.report is not None for r in batch.files)
     if batch.shared:
-        screen.print("\n[bold]In several files[/bold]")
+        screen.print(Text.assemble("\n", (cli_message("batch.shared"), "bold")))
         for shared in batch.shared:
-            screen.print(
-                Text(f"  {len(shared.files)}/{analysed} analysed  {shared.severity:<8} ")
-                + Text(shared.title)
-            )
-    screen.print("\n[bold]First failure[/bold]")
+            found_in = cli_message("batch.shared_in", files=len(shared.files), analysed=analysed)
+            screen.print(Text(f"  {found_in}  {shared.severity:<8} ") + Text(shared.title))
+    screen.print(Text.assemble("\n", (cli_message("batch.first_failure"), "bold")))
     screen.print(Text(f"  {batch.first_failure.note}"))

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 
 app = typer.Typer(
     help="Show the settings in effect and where each came from.\n\nBuilt-in defaults < "
@@ -58,11 +58,11 @@ def show_command(
             )
             return
         out = console(no_color=no_color)
-        exists = "" if loaded.file.exists() else " (not there: defaults and environment only)"
-        out.print(Text(f"settings file: {loaded.file}{exists}", style="dim"))
+        found = "config.settings_file" if loaded.file.exists() else "config.settings_file_missing"
+        out.print(Text(cli_message(found, file=loaded.file), style="dim"))
         table = Table(box=None, header_style="bold")
-        for column in ("setting", "value", "from"):
-            table.add_column(column, overflow="fold")
+        for column in ("column.setting", "column.value", "column.from"):
+            table.add_column(cli_message(column), overflow="fold")
         for name, value, origin in rows:
             table.add_row(name, Text(json.dumps(value)), Text(origin, style=_STYLE[origin]))
         out.print(table)

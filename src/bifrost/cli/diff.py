@@ -58,6 +58,7 @@ def diff_command(
     """
     from bifrost.analysis.diff import compare_runs, stored_baseline
     from bifrost.config import load_settings
+    from bifrost.i18n.reports import reworded
 
     def action() -> int:
         settings = load_settings(top=top, fail_on=fail_on, lang=lang)
@@ -72,7 +73,7 @@ def diff_command(
     def _compare(baseline: str, failing: str, settings: Settings, label: str | None) -> int:
         result = compare_runs(baseline, failing, settings, baseline_name=label)
         for warning in result.baseline_warnings + result.report.warnings:
-            print(f"bifrost: warning: {warning}", file=sys.stderr)
+            print(f"bifrost: warning: {reworded(warning, settings.lang)}", file=sys.stderr)
         if not quiet:
             print_report(result.report, format, no_color=no_color, lang=settings.lang)
         return exit_code(result.report, settings.fail_on)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import cli_counted, cli_message, run, run_async
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -44,7 +44,7 @@ def list_command(verbose: Verbose = False) -> None:
         async with await open_store(settings) as store:
             found = await experiment_list(settings, store)
         for name, count, running in found:
-            print(f"{'*' if running else ' '} {name:<32} {count} analyses")
+            print(f"{'*' if running else ' '} {name:<32} {cli_counted(count, 'analysis')}")
 
     run(lambda: run_async(body()), verbose=verbose)
 
@@ -108,14 +108,15 @@ def _dollars(value: float) -> str:
 
 
 COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
-    ("judged right", "feedback", _percent),
-    ("grounded", "grounded", _percent),
-    ("agrees w/ engine", "agreement", _percent),
-    ("latency", "latency_s", _seconds),
-    ("prompt tok", "prompt_tokens", _count),
-    ("output tok", "completion_tokens", _count),
-    ("cost/analysis", "cost_usd", _dollars),
+    ("column.judged_right", "feedback", _percent),
+    ("column.grounded", "grounded", _percent),
+    ("column.agrees", "agreement", _percent),
+    ("column.latency", "latency_s", _seconds),
+    ("column.prompt_tokens", "prompt_tokens", _count),
+    ("column.output_tokens", "completion_tokens", _count),
+    ("column.cost", "cost_usd", _dollars),
 )
+"""Each figure's heading (a message id), its field of `VariantResult` and how it is shown."""
 
 
 def estimate_cell(estimate: Estimate, shown: Formatter) -> str:
@@ -132,7 +133,12 @@ def _head(result: VariantResult) -> list[str]:
     return [result.name, str(result.analyses), str(result.failed), str(result.reused)]
 
 
-HEADINGS = ["variant", "analyses", "failed", "reused", *(c[0] for c in COLUMNS)]
+HEADINGS = ["column.variant", "column.analyses", "column.failed", "column.reused"]
+HEADINGS += [heading for heading, _, _ in COLUMNS]
+
+
+def _headings() -> list[str]:
+    return [cli_message(heading) for heading in HEADINGS]
 
 
 def _cells(result: VariantResult) -> list[str]:
@@ -142,8 +148,8 @@ def _cells(result: VariantResult) -> list[str]:
 def experiment_table(report: ExperimentReport) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"Experiment {report.name}", title_justify="left")
-    for heading in HEADINGS:
+    table = Table(title=cli_message("experiments.title", name=report.name), title_justify="left")
+    for heading in _headings():
         table.add_column(heading, overflow="fold")
     for result in report.variants:
         table.add_row(*_cells(result))
@@ -152,9 +158,9 @@ def experiment_table(report: ExperimentReport) -> Table:
 
 def experiment_markdown(report: ExperimentReport) -> str:
     lines = [
-        f"## Experiment `{report.name}`",
+        f"## {cli_message('experiments.title', name=f'`{report.name}`')}",
         "",
-        "| " + " | ".join(HEADINGS) + " |",
+        "| " + " | ".join(_headings()) + " |",
         "|" + "---|" * len(HEADINGS),
     ]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in report.variants]

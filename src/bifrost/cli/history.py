@@ -25,7 +25,7 @@ from bifrost.cli.options import (
     Verbose,
     VerdictOption,
 )
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_language, cli_message, run
 from bifrost.errors import UsageError
 
 if TYPE_CHECKING:
@@ -177,9 +177,9 @@ def similar_command(
 
         found = asyncio.run(fetch())
         for incident in found:
-            print(incident.model_dump_json() if json_output else incident.line())
+            print(incident.model_dump_json() if json_output else incident.line(cli_language()))
         if not found and not json_output:
-            print("No past analysis of the same failure.", file=sys.stderr)
+            print(cli_message("history.no_similar"), file=sys.stderr)
 
     run(action, verbose=verbose)
 
@@ -210,7 +210,7 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
 
     out = console(no_color=no_color)
     if not rows:
-        out.print("No stored analyses match.", style="dim")
+        out.print(cli_message("history.none"), style="dim")
         return
     # One line a row at any width: long texts are cut, never wrapped; on a narrow terminal
     # the provider column gives its room to the top finding.
@@ -221,15 +221,24 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
     columns = (id_width, 16, max(5, input_width), max(7, service_width), 7, 20 if wide else 0)
     fixed = sum(columns) + 2 * (len(columns) if wide else len(columns) - 1)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("when (UTC)", no_wrap=True)
-    table.add_column("input", no_wrap=True, overflow="ellipsis", max_width=input_width)
-    table.add_column("service", no_wrap=True, overflow="ellipsis", max_width=service_width)
-    table.add_column("verdict", no_wrap=True)
+    table.add_column(cli_message("column.id"), justify="right", no_wrap=True)
+    table.add_column(cli_message("column.when"), no_wrap=True)
+    table.add_column(
+        cli_message("column.input"), no_wrap=True, overflow="ellipsis", max_width=input_width
+    )
+    table.add_column(
+        cli_message("column.service"), no_wrap=True, overflow="ellipsis", max_width=service_width
+    )
+    table.add_column(cli_message("column.verdict"), no_wrap=True)
     top_width = max(16, out.width - fixed)
-    table.add_column("top finding", no_wrap=True, overflow="ellipsis", max_width=top_width)
+    table.add_column(
+        cli_message("column.top_finding"), no_wrap=True, overflow="ellipsis", max_width=top_width
+    )
     if wide:
-        table.add_column("explained by", no_wrap=True, overflow="ellipsis", max_width=20)
+        table.add_column(
+            cli_message("column.explained_by"), no_wrap=True, overflow="ellipsis", max_width=20
+        )
+    built_in = cli_message("history.built_in")
     for row in rows:
         cells: list[str | Text] = [
             str(row.id),
@@ -240,7 +249,7 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
             Text(row.top_title or "—"),
         ]
         if wide:
-            cells.append(Text("/".join(filter(None, (row.provider, row.model))) or "built-in"))
+            cells.append(Text("/".join(filter(None, (row.provider, row.model))) or built_in))
         table.add_row(*cells)
     out.print(table)
 

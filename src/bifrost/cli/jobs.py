@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import cli_counted, cli_message, run, run_async
 from bifrost.cli.worker import DEFAULT_BROKER, BrokerOption, PrefixOption
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def dead_command(
         for entry in entries:
             print(json.dumps(_row(entry)) if json_output else _line(entry))
         if not entries and not json_output:
-            print("no dead letters", file=sys.stderr)
+            print(cli_message("jobs.none"), file=sys.stderr)
 
     run(action, verbose=verbose)
 
@@ -69,7 +69,7 @@ def retry_command(
 
     def action() -> None:
         new = run_async(_with_broker(broker, prefix, lambda t: t.send_again(entry)))
-        print(f"sent again as {new}", file=sys.stderr)
+        print(cli_message("jobs.sent_again", id=new), file=sys.stderr)
 
     run(action, verbose=verbose)
 
@@ -106,6 +106,8 @@ def _row(entry: DeadEntry) -> dict[str, object]:
 def _line(entry: DeadEntry) -> str:
     letter = entry.letter
     when = entry.at.strftime("%Y-%m-%d %H:%M:%S")
-    request = letter.request_id if letter.request_id is not None else "(not a request)"
-    tries = f"{letter.attempts} tr{'y' if letter.attempts == 1 else 'ies'}"
+    request = letter.request_id
+    if request is None:
+        request = cli_message("jobs.not_a_request")
+    tries = cli_counted(letter.attempts, "try")
     return f"{entry.id}  {when}  {request}  {tries}  {letter.reason}"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 
 if TYPE_CHECKING:
     from bifrost.store import ApiKey
@@ -97,13 +97,15 @@ def create_command(
         else:
             sys.stdout.write(secret + "\n")
         sys.stdout.flush()
-        of_tenant = f" of tenant {tenant}" if tenant else ""
-        print(
-            f"created key {key.id} {_quoted(key.name)}{of_tenant} "
-            f"({', '.join(key.scopes)}; {key.rate or 'default rate'}): "
-            "store it now, it is not shown again",
-            file=sys.stderr,
+        said = cli_message(
+            "keys.created_for_tenant" if tenant else "keys.created",
+            id=key.id,
+            name=_quoted(key.name),
+            tenant=tenant,
+            scopes=", ".join(key.scopes),
+            rate=key.rate or cli_message("keys.default_rate"),
         )
+        print(said, file=sys.stderr)
 
     run(action, verbose=verbose)
 
@@ -167,7 +169,7 @@ def revoke_command(
                 return await revoke_key(await as_tenant(store, tenant), key_id)
 
         key = asyncio.run(revoke())
-        print(f"revoked key {key.id} {_quoted(key.name)}")
+        print(cli_message("keys.revoked", id=key.id, name=_quoted(key.name)))
 
     run(action, verbose=verbose)
 
@@ -181,6 +183,7 @@ def _quoted(name: str) -> str:
 
 
 def _print_keys(keys: list[ApiKey], *, no_color: bool, show_all: bool) -> None:
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -188,28 +191,31 @@ def _print_keys(keys: list[ApiKey], *, no_color: bool, show_all: bool) -> None:
 
     out = console(no_color=no_color)
     if not keys:
-        hint = "" if show_all else " (--all shows revoked ones too)"
-        out.print(f"No API keys{hint}; `bifrost keys create NAME` makes one.", style="dim")
+        out.print(cli_message("keys.none" if show_all else "keys.none_active"), style="dim")
         return
+    revoked = cli_message("keys.revoked_status")
     table = Table(box=None, pad_edge=False, collapse_padding=True)
-    table.add_column("id", no_wrap=True)
-    table.add_column("name")
-    table.add_column("prefix", no_wrap=True, min_width=PREFIX_WIDTH)  # never cut short
-    table.add_column("scopes")
-    table.add_column("rate")
-    table.add_column("created (UTC)", min_width=DATE_WIDTH)
-    table.add_column("last used", min_width=DATE_WIDTH)
-    table.add_column("status", no_wrap=True, min_width=len("revoked"))
+    table.add_column(cli_message("column.id"), no_wrap=True)
+    table.add_column(cli_message("column.name"))
+    # never cut short
+    table.add_column(cli_message("column.prefix"), no_wrap=True, min_width=PREFIX_WIDTH)
+    table.add_column(cli_message("column.scopes"))
+    table.add_column(cli_message("column.rate"))
+    table.add_column(cli_message("column.created"), min_width=DATE_WIDTH)
+    table.add_column(cli_message("column.last_used"), min_width=DATE_WIDTH)
+    table.add_column(cli_message("column.status"), no_wrap=True, min_width=cell_len(revoked))
     for key in keys:
         table.add_row(
             str(key.id),
             Text(key.name),
             Text(key.prefix + "…"),
             Text(", ".join(key.scopes)),
-            Text(key.rate or "default"),
+            Text(key.rate or cli_message("word.default")),
             _when(key.created_at),
-            _when(key.last_used_at) if key.last_used_at else "never",
-            Text("active", style="green") if key.active else Text("revoked", style="red"),
+            _when(key.last_used_at) if key.last_used_at else cli_message("word.never"),
+            Text(cli_message("keys.active"), style="green")
+            if key.active
+            else Text(revoked, style="red"),
         )
     out.print(table)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import cli_message, run, run_async
 
 app = typer.Typer(
     help="Pin what fixed a failure to its findings.\n\nEvery later finding of the same "
@@ -40,7 +40,7 @@ def add_command(
 
         async with await open_store(load_settings()) as store:
             pinned = await pin_known(store, analysis_id, finding, note, link)
-        return f"pinned to template {pinned.template_id}: {pinned.title}"
+        return cli_message("known.pinned", template=pinned.template_id, title=pinned.title)
 
     run(lambda: print(run_async(body())), verbose=verbose)
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 from bifrost.errors import UsageError
 
 db_app = typer.Typer(help="Apply and inspect the history database's migrations.")
@@ -32,7 +32,7 @@ def upgrade_command(verbose: Verbose = False) -> None:
         from bifrost.analysis.maintenance import upgrade_database
 
         revision = asyncio.run(upgrade_database(load_settings()))
-        print(f"database at revision {revision}")
+        print(cli_message("db.at_revision", revision=revision))
 
     run(action, verbose=verbose)
 
@@ -70,10 +70,13 @@ def cache_stats_command(verbose: Verbose = False) -> None:
         stats = asyncio.run(cache_stats(load_settings()))
         total = stats.hits + stats.misses
         rate = f"{stats.hits / total:.0%}" if total else "—"
-        print(f"entries: {stats.entries}\nhits: {stats.hits}\nmisses: {stats.misses}")
-        print(f"hit rate: {rate}")
+        print(cli_message("cache.entries", n=stats.entries))
+        print(cli_message("cache.hits", n=stats.hits))
+        print(cli_message("cache.misses", n=stats.misses))
+        print(cli_message("cache.hit_rate", rate=rate))
         if stats.oldest and stats.newest:
-            print(f"oldest: {stats.oldest.isoformat()}\nnewest: {stats.newest.isoformat()}")
+            print(cli_message("cache.oldest", when=stats.oldest.isoformat()))
+            print(cli_message("cache.newest", when=stats.newest.isoformat()))
 
     run(action, verbose=verbose)
 
@@ -86,10 +89,11 @@ def cache_clear_command(verbose: Verbose = False) -> None:
     from bifrost.analysis.maintenance import clear_cache
     from bifrost.config import load_settings
 
-    run(
-        lambda: print(f"removed {asyncio.run(clear_cache(load_settings()))} cached answers"),
-        verbose=verbose,
-    )
+    def action() -> None:
+        removed = asyncio.run(clear_cache(load_settings()))
+        print(cli_message("cache.cleared", n=removed))
+
+    run(action, verbose=verbose)
 
 
 def feedback_command(
@@ -121,6 +125,6 @@ def feedback_command(
         if good == bad:
             raise UsageError.said("usage.good_or_bad")
         asyncio.run(record())
-        print(f"feedback recorded for analysis {analysis_id}")
+        print(cli_message("feedback.recorded", id=analysis_id))
 
     run(action, verbose=verbose)

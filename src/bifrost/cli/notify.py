@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import cli_message, run, run_async
 from bifrost.errors import UsageError
 
 app = typer.Typer(
@@ -35,13 +35,14 @@ def sample_command(
 
         settings = load_settings()
         if destination not in settings.notify_destinations:
-            known = ", ".join(sorted(settings.notify_destinations)) or "none configured"
+            known = ", ".join(sorted(settings.notify_destinations))
+            known = known or cli_message("notify.none_configured")
             raise UsageError.said("notify.no_destination", name=repr(destination), known=known)
         delivery = run_async(send_test(settings, destination))
         if delivery.status != "sent":
             print(f"bifrost: error: {destination}: {delivery.error}", file=sys.stderr)
             return 3
-        print(f"sent a sample notification to {destination}", file=sys.stderr)
+        print(cli_message("notify.sample_sent", destination=destination), file=sys.stderr)
         return 0
 
     run(action, verbose=verbose)

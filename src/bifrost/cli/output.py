@@ -1,5 +1,5 @@
 """What every command shares: the error line, the exit codes, Ctrl-C, broken pipes, the
-progress bar of a long read.
+progress bar of a long read, and its own words in the language asked for (`cli_message`).
 
 Rich is not imported here (`console.py` has it): a command loads it only to print, and the
 progress bar only when it shows one (never in a pipe or in CI).
@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import traceback
+import unicodedata
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from bifrost.errors import BifrostError
-from bifrost.i18n import DEFAULT_LANGUAGE, language, message
+from bifrost.i18n import DEFAULT_LANGUAGE, counted, language, message
 
 if TYPE_CHECKING:
     import asyncio
@@ -58,7 +59,8 @@ def progress_bar(paths: list[str], *, quiet: bool) -> Iterator[Callable[[int], N
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    reading = TextColumn(cli_message("progress.reading"))
+    columns = (reading, BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("read", total=total)
         yield lambda n: bar.advance(task, n)
@@ -91,8 +93,12 @@ def run(action: Callable[[], int | None], *, verbose: bool) -> NoReturn:
 
 def fail(message: str, code: int) -> int:
     """Print one clear line on stderr and return the exit code."""
-    print(f"bifrost: error: {message}", file=sys.stderr)
+    sys.stderr.write(_error_line(message))
     return code
+
+
+def _error_line(message: str) -> str:
+    return f"bifrost: error: {message}\n"
 
 
 def report_error(exc: BaseException, *, verbose: bool) -> int:
@@ -124,6 +130,29 @@ def cli_language(argv: Sequence[str] | None = None) -> str:
         return DEFAULT_LANGUAGE
 
 
+def cli_message(key: str, /, **fields: object) -> str:
+    """The catalog message `key` in the language of `cli_language`: for the sentences, headings
+    and status lines a person reads, never for machine output (JSON, CSV, ids, values)."""
+    return message(key, cli_language(), **fields)
+
+
+def cli_counted(count: int, noun: str, /) -> str:
+    """`"3 analyses"`, `"분석 3건"`: `counted` in the language of `cli_language`."""
+    return counted(count, noun, cli_language())
+
+
+def aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """Indented `label  value` lines, the values in one column two spaces after the widest
+    label. Widths are terminal columns: a Korean syllable takes two, so `str.ljust` would leave
+    the values after translated labels out of line."""
+    width = max((_columns(label) for label, _ in rows), default=0) + 2
+    return [f"  {label}{' ' * (width - _columns(label))}{value}" for label, value in rows]
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def _reader_gone() -> int:
     """Stdout onto /dev/null, so that Python's own flush at exit stays quiet (what is left in
     its buffer cannot be written anyway); see `READER_GONE`."""
@@ -147,11 +176,13 @@ def stop_on_ctrl_c() -> None:
     (standard input being spooled) would go on. See `_interrupt` for where it is raised.
     """
     _said_interrupted.clear()
+    _interrupted_line[:] = [_error_line(cli_message("cli.interrupted")).encode()]
     signal.signal(signal.SIGINT, _interrupt)
 
 
 _COMMAND_TASK = "bifrost-command"
 _said_interrupted: list[bool] = []  # not empty once a Ctrl-C was said (no `global` needed)
+_interrupted_line: list[bytes] = []  # what it says, in the language asked for, made beforehand
 CLEANUP_S = 5.0
 """How long a command may take to clean up after Ctrl-C before it is ended without."""
 
@@ -189,7 +220,7 @@ def _say_interrupted() -> bool:
         return False
     _said_interrupted.append(True)
     with contextlib.suppress(OSError):
-        os.write(2, b"bifrost: error: interrupted\n")
+        os.write(2, b"".join(_interrupted_line))
     return True
 
 

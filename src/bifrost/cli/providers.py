@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bifrost.cli.options import NoColor, Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 
 
 def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> None:
@@ -22,14 +22,24 @@ def providers_command(no_color: NoColor = False, verbose: Verbose = False) -> No
 
     def action() -> None:
         settings = load_settings()
-        table = Table("provider", "where", "reachable", "models / problem", box=None)
+        headings = (
+            "column.provider",
+            "column.where",
+            "column.reachable",
+            "column.models_or_problem",
+        )
+        table = Table(*(cli_message(heading) for heading in headings), box=None)
         for status in asyncio.run(provider_statuses(settings)):
-            chosen = " (configured)" if status.name == settings.llm else ""
+            name = status.name
+            if name == settings.llm:
+                name = cli_message("providers.configured", name=name)
             detail = ", ".join(status.models[:8]) if status.reachable else status.problem or ""
             table.add_row(
-                status.name + chosen,
+                name,
                 Text(status.target),
-                Text("yes", style="green") if status.reachable else Text("no", style="red"),
+                Text(cli_message("word.yes"), style="green")
+                if status.reachable
+                else Text(cli_message("word.no"), style="red"),
                 Text(detail or "—"),
             )
         console(no_color=no_color).print(table)

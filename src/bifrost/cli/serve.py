@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, get_args
 import typer
 
 from bifrost.cli.options import Verbose, one_of
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_counted, cli_message, run
 from bifrost.errors import ServiceError, UsageError
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def serve_command(
 
     def action() -> None:
         if importlib.util.find_spec("uvicorn") is None:  # the optional `server` extra
-            raise UsageError("the server is not installed; pip install 'bifrost-logs[server]'")
+            raise UsageError.said("extra.server")
         from bifrost.api.server import serve, server_config
 
         loaded = load_settings_with_origins(
@@ -106,37 +106,44 @@ def serve_command(
         if not settings.session_secret:  # one for every worker: a sign-in holds on any of them
             os.environ["BIFROST_SESSION_SECRET"] = secrets.token_urlsafe(32)
         where = f"http://{_url_host(host)}:{port}"
-        say = sys.stderr.write
-        say(f"Bifrost API on {where} ({workers} worker{'s' if workers > 1 else ''})\n")
-        say(f"  database: {safe_url(database_url(settings))}\n")
-        cache = f"redis {safe_url(settings.redis_url)}" if settings.redis_url else "database"
-        say(f"  cache: {cache}\n")
+        sys.stderr.write(
+            cli_message("serve.started", where=where, workers=cli_counted(workers, "worker")) + "\n"
+        )
+
+        def say(line: str) -> None:
+            sys.stderr.write(f"  {line}\n")  # under the first line, indented
+
+        say(cli_message("serve.database", url=safe_url(database_url(settings))))
+        if settings.redis_url:
+            say(cli_message("serve.cache_redis", url=safe_url(settings.redis_url)))
+        else:
+            say(cli_message("serve.cache_database"))
         if settings.queue_url:
-            say(f"  queue: {safe_url(settings.queue_url)} (analysed by `bifrost worker`)\n")
+            say(cli_message("serve.queue", url=safe_url(settings.queue_url)))
             os.environ["BIFROST_QUEUE_URL"] = settings.queue_url
         if settings.forwarded_allow_ips:
-            say(f"  proxies: {settings.forwarded_allow_ips} (X-Forwarded-For names the client)\n")
-        say(
-            "  auth: on (X-API-Key required; `bifrost keys create NAME`)\n"
-            if require_keys
-            else "  auth: off (loopback only; --auth to require API keys)\n"
-        )
-        say(f"  docs: {where}/docs   metrics: {where}/metrics\n")
+            say(cli_message("serve.proxies", proxies=settings.forwarded_allow_ips))
+        say(cli_message("serve.auth_on") if require_keys else cli_message("serve.auth_off"))
+        say(cli_message("serve.docs", docs=f"{where}/docs", metrics=f"{where}/metrics"))
         metrics_dir = tempfile.mkdtemp(prefix="bifrost-metrics-") if workers > 1 else None
         if metrics_dir:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
-        cause = ""
+        stopped_by = ""
         try:
             serve(server_config(settings, host=host, port=port, workers=workers))
         except _Stopped as stopped:
-            cause = f" ({stopped})"
+            stopped_by = str(stopped)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if metrics_dir:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
-        say(f"Bifrost API stopped{cause}; requests in flight were answered\n")
+        if stopped_by:
+            stopped_line = cli_message("serve.stopped_by", signal=stopped_by)
+        else:
+            stopped_line = cli_message("serve.stopped")
+        sys.stderr.write(stopped_line + "\n")
 
     run(action, verbose=verbose)
 
@@ -160,9 +167,7 @@ def _check_proxies(loaded: LoadedSettings) -> None:
         "flag": "--forwarded-allow-ips",
         "environment": "BIFROST_FORWARDED_ALLOW_IPS",
     }.get(loaded.origins["forwarded_allow_ips"], f"{loaded.file}: forwarded_allow_ips")
-    raise UsageError(
-        f"{where}: must be IP addresses or networks, comma-separated, or * (got {proxies!r})"
-    )
+    raise UsageError.said("serve.bad_proxies", where=where, proxies=repr(proxies))
 
 
 def _is_network(text: str) -> bool:
@@ -193,6 +198,6 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ServiceError(
-                f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+            raise ServiceError.said(
+                "serve.port_taken", host=host, port=port, reason=exc.strerror
             ) from None

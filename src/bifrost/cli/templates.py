@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bifrost.cli.options import NoColor, Paths, Verbose
-from bifrost.cli.output import run
+from bifrost.cli.output import cli_message, run
 
 if TYPE_CHECKING:
     from bifrost.analysis.templates import Templates
@@ -68,7 +68,8 @@ def _print_table(mined: Templates, *, no_color: bool) -> None:
 
     from bifrost.cli.console import console
 
-    table = Table("count", "template_id", "template", box=None, header_style="bold")
+    headings = ("column.count", "column.template_id", "column.template")
+    table = Table(*(cli_message(heading) for heading in headings), box=None, header_style="bold")
     for row in mined.counts():
         table.add_row(f"{row['count']:,}", str(row["template_id"]), Text(str(row["template"])))
     console(no_color=no_color).print(table)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import aligned, cli_message, run, run_async
 from bifrost.errors import UsageError
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def create_command(
             tenant = await create_tenant(store, name, limits)
         if json_output:
             return json.dumps(_row(tenant))
-        return f"created tenant {tenant.name}: {_limits_line(tenant.limits)}"
+        return cli_message("tenants.created", name=tenant.name, limits=_limits_line(tenant.limits))
 
     run(lambda: print(run_async(body())), verbose=verbose)
 
@@ -133,7 +133,7 @@ def set_command(
                 llm_tokens_per_month=_changed(now.llm_tokens_per_month, llm_tokens_per_month),
             )
             tenant = await set_limits(store, name, limits)
-        return f"tenant {tenant.name}: {_limits_line(tenant.limits)}"
+        return cli_message("tenants.changed", name=tenant.name, limits=_limits_line(tenant.limits))
 
     run(lambda: print(run_async(body())), verbose=verbose)
 
@@ -177,19 +177,31 @@ def show_command(name: Name, json_output: Json = False, verbose: Verbose = False
         if json_output:
             return json.dumps(_row(tenant, used))
         limits = tenant.limits
-        return "\n".join(
-            [
-                f"tenant {tenant.name} (since {tenant.created_at:%Y-%m-%d})",
-                f"  rate                {limits.rate or 'server default'}",
-                _used("analyses today", used.analyses_today, limits.analyses_per_day),
-                _used(
-                    "LLM tokens (month)", used.llm_tokens_this_month, limits.llm_tokens_per_month
-                ),
-                _used("bytes kept", used.stored_bytes, limits.stored_bytes),
-                f"  resets              day {used.day_resets_at:%Y-%m-%d %H:%M} UTC, "
-                f"month {used.month_resets_at:%Y-%m-%d} UTC",
-            ]
+        resets = cli_message(
+            "tenants.resets_at",
+            day=f"{used.day_resets_at:%Y-%m-%d %H:%M}",
+            month=f"{used.month_resets_at:%Y-%m-%d}",
         )
+        heading = cli_message(
+            "tenants.heading", name=tenant.name, date=f"{tenant.created_at:%Y-%m-%d}"
+        )
+        rows = [
+            (
+                cli_message("tenants.rate"),
+                limits.rate or cli_message("tenants.server_default"),
+            ),
+            (
+                cli_message("tenants.analyses_today"),
+                _used(used.analyses_today, limits.analyses_per_day),
+            ),
+            (
+                cli_message("tenants.tokens_this_month"),
+                _used(used.llm_tokens_this_month, limits.llm_tokens_per_month),
+            ),
+            (cli_message("tenants.bytes_kept"), _used(used.stored_bytes, limits.stored_bytes)),
+            (cli_message("tenants.resets"), resets),
+        ]
+        return "\n".join([heading, *aligned(rows)])
 
     run(lambda: print(run_async(body())), verbose=verbose)
 
@@ -202,23 +214,24 @@ def _changed(now: int | None, text: str | None) -> int | None:
     return now if text is None else amount(text)
 
 
-def _used(label: str, used: int, limit: int | None) -> str:
-    of = f" of {limit:,}" if limit is not None else " (no limit)"
-    return f"  {label:<20}{used:,}{of}"
+def _used(used: int, limit: int | None) -> str:
+    if limit is None:
+        return cli_message("tenants.used_no_limit", used=f"{used:,}")
+    return cli_message("tenants.used_of", used=f"{used:,}", limit=f"{limit:,}")
 
 
 def _limits_line(limits: Limits) -> str:
     parts = [
-        f"rate {limits.rate}" if limits.rate else None,
-        f"{limits.analyses_per_day:,} analyses/day"
-        if limits.analyses_per_day is not None
-        else None,
-        f"{limits.stored_bytes:,} bytes kept" if limits.stored_bytes is not None else None,
-        f"{limits.llm_tokens_per_month:,} LLM tokens/month"
-        if limits.llm_tokens_per_month is not None
-        else None,
+        cli_message("tenants.limit_rate", rate=limits.rate) if limits.rate else None,
+        _limit("tenants.limit_analyses", limits.analyses_per_day),
+        _limit("tenants.limit_bytes", limits.stored_bytes),
+        _limit("tenants.limit_tokens", limits.llm_tokens_per_month),
     ]
-    return ", ".join(part for part in parts if part) or "no limits of its own"
+    return ", ".join(part for part in parts if part) or cli_message("tenants.no_limits")
+
+
+def _limit(key: str, amount: int | None) -> str | None:
+    return None if amount is None else cli_message(key, n=f"{amount:,}")
 
 
 def _row(tenant: TenantRecord, used: Usage | None = None) -> dict[str, object]:

@@ -12,7 +12,7 @@ import typer
 
 from bifrost.choices import ProviderName
 from bifrost.cli.options import NoColor, Verbose, one_of
-from bifrost.cli.output import INTERRUPTED, run
+from bifrost.cli.output import INTERRUPTED, cli_message, run
 from bifrost.errors import InputError
 
 if TYPE_CHECKING:
@@ -91,10 +91,12 @@ def watch_command(
 
         def show(alert: Alert) -> None:
             style = "bold red" if alert.kind == "new" else "yellow"
-            label = "new" if alert.kind == "new" else f"burst ×{alert.count}"
-            out.print(
-                Text.assemble((f"[{label}] ", style), (f"line {alert.line}: ", "dim"), alert.title)
-            )
+            if alert.kind == "new":
+                label = cli_message("watch.new")
+            else:
+                label = cli_message("watch.burst", count=alert.count)
+            where = cli_message("position.line", line=alert.line)
+            out.print(Text.assemble((f"[{label}] ", style), (f"{where}: ", "dim"), alert.title))
             out.print(Text(f"    {alert.text}", style="dim"), overflow="fold")
             if alert.kind == "new" and settings.llm:  # once per template: new fires once
                 out.print(Text(f"    {_explained(alert, watcher, settings)}"), overflow="fold")
@@ -106,12 +108,11 @@ def watch_command(
         try:
             watch(_lines(path, follow), watcher, show)
         except KeyboardInterrupt:  # the summary, then the exit code of any interrupted command
-            out.print(Text("stopped", style="dim"))
+            out.print(Text(cli_message("watch.stopped"), style="dim"))
             code = INTERRUPTED
         summary = watcher.summary()
-        out.print(
-            Text(f"{watcher.lines:,} lines read, {len(summary)} kinds of trouble", style="dim")
-        )
+        lines_read = cli_message("watch.summary", lines=f"{watcher.lines:,}", kinds=len(summary))
+        out.print(Text(lines_read, style="dim"))
         for template, count in summary[:10]:
             out.print(Text(f"  ×{count:<6} {template}", style="dim"))
         if notifier is not None:
@@ -119,10 +120,8 @@ def watch_command(
             sent = sum(1 for d in outcomes if d is not None and d.status == "sent")
             failed = sum(1 for d in outcomes if d is not None and d.status != "sent")
             held = sum(1 for d in outcomes if d is None)
-            print(
-                f"bifrost: notifications: {sent} sent, {held} held back, {failed} failed",
-                file=sys.stderr,
-            )
+            said = cli_message("notify.summary", sent=sent, held=held, failed=failed)
+            print(f"bifrost: {said}", file=sys.stderr)
         return code
 
     run(action, verbose=verbose)
@@ -146,7 +145,8 @@ def _explained(alert: Alert, watcher: Watcher, settings: Settings) -> str:
 
     report, problem = asyncio.run(explain_report(alert_report(alert, watcher), settings))
     if problem is not None or report.llm is None:
-        return f"(no LLM explanation: {problem or 'the provider gave none'})"
+        problem = problem or cli_message("watch.provider_gave_none")
+        return cli_message("watch.no_explanation", problem=problem)
     return f"→ {report.llm.root_cause or report.llm.summary}"
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bifrost.cli.options import Verbose
-from bifrost.cli.output import run, run_async
+from bifrost.cli.output import cli_message, run, run_async
 
 if TYPE_CHECKING:
     import asyncio
@@ -138,12 +138,18 @@ async def _serve(
         if port is not None:
             tasks.append(asyncio.create_task(_health(worker, host, port, stop)))
         channels = transport.channels
-        sys.stderr.write(
-            f"Bifrost worker {consumer} on {safe_url(transport.url)}, {concurrency} at a time: "
-            f"{channels.requests} → {channels.results} (dead letters: {channels.dead_letters})"
-            + (f"; health on http://{host}:{port}" if port is not None else "")
-            + "\n"
+        started = cli_message(
+            "worker.started",
+            consumer=consumer,
+            url=safe_url(transport.url),
+            concurrency=concurrency,
+            requests=channels.requests,
+            results=channels.results,
+            dead_letters=channels.dead_letters,
         )
+        if port is not None:
+            started += cli_message("worker.health", url=f"http://{host}:{port}")
+        sys.stderr.write(started + "\n")
         try:
             await asyncio.gather(*tasks)
         finally:

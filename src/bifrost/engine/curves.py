@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from bifrost.choices import Severity
 from bifrost.engine.metrics import MetricLog, Point, Series, values_of
-from bifrost.report import SEVERITY_RANK, Evidence, Finding, Position
+from bifrost.i18n import DEFAULT_LANGUAGE, message
+from bifrost.report import SEVERITY_RANK, Evidence, Finding, FindingText, Message, Position
 from bifrost.report import metric_value as shown
 
 CATEGORY = "training"
@@ -38,15 +39,33 @@ LEAK_GROWTH = 1.2  # … and grew the memory by this factor in all
 
 @dataclass(frozen=True)
 class Problem:
+    """A problem of the curves; its words are catalog messages (`curve.*`), so that a Report
+    tells it in the reader's language, with the numbers and moments as the log gave them."""
+
     kind: str  # non-finite, diverged, throughput-collapse, stall, lr-zero-early, memory-leak
     metric: str  # the series' key as the log writes it
     severity: Severity
-    title: str
-    explanation: str
-    suggestion: str
+    words: dict[FindingText, Message]
     points: tuple[Point, ...]  # the lines where it shows, in order
     at: Point  # where it began
     count: int = 1  # values it concerns (non-finite ones)
+
+    def text(self, which: FindingText) -> str:
+        said = self.words[which]
+        return message(said.key, DEFAULT_LANGUAGE, **said.fields)
+
+
+def _words(
+    key: str, title: str = "title", explanation: str = "explanation", **fields: object
+) -> dict[FindingText, Message]:
+    """The title, explanation and fix of the messages `curve.KEY.*` (a variant of a title or an
+    explanation named by its suffix), with the same fields."""
+    values = {name: str(value) for name, value in fields.items()}
+    return {
+        "title": Message(key=f"curve.{key}.{title}", fields=values),
+        "explanation": Message(key=f"curve.{key}.{explanation}", fields=values),
+        "suggestion": Message(key=f"curve.{key}.suggestion", fields=values),
+    }
 
 
 def problems(log: MetricLog) -> list[Problem]:
@@ -69,22 +88,19 @@ def _non_finite(series: Series) -> Problem | None:
     bad = series.first_non_finite
     if bad is None:
         return None
-    what = "NaN" if bad.value != bad.value else "infinite"
+    what = "nan" if bad.value != bad.value else "infinite"
     before = series.before_non_finite
     return Problem(
         kind="non-finite",
         metric=series.key,
         severity="error",
-        title=f"{series.key} became {what} at {bad.where()}",
-        explanation=(
-            f"{series.non_finite} of {series.count} values of {series.key} are not numbers. "
-            "Once the loss is NaN or infinite, the weights are too: nothing the run does "
-            "after it is useful."
-        ),
-        suggestion=(
-            "Lower the learning rate or add warm-up, clip gradients (max_grad_norm), use bf16 "
-            "instead of fp16 or check the loss scaler, and look for a bad batch (empty "
-            "labels, log of zero) at that step."
+        words=_words(
+            "non_finite",
+            title=f"title_{what}",
+            metric=series.key,
+            at=bad.where(),
+            bad=series.non_finite,
+            count=series.count,
         ),
         points=tuple(p for p in (before, bad) if p is not None),
         at=bad,
@@ -110,16 +126,14 @@ def _diverged(series: Series) -> Problem | None:
                 kind="diverged",
                 metric=series.key,
                 severity="error",
-                title=f"{series.key} diverged after {lowest.where()}: {shown(lowest.value)} → "
-                f"{shown(risen.value)}",
-                explanation=(
-                    f"{series.key} fell to {shown(lowest.value)} at {lowest.where()}, rose to "
-                    f"{shown(risen.value)} by {risen.where()} and ended at {shown(last.value)}: "
-                    "training is moving away from a solution."
-                ),
-                suggestion=(
-                    "Lower the learning rate (or lengthen warm-up), clip gradients, and resume "
-                    f"from a checkpoint saved before {lowest.where()}."
+                words=_words(
+                    "diverged",
+                    metric=series.key,
+                    low=shown(lowest.value),
+                    low_at=lowest.where(),
+                    high=shown(risen.value),
+                    high_at=risen.where(),
+                    last=shown(last.value),
                 ),
                 points=_distinct(lowest, risen, last),
                 at=lowest,
@@ -148,16 +162,14 @@ def _collapsed(series: Series) -> Problem | None:
                 kind="throughput-collapse",
                 metric=series.key,
                 severity="warning",
-                title=f"{series.key} fell from {shown(before)} to "
-                f"{shown(statistics.median(after))} at {points[i].where()}",
-                explanation=(
-                    f"Throughput dropped below half of what it was and stayed there for the "
-                    f"last {len(after)} of {len(values)} values: the run is starved or slowed "
-                    "down (input pipeline, thermal or power throttling, a slow peer, swapping)."
-                ),
-                suggestion=(
-                    "Compare GPU utilisation and data-loader wait before and after that step; "
-                    "check the node for throttling, memory pressure and noisy neighbours."
+                words=_words(
+                    "throughput_collapse",
+                    metric=series.key,
+                    before=shown(before),
+                    after=shown(statistics.median(after)),
+                    at=points[i].where(),
+                    stayed=len(after),
+                    total=len(values),
                 ),
                 points=_distinct(points[i - 1], points[i], points[-1]),
                 at=points[i],
@@ -187,16 +199,14 @@ def _lr_zero_early(series: Series) -> Problem | None:
                 kind="lr-zero-early",
                 metric=series.key,
                 severity="warning",
-                title=f"{series.key} reached zero early, at {zero.where()}",
-                explanation=(
-                    f"The learning rate fell from its peak {shown(peak)} to {shown(zero.value)} "
-                    f"at {zero.where()} and stayed there"
-                    + (f" ({zero.progress:.0%} into the run)" if zero.progress is not None else "")
-                    + ": the steps after it do not train the model."
-                ),
-                suggestion=(
-                    "Check the scheduler's length (total steps, epochs, warm-up) against the "
-                    "run's real length, e.g. after a change of batch size or dataset."
+                words=_words(
+                    "lr_zero_early",
+                    explanation="explanation" if zero.progress is None else "explanation_into",
+                    metric=series.key,
+                    peak=shown(peak),
+                    value=shown(zero.value),
+                    at=zero.where(),
+                    progress="" if zero.progress is None else f"{zero.progress:.0%}",
                 ),
                 points=_distinct(points[peak_at], zero, points[-1]),
                 at=zero,
@@ -218,15 +228,13 @@ def _leaking(series: Series) -> Problem | None:
         kind="memory-leak",
         metric=series.key,
         severity="warning",
-        title=f"{series.key} grew at every step, from {shown(first.value)} to {shown(last.value)}",
-        explanation=(
-            f"Memory rose in {rises} of {len(points) - 1} intervals and never settled: "
-            "something is kept across steps (a loss tensor appended with its graph, a growing "
-            "cache), and the run will end out of memory."
-        ),
-        suggestion=(
-            "Log `loss.item()` rather than the tensor, detach what is kept between steps, and "
-            "watch torch.cuda.memory_allocated() per step to find the growing object."
+        words=_words(
+            "memory_leak",
+            metric=series.key,
+            first=shown(first.value),
+            last=shown(last.value),
+            rises=rises,
+            intervals=len(points) - 1,
         ),
         points=_distinct(first, points[len(points) // 2], last),
         at=first,
@@ -245,15 +253,12 @@ def _stalled(log: MetricLog) -> Problem | None:
         kind="stall",
         metric="time",
         severity="warning",
-        title=f"no training progress for {_duration(lost)} after {gap.before.where()}",
-        explanation=(
-            f"Metrics usually come every {_duration(usual)}; between {gap.before.where()} "
-            f"and {gap.after.where()} the run lost {_duration(lost)}: it hung (a collective "
-            "waiting for a peer, a stuck data loader, a checkpoint to slow storage)."
-        ),
-        suggestion=(
-            "Look at what the run did in that gap (NCCL or data-loader timeouts, checkpoint "
-            "writes); set NCCL_DEBUG=INFO and a collective timeout to make a hang fail fast."
+        words=_words(
+            "stall",
+            lost=_duration(lost),
+            usual=_duration(usual),
+            before=gap.before.where(),
+            after=gap.after.where(),
         ),
         points=(gap.before, gap.after),
         at=gap.before,
@@ -294,7 +299,7 @@ def _finding(problem: Problem, file_name: Callable[[int], str | None]) -> Findin
     first, last = problem.at, problem.points[-1]
     return Finding(
         id="",
-        title=problem.title,
+        title=problem.text("title"),
         severity=problem.severity,
         category=f"{CATEGORY}.{problem.kind}",
         score=0.0,
@@ -307,8 +312,9 @@ def _finding(problem: Problem, file_name: Callable[[int], str | None]) -> Findin
             Evidence(line=p.line, end_line=p.line, text=p.text, file=file_name(p.file))
             for p in problem.points
         ],
-        explanation=problem.explanation,
-        suggestion=problem.suggestion,
+        explanation=problem.text("explanation"),
+        suggestion=problem.text("suggestion"),
+        messages=problem.words,
     )
 
 

@@ -118,14 +118,16 @@ def load_signatures() -> tuple[Signature, ...]:
             continue
         for signature in _parse(entry.read_text(encoding="utf-8"), entry.name):
             if signature.id in origin:
-                raise SignatureError(
-                    f"{entry.name}: duplicate signature id {signature.id!r}"
-                    f" (also in {origin[signature.id]})"
+                raise SignatureError.said(
+                    "signature.duplicate_elsewhere",
+                    file=entry.name,
+                    id=repr(signature.id),
+                    other=origin[signature.id],
                 )
             origin[signature.id] = entry.name
             loaded.append(signature)
     if not loaded:
-        raise SignatureError(f"no signature files found in {directory}")
+        raise SignatureError.said("signature.none", folder=directory)
     return tuple(loaded)
 
 
@@ -425,9 +427,9 @@ def _parse(text: str, name: str) -> tuple[Signature, ...]:
     try:
         data: Any = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        raise SignatureError(f"{name}: invalid YAML: {exc}") from None
+        raise SignatureError.said("signature.bad_yaml", file=name, problem=exc) from None
     if not isinstance(data, list):
-        raise SignatureError(f"{name}: expected a list of signatures, got {type(data).__name__}")
+        raise SignatureError.said("signature.not_a_list", file=name, got=type(data).__name__)
     signatures: list[Signature] = []
     ids: set[str] = set()
     for position, entry in enumerate(data, start=1):
@@ -439,11 +441,11 @@ def _parse(text: str, name: str) -> tuple[Signature, ...]:
                 f"{'.'.join(map(str, error['loc'])) or 'signature'}: {error['msg']}"
                 for error in exc.errors()
             )
-            raise SignatureError(
-                f"{name}: signature {label or f'#{position}'}: {problems}"
+            raise SignatureError.said(
+                "signature.invalid", file=name, signature=label or f"#{position}", problems=problems
             ) from None
         if signature.id in ids:
-            raise SignatureError(f"{name}: duplicate signature id {signature.id!r}")
+            raise SignatureError.said("signature.duplicate", file=name, id=repr(signature.id))
         ids.add(signature.id)
         signatures.append(signature)
     return tuple(signatures)

@@ -8,10 +8,13 @@ was asked for the reader's language already (`llm/prompt.py`).
 
 from __future__ import annotations
 
+import functools
+import re
+import string
 from collections.abc import Mapping
 
 from bifrost.choices import Severity
-from bifrost.i18n import DEFAULT_LANGUAGE, message, signature_texts
+from bifrost.i18n import DEFAULT_LANGUAGE, message, messages, signature_texts
 from bifrost.report import Finding, Report, counts_phrase
 
 
@@ -25,7 +28,7 @@ def localized(report: Report, lang: str) -> Report:
     for finding in report.findings:
         text = texts.get(finding.signature or "")
         if text is None:
-            findings.append(finding)
+            findings.append(_said_again(finding, lang))
             continue
         findings.append(
             finding.model_copy(
@@ -36,10 +39,51 @@ def localized(report: Report, lang: str) -> Report:
                 }
             )
         )
-    update: dict[str, object] = {"findings": findings}
+    update: dict[str, object] = {
+        "findings": findings,
+        "warnings": [reworded(warning, lang) for warning in report.warnings],
+    }
     if report.llm is None:  # the engine's summary; an LLM's is in the reader's language
         update["summary"] = summary(findings, report.finding_counts, lang)
     return report.model_copy(update=update)
+
+
+def reworded(warning: str, lang: str) -> str:
+    """A warning of the engine or the analysis (`warning.*` messages, kept in English in the
+    Report) in `lang`; any other text as it is. Its fields (a file's name, a service's own
+    words) are carried over unchanged."""
+    if lang == DEFAULT_LANGUAGE:
+        return warning
+    for key, pattern in _warning_patterns():
+        found = pattern.fullmatch(warning)
+        if found:
+            return message(key, lang, **found.groupdict())
+    return warning
+
+
+@functools.cache
+def _warning_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Each `warning.*` message as a pattern of its English text, its fields as groups."""
+    patterns = []
+    for key, text in messages(DEFAULT_LANGUAGE).items():
+        if not key.startswith("warning."):
+            continue
+        parts = [
+            re.escape(literal) + (f"(?P<{field}>.*?)" if field else "")
+            for literal, field, _, _ in string.Formatter().parse(text)
+        ]
+        patterns.append((key, re.compile("".join(parts), re.DOTALL)))
+    return patterns
+
+
+def _said_again(finding: Finding, lang: str) -> Finding:
+    """A finding the engine wrote from catalog messages (training curves), in `lang`."""
+    if not finding.messages:
+        return finding
+    update: dict[str, object] = {
+        which: message(said.key, lang, **said.fields) for which, said in finding.messages.items()
+    }
+    return finding.model_copy(update=update)
 
 
 def summary(

@@ -97,7 +97,7 @@ def parse_answer(text: str) -> Answer:
             f"{'.'.join(map(str, error['loc'])) or 'answer'}: {error['msg']}"
             for error in exc.errors()
         )
-        raise AnswerError(f"the answer does not follow the schema: {problems}") from None
+        raise AnswerError.said("answer.schema", problems=problems) from None
 
 
 def first_object(text: str) -> object:
@@ -113,10 +113,7 @@ def first_object(text: str) -> object:
             if first_error is None and ended:
                 # The answer ends inside its object: cut off by the output limit. An object
                 # nested in it would decode, and be rejected for the wrong reasons.
-                raise AnswerError(
-                    f"the answer was cut off after {len(text)} characters, before its JSON "
-                    "object ended; raise max_output_tokens (BIFROST_MAX_OUTPUT_TOKENS)"
-                ) from None
+                raise AnswerError.said("answer.cut_off", length=len(text)) from None
             first_error = first_error or exc
             start = text.find("{", start + 1)
             continue
@@ -125,8 +122,7 @@ def first_object(text: str) -> object:
         start = text.find("{", start + 1)
     shown = text.strip()[:200] or "(empty)"
     if first_error is not None:
-        raise AnswerError(
-            f"the answer is not valid JSON ({first_error.msg} at character {first_error.pos}): "
-            f"{shown}"
+        raise AnswerError.said(
+            "answer.bad_json", problem=first_error.msg, position=first_error.pos, answer=shown
         )
-    raise AnswerError(f"the answer is not a JSON object: {shown}")
+    raise AnswerError.said("answer.not_an_object", answer=shown)

@@ -32,6 +32,8 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from bifrost.errors import Worded, phrase
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 from bifrost.llm.base import (
     ChatRequest,
     ChatResult,
@@ -56,11 +58,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_EXPIRED = "AWS credentials expired or are not valid; refresh them (aws sso login)"
-_NO_CREDENTIALS = (
-    "no AWS credentials found; run `aws configure` or `aws sso login`, or set AWS_PROFILE"
-)
-_NO_REGION = "no AWS region is configured; set AWS_REGION or a region in ~/.aws/config"
 # Phrases of ValidationExceptions that are about the model id rather than the request.
 _MODEL_PHRASES = (
     "model identifier",
@@ -179,7 +176,7 @@ class BedrockProvider:
             problem = self._translate(error).message
         region = self.region
         if region is None and problem is None:
-            problem = _NO_REGION
+            problem = message("bedrock.no_region", DEFAULT_LANGUAGE)
         return ProviderStatus(self.name, region or "(no region)", problem is None, [], problem)
 
     async def aclose(self) -> None:
@@ -224,60 +221,46 @@ class BedrockProvider:
 
     def _translate(self, error: BaseException) -> ProviderError:
         """The ProviderError for a boto3 failure, saying what to do about it."""
-        where = f"{self.model} in {self.region or '(no region)'}"
+        where = phrase("bedrock.where", model=self.model, region=self.region or "(no region)")
         if isinstance(error, ClientError):
             return self._translate_service_error(error, where)
         if isinstance(error, NoCredentialsError | PartialCredentialsError):
-            return ProviderAuthError(_NO_CREDENTIALS)
+            return ProviderAuthError.said("bedrock.no_credentials")
         if isinstance(
             error, SSOError | TokenRetrievalError | LoginError | CredentialRetrievalError
         ):
-            return ProviderAuthError(f"{_EXPIRED} ({error})")
+            return ProviderAuthError.said("bedrock.expired", problem=error)
         if isinstance(error, ProfileNotFound):
-            return ProviderAuthError(f"{error}; check AWS_PROFILE and ~/.aws/config")
+            return ProviderAuthError.said("bedrock.no_profile", problem=error)
         if isinstance(error, NoRegionError):
-            return ProviderError(_NO_REGION)
+            return ProviderError.said("bedrock.no_region")
         if isinstance(error, ReadTimeoutError):
-            return ProviderTimeout(
-                f"Bedrock did not answer for {where} in time; try again, or raise "
-                "BIFROST_LLM_TIMEOUT_S"
-            )
+            return ProviderTimeout.said("bedrock.timed_out", where=where)
         if isinstance(error, ConnectionError | HTTPClientError):
-            return ProviderUnavailable(f"cannot reach Bedrock for {where}: {error}")
-        return ProviderError(f"Bedrock failed for {where}: {error}")
+            return ProviderUnavailable.said("bedrock.unreachable", where=where, problem=error)
+        return ProviderError.said("bedrock.failed", where=where, problem=error)
 
-    def _translate_service_error(self, error: ClientError, where: str) -> ProviderError:
+    def _translate_service_error(self, error: ClientError, where: Worded) -> ProviderError:
         details = error.response.get("Error", {})
         code = details.get("Code", "")
         said = details.get("Message", "") or str(error)
         kind = code.lower().removesuffix("exception")
         if kind == "accessdenied":
-            return ProviderAuthError(
-                f"access to {where} denied: enable model access in the Bedrock console and check "
-                "that IAM allows bedrock:InvokeModel (and bedrock:InvokeModelWithResponseStream "
-                f"to stream). AWS said: {said}"
-            )
+            return ProviderAuthError.said("bedrock.access_denied", where=where, said=said)
         if kind in {"expiredtoken", "unrecognizedclient", "invalidsignature"}:
-            return ProviderAuthError(f"{_EXPIRED}. AWS said: {said}")
+            return ProviderAuthError.said("bedrock.expired_said", said=said)
         if kind == "resourcenotfound" or (
             kind == "validation" and any(p in said.lower() for p in _MODEL_PHRASES)
         ):
-            return ModelNotFound(
-                f"Bedrock cannot run {where}: check the model id (`aws bedrock "
-                "list-foundation-models`), or use an inference profile id or ARN (e.g. "
-                f"us.{self.model}). AWS said: {said}"
-            )
+            return ModelNotFound.said("bedrock.no_model", where=where, model=self.model, said=said)
         if kind == "throttling":
-            return ProviderRateLimited(
-                f"Bedrock is throttling requests to {where}; wait a little, or ask for a higher "
-                f"quota. AWS said: {said}"
-            )
+            return ProviderRateLimited.said("bedrock.throttling", where=where, said=said)
         if kind in {"serviceunavailable", "modelnotready", "internalserver"}:
-            return ProviderUnavailable(f"Bedrock is not ready to serve {where}. AWS said: {said}")
+            return ProviderUnavailable.said("bedrock.not_ready", where=where, said=said)
         if kind == "modeltimeout":
-            return ProviderTimeout(f"{where} took too long to answer. AWS said: {said}")
+            return ProviderTimeout.said("bedrock.model_timeout", where=where, said=said)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
-        return for_status(status, f"Bedrock refused the request to {where} ({code}): {said}")
+        return for_status(status, "bedrock.refused", where=where, code=code, said=said)
 
 
 async def _in_thread(operation: Callable[[], T]) -> T:

@@ -97,11 +97,11 @@ class HttpProvider(ABC):
         return http_failures(self._unreachable(), self._timed_out())
 
     @abstractmethod
-    def _unreachable(self) -> str:
+    def _unreachable(self) -> ProviderUnavailable:
         """The error when the server cannot be reached, with what to do."""
 
     @abstractmethod
-    def _timed_out(self) -> str:
+    def _timed_out(self) -> ProviderTimeout:
         """The error when the server did not answer within the read timeout."""
 
     @abstractmethod

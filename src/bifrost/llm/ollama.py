@@ -19,6 +19,7 @@ from bifrost.llm.base import (
     ChatResult,
     ModelNotFound,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     StreamChunk,
 )
@@ -148,7 +149,7 @@ class OllamaProvider(HttpProvider):
                         return
                     if text:
                         yield StreamChunk(text)
-            raise ProviderUnavailable(f"Ollama at {self.base_url} ended the answer midway")
+            raise ProviderUnavailable.said("ollama.midway", url=self.base_url)
         finally:
             await response.aclose()
 
@@ -159,18 +160,14 @@ class OllamaProvider(HttpProvider):
         wanted = self.model if ":" in self.model else f"{self.model}:latest"
         if wanted in models or self.model in models:
             return None
-        return _not_pulled(self.model)
+        return _not_pulled(self.model).message
 
-    def _unreachable(self) -> str:
-        return (
-            f"cannot reach Ollama at {self.base_url}; start it with `ollama serve` "
-            "or set OLLAMA_HOST"
-        )
+    def _unreachable(self) -> ProviderUnavailable:
+        return ProviderUnavailable.said("ollama.unreachable", url=self.base_url)
 
-    def _timed_out(self) -> str:
-        return (
-            f"Ollama at {self.base_url} did not answer within {self._read_timeout:g} s; "
-            "the model may still be loading — try again, or raise BIFROST_LLM_TIMEOUT_S"
+    def _timed_out(self) -> ProviderTimeout:
+        return ProviderTimeout.said(
+            "ollama.timed_out", url=self.base_url, seconds=f"{self._read_timeout:g}"
         )
 
     def _check(self, response: httpx.Response) -> None:
@@ -180,25 +177,25 @@ class OllamaProvider(HttpProvider):
         detail = error_detail(response)
         status = response.status_code
         if status == 404 and "model" in detail.lower():
-            raise ModelNotFound(_not_pulled(self.model))
+            raise _not_pulled(self.model)
         if status == 404:
-            raise ProviderError(
-                f"{self.base_url} has no /api/chat (HTTP 404); is it an Ollama server?"
-            )
-        raise for_status(status, f"Ollama at {self.base_url} answered HTTP {status}: {detail}")
+            raise ProviderError.said("ollama.no_chat", url=self.base_url)
+        raise for_status(
+            status, "ollama.http_error", url=self.base_url, status=status, detail=detail
+        )
 
 
-def _not_pulled(model: str) -> str:
-    return f"model {model} is not pulled; run `ollama pull {model}`"
+def _not_pulled(model: str) -> ModelNotFound:
+    return ModelNotFound.said("ollama.not_pulled", model=model)
 
 
 def _parse_line(line: str) -> dict[str, Any]:
     try:
         event = json.loads(line)
     except ValueError as error:
-        raise ProviderError(f"Ollama streamed a line that is not JSON: {line[:200]!r}") from error
+        raise ProviderError.said("ollama.line_not_json", line=repr(line[:200])) from error
     if not isinstance(event, dict):
-        raise ProviderError(f"Ollama streamed JSON that is not an object: {line[:200]!r}")
+        raise ProviderError.said("ollama.line_not_an_object", line=repr(line[:200]))
     if "error" in event:
-        raise ProviderError(f"Ollama failed while answering: {event['error']}")
+        raise ProviderError.said("ollama.failed", problem=event["error"])
     return event

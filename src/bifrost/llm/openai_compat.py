@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bifrost.i18n import DEFAULT_LANGUAGE, message
 from bifrost.llm.base import (
     ChatRequest,
     ChatResult,
@@ -20,6 +21,7 @@ from bifrost.llm.base import (
     ProviderAuthError,
     ProviderBadRequest,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     StreamChunk,
 )
@@ -129,7 +131,7 @@ class OpenAICompatProvider(HttpProvider):
         finally:
             await response.aclose()
         if not finished:
-            raise ProviderUnavailable(f"the server at {self.base_url} ended the answer midway")
+            raise ProviderUnavailable.said("openai.midway", url=self.base_url)
         yield StreamChunk(
             "",
             done=True,
@@ -143,7 +145,9 @@ class OpenAICompatProvider(HttpProvider):
     def _missing_model(self, models: list[str]) -> str | None:
         if self.model in models:
             return None
-        return f"the server at {self.base_url} does not serve model {self.model}"
+        return message(
+            "openai.model_not_served", DEFAULT_LANGUAGE, url=self.base_url, model=self.model
+        )
 
     async def _open(self, request: ChatRequest, *, stream: bool) -> httpx.Response:
         """Send with retries, stepping down the response_format ladder on a 400 that blames it."""
@@ -157,16 +161,12 @@ class OpenAICompatProvider(HttpProvider):
                     raise
                 self._format_step += 1
 
-    def _unreachable(self) -> str:
-        return (
-            f"cannot reach the OpenAI-compatible server at {self.base_url}; is it running? "
-            "(set --base-url or BIFROST_BASE_URL)"
-        )
+    def _unreachable(self) -> ProviderUnavailable:
+        return ProviderUnavailable.said("openai.unreachable", url=self.base_url)
 
-    def _timed_out(self) -> str:
-        return (
-            f"the server at {self.base_url} did not answer within {self._read_timeout:g} s; "
-            "try again, or raise BIFROST_LLM_TIMEOUT_S"
+    def _timed_out(self) -> ProviderTimeout:
+        return ProviderTimeout.said(
+            "openai.timed_out", url=self.base_url, seconds=f"{self._read_timeout:g}"
         )
 
     def _check(self, response: httpx.Response) -> None:
@@ -179,45 +179,35 @@ class OpenAICompatProvider(HttpProvider):
         if status in (401, 403):
             # The server's message may echo part of the key: it is not repeated.
             if self._has_key:
-                raise ProviderAuthError(
-                    f"the server at {self.base_url} refused the API key (HTTP {status}); "
-                    f"check {self._key_env}"
+                raise ProviderAuthError.said(
+                    "openai.key_refused", url=self.base_url, status=status, variable=self._key_env
                 )
-            raise ProviderAuthError(
-                f"the server at {self.base_url} wants an API key (HTTP {status}); "
-                f"set {self._key_env}"
+            raise ProviderAuthError.said(
+                "openai.key_wanted", url=self.base_url, status=status, variable=self._key_env
             )
         if status in (400, 422, 500) and any(w in lowered for w in _FORMAT_WORDS):
             # llama-cpp-python answers 500 to a response_format it does not know: a request
             # to change, not a failure to retry.
-            raise ProviderBadRequest(
-                f"the server at {self.base_url} refused the response_format: {detail}"
-            )
+            raise ProviderBadRequest.said("openai.format_refused", url=self.base_url, detail=detail)
         missing = any(w in lowered for w in ("not found", "does not exist", "not exist"))
         if status in (400, 404) and "model" in lowered and missing:
-            raise ModelNotFound(
-                f"the server at {self.base_url} has no model {self.model} "
-                "(`bifrost providers` lists the models it serves)"
-            )
+            raise ModelNotFound.said("openai.no_model", url=self.base_url, model=self.model)
         if status == 404:
-            raise ProviderError(
-                f"{self.base_url}/chat/completions does not exist (HTTP 404); the base URL of "
-                "an OpenAI-compatible server usually ends in /v1"
-            )
-        raise for_status(status, f"the server at {self.base_url} answered HTTP {status}: {detail}")
+            raise ProviderError.said("openai.no_chat", url=self.base_url)
+        raise for_status(
+            status, "openai.http_error", url=self.base_url, status=status, detail=detail
+        )
 
 
 def _parse_event(data: str) -> dict[str, Any]:
     try:
         event = json.loads(data)
     except ValueError as error:
-        raise ProviderError(
-            f"the server streamed an event that is not JSON: {data[:200]!r}"
-        ) from error
+        raise ProviderError.said("openai.event_not_json", event=repr(data[:200])) from error
     if not isinstance(event, dict):
-        raise ProviderError(f"the server streamed JSON that is not an object: {data[:200]!r}")
+        raise ProviderError.said("openai.event_not_an_object", event=repr(data[:200]))
     if "error" in event:
         failure = event["error"]
-        message = failure.get("message") if isinstance(failure, dict) else failure
-        raise ProviderError(f"the server failed while answering: {message}")
+        problem = failure.get("message") if isinstance(failure, dict) else failure
+        raise ProviderError.said("openai.failed", problem=problem)
     return event

@@ -141,9 +141,8 @@ def load_prompt(wanted: str = DEFAULT_PROMPT, directory: str | None = None) -> P
     parts = _SECTIONS.split(text)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True)) if len(parts) % 2 else {}
     if set(sections) != {"system", "user"} or sections["user"].count("{{digest}}") != 1:
-        raise PromptError(
-            f"prompt {name}/{version} ({file.source}) must have a <!-- system --> and a "
-            "<!-- user --> section, and the user section exactly one {{digest}}"
+        raise PromptError.said(
+            "prompt.bad_sections", name=name, version=version, source=file.source
         )
     schema = json.dumps(answer_schema(), separators=(",", ":"))
     return Prompt(

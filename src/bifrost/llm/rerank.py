@@ -100,11 +100,9 @@ def parse_choice(text: str, ids: list[str]) -> Choice:
         choice = Choice.model_validate(first_object(text))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise AnswerError(f"the reranking answer does not follow the schema: {problems}") from None
+        raise AnswerError.said("rerank.schema", problems=problems) from None
     if choice.cause not in (*ids, "none"):
-        raise AnswerError(
-            f"the reranking answer names {choice.cause!r}, not one of {', '.join(ids)} or none"
-        )
+        raise AnswerError.said("rerank.unknown_cause", cause=repr(choice.cause), ids=", ".join(ids))
     return choice
 
 

@@ -61,20 +61,22 @@ async def with_retries(
     return result
 
 
-def for_status(status: int, message: str) -> ProviderError:
-    """The error for a failed HTTP status; its type decides whether the call is retried."""
+def for_status(status: int, key: str, /, **fields: object) -> ProviderError:
+    """The error for a failed HTTP status, saying the catalog message `key`; its type decides
+    whether the call is retried."""
+    kind: type[ProviderError] = ProviderBadRequest
     if status == 429:
-        return ProviderRateLimited(message)
-    if status >= 500 or status == 408:
-        return ProviderUnavailable(message)
-    if status in (401, 403):
-        return ProviderAuthError(message)
-    return ProviderBadRequest(message)
+        kind = ProviderRateLimited
+    elif status >= 500 or status == 408:
+        kind = ProviderUnavailable
+    elif status in (401, 403):
+        kind = ProviderAuthError
+    return kind.said(key, **fields)
 
 
 @contextmanager
-def http_failures(unreachable: str, timed_out: str) -> Iterator[None]:
-    """Turn httpx's transport errors into ProviderErrors carrying the caller's advice.
+def http_failures(unreachable: ProviderUnavailable, timed_out: ProviderTimeout) -> Iterator[None]:
+    """Turn httpx's transport errors into the caller's ProviderErrors, which carry its advice.
 
     A connection that cannot be made is `unreachable` (retried); an answer that does not come
     in time is `timed_out`.
@@ -82,11 +84,13 @@ def http_failures(unreachable: str, timed_out: str) -> Iterator[None]:
     try:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-        raise ProviderUnavailable(unreachable) from error
+        raise unreachable from error
     except httpx.TimeoutException as error:
-        raise ProviderTimeout(timed_out) from error
+        raise timed_out from error
     except httpx.TransportError as error:
-        raise ProviderUnavailable(f"{unreachable} ({type(error).__name__}: {error})") from error
+        raise ProviderUnavailable.said(
+            "llm.transport", problem=unreachable, kind=type(error).__name__, detail=error
+        ) from error
 
 
 def json_object(response: httpx.Response, who: str) -> dict[str, Any]:
@@ -94,9 +98,9 @@ def json_object(response: httpx.Response, who: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as error:
-        raise ProviderError(f"{who} answered something that is not JSON: {error}") from error
+        raise ProviderError.said("llm.not_json", who=who, problem=error) from error
     if not isinstance(body, dict):
-        raise ProviderError(f"{who} answered JSON that is not an object")
+        raise ProviderError.said("llm.not_an_object", who=who)
     return body
 
 

@@ -20,7 +20,7 @@ class Roots:
         for folder in folders:
             path = Path(folder).expanduser().resolve()
             if not path.is_dir():
-                raise UsageError(f"--root {folder}: not a folder")
+                raise UsageError.said("mcp.root_not_a_folder", folder=folder)
             resolved.append(path)
         return cls(tuple(resolved))
 
@@ -32,7 +32,7 @@ class Roots:
         path = path.resolve()
         if not any(path.is_relative_to(folder) for folder in self.folders):
             allowed = ", ".join(str(folder) for folder in self.folders)
-            raise UsageError(f"{name} is outside the folders Bifrost may read ({allowed})")
+            raise UsageError.said("mcp.outside_roots", name=name, allowed=allowed)
         if not path.is_file():
-            raise UsageError(f"{name}: no such file")
+            raise UsageError.said("input.no_such_file", name=name)
         return path

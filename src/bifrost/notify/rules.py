@@ -32,11 +32,21 @@ def matches(
     return any(SEVERITY_RANK[f.severity] >= floor for f in findings)
 
 
-def failure_key(report: Report, service: str | None, env: str | None, destination: str) -> str:
-    """The same lead template in the same service, to the same destination, is one failure
-    however often it recurs."""
+def failure_key(
+    report: Report,
+    service: str | None,
+    env: str | None,
+    destination: str,
+    tenant: int | None = None,
+) -> str:
+    """The same lead template in the same service of the same tenant, to the same destination,
+    is one failure however often it recurs. The default tenant is None: its keys are those
+    from before tenants, so a cool-down running at the upgrade carries on."""
     lead = report.findings[0].template_id if report.findings else report.verdict
-    text = "\0".join([destination, service or "", env or "", lead])
+    parts = [destination, service or "", env or "", lead]
+    if tenant is not None:
+        parts.append(str(tenant))
+    text = "\0".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

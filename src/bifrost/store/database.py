@@ -66,13 +66,10 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"invalid database URL {_scheme_only(url)!r}") from None
+        raise ConfigError.said("db.bad_url", url=repr(_scheme_only(url))) from None
     parsed = parsed.set(drivername=_DRIVERS.get(parsed.drivername, parsed.drivername))
     if parsed.drivername not in _SUPPORTED:
-        raise ConfigError(
-            f"unsupported database {parsed.drivername!r}; use postgresql+asyncpg://… "
-            "or sqlite+aiosqlite:///path"
-        )
+        raise ConfigError.said("db.unsupported", driver=repr(parsed.drivername))
     return parsed.render_as_string(hide_password=False)
 
 

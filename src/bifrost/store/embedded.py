@@ -293,7 +293,7 @@ class EmbeddedStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise ServiceError(f"the database at {self.path} failed ({exc})") from exc
+            raise ServiceError.said("db.failed", where=self.path, problem=exc) from exc
 
 
 def _insert(

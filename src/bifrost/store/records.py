@@ -19,6 +19,7 @@ from bifrost.report import Report
 DEFAULT_TENANT = 1
 """The tenant every row belongs to unless said otherwise: the embedded single-user history,
 keys made without `--tenant`, and everything stored before tenants existed (migration 0011)."""
+DEFAULT_TENANT_NAME = "default"
 
 
 class AnalysisMeta(TypedDict, total=False):

@@ -70,21 +70,22 @@ class RedisConnection:
         calling Redis, while an unreachable Redis rests."""
         resting = self._resting_until - time.monotonic()
         if resting > 0:
-            raise ServiceError(
-                f"Redis at {safe_url(self._url)} was unreachable for {self._purpose}; "
-                f"trying it again in {resting:.0f} s"
+            raise ServiceError.said(
+                "redis.resting",
+                url=safe_url(self._url),
+                purpose=self._purpose,
+                seconds=f"{resting:.0f}",
             )
         try:
             yield
         except self._unreachable as exc:
             self._resting_until = time.monotonic() + self._rest_s
-            raise ServiceError(
-                f"cannot reach Redis at {safe_url(self._url)} for {self._purpose} ({exc}); "
-                "check BIFROST_REDIS_URL"
+            raise ServiceError.said(
+                "redis.unreachable", url=safe_url(self._url), purpose=self._purpose, problem=exc
             ) from None
         except self._failed as exc:
-            raise ServiceError(
-                f"Redis at {safe_url(self._url)} failed ({self._purpose}): {exc}"
+            raise ServiceError.said(
+                "redis.failed", url=safe_url(self._url), purpose=self._purpose, problem=exc
             ) from None
 
     async def aclose(self) -> None:

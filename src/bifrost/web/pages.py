@@ -28,6 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from bifrost.analysis.diff import compare_runs
+from bifrost.analysis.filter import FilterOptions, first_lines
 from bifrost.analysis.history import export_rows, forget, give_feedback
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
@@ -56,6 +57,7 @@ from bifrost.api.running import admission, run_analysis
 from bifrost.api.services import Services
 from bifrost.choices import ExportFormat
 from bifrost.errors import BifrostError, ServiceError, UsageError
+from bifrost.levels import LEVELS
 from bifrost.render import formats, ranking_phrase
 from bifrost.report import Report
 from bifrost.store import (
@@ -102,9 +104,10 @@ class HtmlErrors(APIRoute):
                 target = urlencode({"next": request.url.path})
                 return RedirectResponse(f"/signin?{target}", status_code=303)
             except ApiError as exc:
-                return _error(request, exc.status, exc.message, exc.headers)
+                message = exc.message_in(language_of(request))
+                return _error(request, exc.status, message, exc.headers)
             except BifrostError as exc:
-                return _error(request, status_of(exc), exc.message)
+                return _error(request, status_of(exc), exc.message_in(language_of(request)))
 
         return route
 
@@ -187,7 +190,7 @@ async def _received(request: Request, caller: Caller) -> tuple[list[Source], Ana
         pasted = form.get("log")
         text = pasted.encode("utf-8", "surrogatepass") if isinstance(pasted, str) else b""
         if not files and not text.strip():
-            raise ApiError(422, "input_error", "paste a log or choose a file to analyse")
+            raise ApiError.said(422, "input_error", "web.no_log")
         await spend(request, caller)
         sources = await spool_files(files, None) if files else []
         if text.strip():
@@ -202,7 +205,7 @@ async def report_page(request: Request, analysis_id: int) -> Response:
     caller = await _need(request, "read")
     stored = await get_analysis(caller.store, analysis_id)
     if stored is None:
-        raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
+        raise ApiError.said(404, "not_found", "api.no_analysis", id=analysis_id)
     report = public_report(request, stored.report)
     return page(request, "report.html", _report_context(request, caller, report, stored))
 
@@ -213,7 +216,7 @@ async def download(request: Request, analysis_id: int, extension: str) -> Respon
     fmt = DOWNLOADS.get(extension)
     stored = await get_analysis(caller.store, analysis_id)
     if fmt is None or stored is None:
-        raise ApiError(404, "not_found", f"no such download: {request.url.path}")
+        raise ApiError.said(404, "not_found", "web.no_download", path=request.url.path)
     body = formats.render(public_report(request, stored.report), fmt, lang=language_of(request))
     return Response(
         body,
@@ -232,7 +235,7 @@ async def feedback(request: Request, analysis_id: int) -> Response:
     _check_csrf(request, form)
     verdict = form.get("good")
     if verdict not in ("yes", "no"):
-        raise ApiError(422, "validation_error", "say whether the analysis was right or wrong")
+        raise ApiError.said(422, "validation_error", "web.feedback_verdict")
     note = form.get("note")
     note = note.strip()[:2000] or None if isinstance(note, str) else None
     services = services_of(request)
@@ -345,20 +348,13 @@ async def _need(request: Request, scope: str) -> Caller:
     if caller is None:
         raise SignInNeeded
     if scope not in caller.scopes:
-        raise ApiError(
-            403, "forbidden", f"your API key lacks the `{scope}` scope; ask an admin for one"
-        )
+        raise ApiError.said(403, "forbidden", "web.lacks_scope", scope=scope)
     return caller
 
 
 def _check_csrf(request: Request, form: FormData) -> None:
     if not csrf_matches(request, form.get(CSRF_FIELD)):
-        raise ApiError(
-            403,
-            "csrf_failed",
-            "this form was not sent from this site's page (or the page is old); "
-            "reload the page and send it again",
-        )
+        raise ApiError.said(403, "csrf_failed", "web.csrf_failed")
 
 
 def _options(form: FormData, llm: str | None) -> AnalysisOptions:
@@ -482,7 +478,8 @@ async def new_key(request: Request) -> Response:
             rate.strip() or None if isinstance(rate, str) else None,
         )
     except UsageError as exc:
-        return await _keys(request, caller, problem=exc.message, status=422)
+        problem = exc.message_in(language_of(request))
+        return await _keys(request, caller, problem=problem, status=422)
     return await _keys(request, caller, created=(key, secret), status=201)
 
 
@@ -559,15 +556,10 @@ async def _baseline(form: FormData, store: Store, spooled: list[Source]) -> tupl
     wanted = wanted.strip().lstrip("#") if isinstance(wanted, str) else ""
     if wanted:
         if not wanted.isdigit():
-            raise ApiError(422, "validation_error", "a stored analysis is given by its number")
+            raise ApiError.said(422, "validation_error", "web.baseline_number")
         blob = await get_input_blob(store, int(wanted))
         if blob is None:
-            raise ApiError(
-                422,
-                "input_error",
-                f"stored analysis {wanted} does not exist or was stored without its input; "
-                "choose the good run's file instead",
-            )
+            raise ApiError.said(422, "input_error", "web.baseline_no_input", id=wanted)
         source = spool_source(f"analysis-{wanted}")
         spooled.append(source)
         assert source.path is not None
@@ -576,7 +568,7 @@ async def _baseline(form: FormData, store: Store, spooled: list[Source]) -> tupl
     part = form.get("baseline_file")
     if isinstance(part, UploadFile) and part.filename:
         return await _spooled(part, spooled), part.filename
-    raise ApiError(422, "input_error", "choose the good run: a stored analysis or a file")
+    raise ApiError.said(422, "input_error", "web.no_baseline")
 
 
 async def _failing(form: FormData, spooled: list[Source]) -> tuple[Path, str]:
@@ -590,7 +582,7 @@ async def _failing(form: FormData, spooled: list[Source]) -> tuple[Path, str]:
         assert source.path is not None
         source.path.write_bytes(pasted.encode("utf-8", "surrogatepass"))
         return source.path, "pasted"
-    raise ApiError(422, "input_error", "paste the failing run's log or choose its file")
+    raise ApiError.said(422, "input_error", "web.no_failing_log")
 
 
 async def _spooled(part: UploadFile, spooled: list[Source]) -> Path:
@@ -610,21 +602,53 @@ async def context(request: Request, analysis_id: int) -> Response:
     caller = await _need(request, "read")
     wanted = request.query_params.get("line", "")
     if not wanted.isdigit() or int(wanted) < 1:
-        raise ApiError(422, "validation_error", "line: a line number, from 1")
+        raise ApiError.said(422, "validation_error", "web.bad_line")
     store = caller.store
     blob = await get_input_blob(store, analysis_id)
     if blob is None:
-        raise ApiError(
-            404,
-            "not_found",
-            f"analysis {analysis_id} does not exist or was stored without its input",
-        )
+        raise ApiError.said(404, "not_found", "web.no_input", id=analysis_id)
     line = int(wanted)
     lines = await asyncio.to_thread(_around, blob, line, CONTEXT_LINES)
     if not lines:
-        raise ApiError(404, "not_found", f"the input of analysis {analysis_id} has no line {line}")
+        raise ApiError.said(404, "not_found", "web.no_line", id=analysis_id, line=line)
     context = {"caller": caller, "analysis_id": analysis_id, "lines": lines, "line": line}
     return page(request, "context.html", context)
+
+
+SHOWN_LINES = 2000
+"""Lines the "show lines" view shows at most: a page, not the whole log."""
+
+
+@router.get("/analyses/{analysis_id:int}/lines")
+async def show_lines(request: Request, analysis_id: int) -> Response:
+    """The lines of a stored input narrowed as `bifrost filter` does: by level, regex and
+    template, stack traces kept whole."""
+    caller = await _need(request, "read")
+    blob = await get_input_blob(caller.store, analysis_id)
+    if blob is None:
+        raise ApiError.said(404, "not_found", "web.no_input", id=analysis_id)
+    asked = request.query_params
+    level = asked.get("level") or None
+    if level is not None and level not in LEVELS:
+        raise ApiError.said(422, "validation_error", "web.bad_level", level=level)
+    template = asked.get("template", "").strip()
+    options = FilterOptions(
+        level=level,
+        pattern=asked.get("regexp") or None,
+        templates=[template] if template else [],
+    )
+    source = Source(name=f"#{analysis_id}", path=None, data=blob)
+    settings = services_of(request).settings
+    lines, more = await asyncio.to_thread(first_lines, source, options, settings, SHOWN_LINES)
+    context = {
+        "caller": caller,
+        "analysis_id": analysis_id,
+        "lines": lines,
+        "more": more,
+        "levels": LEVELS,
+        "asked": {"level": level or "", "regexp": asked.get("regexp", ""), "template": template},
+    }
+    return page(request, "lines.html", context)
 
 
 @router.get("/open")
@@ -633,7 +657,7 @@ async def open_analysis(request: Request) -> Response:
     await _need(request, "read")
     wanted = request.query_params.get("id", "").strip().lstrip("#")
     if not wanted.isdigit():
-        raise ApiError(422, "validation_error", "a stored analysis is opened by its number")
+        raise ApiError.said(422, "validation_error", "web.open_number")
     return RedirectResponse(f"/analyses/{int(wanted)}", status_code=303)
 
 

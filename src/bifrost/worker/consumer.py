@@ -98,7 +98,7 @@ async def _log_of(request: AnalysisRequest, store: Store) -> tuple[Store, bytes]
     kept = await job_log(store, request.log_reference)
     data = kept[1] if kept is not None else None
     if kept is None or data is None:
-        raise InputError(f"the log of {request.log_reference} is no longer kept")
+        raise InputError.said("worker.log_gone", reference=request.log_reference)
     return store.for_tenant(kept[0]), data
 
 
@@ -128,7 +128,7 @@ async def _analyse(request: AnalysisRequest, context: Context) -> AnalysisResult
     if outcome.analysis_id is None:  # the history could not keep it: not done yet
         raise TryAgain("; ".join(outcome.problems) or "the analysis was not stored")
     if context.notifier is not None and not outcome.cached:  # a redelivery: told already
-        context.notifier.submit(outcome.report, memory.labels, outcome.analysis_id)
+        context.notifier.submit(outcome.report, memory.labels, outcome.analysis_id, store.tenant)
     report = outcome.report
     if outcome.problems:  # what went wrong beside the analysis (no LLM explanation, …)
         report = report.model_copy(update={"warnings": [*report.warnings, *outcome.problems]})

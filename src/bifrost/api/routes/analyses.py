@@ -123,7 +123,7 @@ class HistoryQuery(BaseModel):
                 provider=self.provider,
             )
         except BadTime as exc:
-            raise ApiError(422, "validation_error", exc.message) from None
+            raise ApiError.wrapping(422, "validation_error", exc) from None
 
 
 @router.post(
@@ -162,12 +162,7 @@ async def create_analysis(
     services = services_of(request)
     wait = options.wait
     if services.queue is None and not wait:
-        raise ApiError(
-            422,
-            "validation_error",
-            "query.wait: this server analyses every request itself; false needs a queue "
-            "(bifrost serve --queue URL)",
-        )
+        raise ApiError.said(422, "validation_error", "api.wait_needs_queue")
     sources, received = await receive(request, options)
     try:
         admitted = await admission(services, caller, received)
@@ -189,7 +184,7 @@ async def create_analysis(
                 request, caller.store, job, received.format, series=options.series
             )
     if job.status == "failed":
-        raise ApiError(422, "input_error", f"the analysis failed: {job.error}")
+        raise ApiError.said(422, "input_error", "job.failed", problem=job.error)
     return job_accepted(job)
 
 
@@ -199,7 +194,7 @@ async def render_job(
     """A finished job's Report, as if the server had analysed the log itself."""
     stored = await get_analysis(store, job.analysis_id or 0)
     if stored is None:
-        raise ApiError(404, "not_found", f"the analysis of job {job.id} was deleted")
+        raise ApiError.said(404, "not_found", "job.analysis_deleted", id=job.id)
     return render(request, Analysed(stored.report, stored.id, cached=False), fmt, series=series)
 
 
@@ -301,7 +296,7 @@ async def get_one(
     users said about it."""
     stored = await get_analysis(caller.store, analysis_id)
     if stored is None:
-        raise ApiError(404, "not_found", f"no stored analysis has id {analysis_id}")
+        raise ApiError.said(404, "not_found", "api.no_analysis", id=analysis_id)
     lang = language_of(request)
     response.headers.update(language_headers(lang))
     report = localized(stored.report, lang)
@@ -377,5 +372,5 @@ async def pin_known_issue(
     try:
         pinned = await pin_known(caller.store, analysis_id, body.finding, body.note, body.link)
     except UsageError as exc:
-        raise ApiError(422, "validation_error", exc.message) from None
+        raise ApiError.wrapping(422, "validation_error", exc) from None
     return KnownOut(template_id=pinned.template_id, title=pinned.title, known_issue=pinned.issue)

@@ -113,5 +113,5 @@ async def job_events(
 async def _job(store: Store, job_id: str) -> Job:
     job = await get_job(store, job_id)
     if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+        raise ApiError.said(404, "not_found", "job.missing", id=job_id)
     return job

@@ -45,6 +45,7 @@ from bifrost.api.language import language_of
 from bifrost.api.logs import log
 from bifrost.api.running import Analysed, OnStage, admission, run_analysis
 from bifrost.errors import BifrostError
+from bifrost.i18n import message as catalog_message
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 
@@ -107,10 +108,12 @@ async def analysis_socket(websocket: WebSocket) -> None:
     try:
         caller = await identify(websocket)
         if "analyze" not in caller.scopes:
-            raise ApiError(403, "forbidden", "this API key lacks the `analyze` scope")
+            raise ApiError.said(403, "forbidden", "stream.lacks_analyze")
         await spend(websocket, caller)
     except ApiError as exc:
-        await websocket.close(code=1008, reason=exc.message[:120])
+        await websocket.close(
+            code=1008, reason=_close_reason(exc.message_in(language_of(websocket)))
+        )
         return
     await websocket.accept()
     rid = websocket.scope["state"]["request_id"]
@@ -119,7 +122,8 @@ async def analysis_socket(websocket: WebSocket) -> None:
         sources, options = await _receive_socket(websocket, services.settings.max_request_bytes)
         options = options.model_copy(update={"lang": language_of(websocket, options.lang)})
     except ApiError as exc:
-        await websocket.send_json({"event": "error", "error": _error(exc.code, exc.message, rid)})
+        message = exc.message_in(language_of(websocket))
+        await websocket.send_json({"event": "error", "error": _error(exc.code, message, rid)})
         await websocket.close(code=1009 if exc.status == 413 else 1008)
         return
     except WebSocketDisconnect:
@@ -128,7 +132,8 @@ async def analysis_socket(websocket: WebSocket) -> None:
         admitted = await admission(services, caller, options)
     except ApiError as exc:
         discard_spools(sources)
-        await websocket.send_json({"event": "error", "error": _error(exc.code, exc.message, rid)})
+        message = exc.message_in(language_of(websocket, options.lang))
+        await websocket.send_json({"event": "error", "error": _error(exc.code, message, rid)})
         await websocket.close(code=1008)
         return
     try:
@@ -194,14 +199,15 @@ def _final(
     task: asyncio.Task[Analysed], connection: HTTPConnection, *, series: bool, lang: str | None
 ) -> Event:
     request_id = connection.scope["state"]["request_id"]
+    language = language_of(connection, lang)
     try:
         answer = task.result()
     except (ApiError, BifrostError) as exc:
-        message = public_message(connection, exc.message)
+        message = public_message(connection, exc.message_in(language), language)
         return "error", {"error": _error(exc.code, message, request_id)}
     except Exception:
         log.exception("streamed analysis failed")
-        message = f"an internal error occurred; quote request id {request_id} when reporting it"
+        message = catalog_message("api.internal_error", language, id=request_id)
         return "error", {"error": _error("internal_error", message, request_id)}
     report = answer.report if series else answer.report.without_series()
     return "report", {
@@ -209,6 +215,11 @@ def _final(
         "cached": answer.cached,
         "report": json.loads(public_report(connection, report, lang).to_json(indent=None)),
     }
+
+
+def _close_reason(message: str) -> str:
+    """A close frame's reason: at most 123 bytes of UTF-8, so a Korean one is cut shorter."""
+    return message.encode("utf-8")[:120].decode("utf-8", "ignore")
 
 
 def _error(code: str, message: str, request_id: str) -> dict[str, Any]:
@@ -222,7 +233,7 @@ async def _receive_socket(
     """The first message: options (with `log`, or followed by binary frames and `end`)."""
     data = parse_json(await websocket.receive_text(), "message")
     if not isinstance(data, dict):
-        raise ApiError(422, "validation_error", "the first message must be a JSON object")
+        raise ApiError.said(422, "validation_error", "stream.not_an_object")
     strict_booleans(data, "message")
     try:
         text = data.pop("log", None)
@@ -232,7 +243,7 @@ async def _receive_socket(
     except ValidationError as exc:
         raise invalid(exc, "message") from None
     if text is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise ApiError(413, "too_large", f"the log is larger than {max_bytes:,} bytes")
+        raise ApiError.said(413, "too_large", "stream.too_large", limit=f"{max_bytes:,}")
     if text is not None:
         return [
             held_or_spooled(options.name or "upload", text.encode("utf-8", "surrogatepass"))
@@ -258,7 +269,7 @@ async def _receive_frames(websocket: WebSocket, out: BinaryIO, max_bytes: int) -
         if message.get("bytes") is not None:
             size += len(message["bytes"])
             if size > max_bytes:
-                raise ApiError(413, "too_large", f"the log is larger than {max_bytes:,} bytes")
+                raise ApiError.said(413, "too_large", "stream.too_large", limit=f"{max_bytes:,}")
             out.write(message["bytes"])
         elif message.get("text") is not None:
             return

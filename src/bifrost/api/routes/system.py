@@ -157,7 +157,7 @@ async def docs() -> FileResponse:
 async def docs_asset(name: str) -> FileResponse:
     """A file of the Swagger UI page; only those listed, so no path reaches other files."""
     if name not in DOCS_ASSETS:
-        raise ApiError(404, "not_found", f"no such documentation asset: {name}")
+        raise ApiError.said(404, "not_found", "api.no_docs_asset", name=name)
     path, media_type = DOCS_ASSETS[name]
     return FileResponse(_STATIC / path, media_type=media_type)
 
@@ -181,7 +181,7 @@ async def _ping_queue(queue: Queue) -> None:
     except BifrostError:
         raise
     except Exception as exc:
-        raise ServiceError(f"the queue does not answer: {exc}") from exc
+        raise ServiceError.said("queue.no_answer", problem=exc) from exc
 
 
 async def _ping_redis(url: str) -> None:

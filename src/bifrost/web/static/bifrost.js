@@ -1,11 +1,21 @@
 // Bifrost's pages work without this file; it adds what only a script can do.
 "use strict";
 
+// The words this script writes, in the page's language: base.html renders them as JSON.
+const WORDS = JSON.parse(document.getElementById("script-words")?.textContent ?? "{}");
+
+// The sentence `id` with its `{name}` fields filled in.
+function say(id, fields = {}) {
+  return (WORDS[id] ?? "").replace(/\{(\w+)\}/g, (field, name) => fields[name] ?? field);
+}
+
 const STAGES = {
-  queued: () => "Waiting for a free slot…",
-  analyzing: () => "Analysing…",
-  analyzed: (d) => `Analysed ${d.lines.toLocaleString()} lines: ${d.findings} findings.`,
-  explaining: (d) => `Asking the LLM (${d.provider}) to explain…`,
+  queued: () => say("queued"),
+  analyzing: () => say("analyzing"),
+  analyzed: (d) => say("analyzed", {
+    lines: d.lines.toLocaleString(document.documentElement.lang), findings: d.findings,
+  }),
+  explaining: (d) => say("explaining", { provider: d.provider }),
 };
 
 // Server-Sent Events from a fetch() answer: calls `on(name, data)` for each event.
@@ -36,16 +46,17 @@ function streamForm(form) {
   const status = form.querySelector("#progress");
   const tokens = form.querySelector("#tokens");
   const button = form.querySelector("button[type=submit]");
+  const label = button.textContent;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
     button.textContent = form.dataset.busy;
-    status.textContent = "Sending…";
+    status.textContent = say("sending");
     tokens.textContent = "";
     const done = (message) => {
       status.textContent = message;
       button.disabled = false;
-      button.textContent = "Analyse";
+      button.textContent = label;
     };
     try {
       const response = await fetch(form.dataset.stream, {
@@ -54,7 +65,7 @@ function streamForm(form) {
       if (!response.ok) {  // an error page: show its one line
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const problem = page.querySelector(".problem");
-        done(problem ? problem.textContent : `The server answered ${response.status}.`);
+        done(problem ? problem.textContent : say("refused", { status: response.status }));
         return;
       }
       await readEvents(response, (name, data) => {
@@ -63,11 +74,11 @@ function streamForm(form) {
         else if (name === "error") done(data.error.message);
         else if (name === "report") {
           if (data.analysis_id) window.location.assign(`/analyses/${data.analysis_id}`);
-          else done("Analysed, but the history could not keep it; see the server's log.");
+          else done(say("not_kept"));
         }
       });
     } catch (error) {
-      done(`The connection failed (${error.message}); try again.`);
+      done(say("disconnected", { problem: error.message }));
     }
   });
 }
@@ -82,9 +93,9 @@ document.addEventListener("DOMContentLoaded", () => {
       const label = button.textContent;
       try {
         await navigator.clipboard.writeText(source.value);
-        button.textContent = "Copied";
+        button.textContent = say("copied");
       } catch {
-        button.textContent = "Copy failed";
+        button.textContent = say("copy_failed");
       }
       setTimeout(() => { button.textContent = label; }, 2000);
     });
