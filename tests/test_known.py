@@ -43,6 +43,9 @@ def test_a_pinned_note_shows_on_later_findings_of_the_template(
     line = f"Known issue: Halve the batch size (pinned on {known['pinned_at'][:10]}) {RUNBOOK}"
     for fmt in ("terminal", "markdown", "github", "junit", "sarif"):
         shown = bifrost("analyze", str(later), "-f", fmt, "--no-color").stdout
+        if fmt == "markdown":  # the person's link is a link; the log's addresses are not
+            assert f"**{line.removesuffix(' ' + RUNBOOK)}** <{RUNBOOK}>" in shown
+            continue
         assert line in shown.replace("\\n", "\n") or line in " ".join(shown.split()), fmt
     cached = json.loads(bifrost("analyze", str(first), "-f", "json").stdout)  # from the cache
     assert cached["findings"][0]["known_issue"]["note"] == "Halve the batch size"

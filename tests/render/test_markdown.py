@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bifrost.render.markdown import code_span, escape, fence, render_markdown
-from bifrost.report import Evidence, Finding, Position, Report
+from bifrost.report import Evidence, Finding, KnownIssue, Position, Report
 
 # The factories from conftest.py, as fixtures (so no test module imports conftest).
 MakeEvidence = Callable[..., Evidence]
@@ -200,3 +201,26 @@ def test_several_files_are_named(
     assert "first a.log:4 · last b.log:9" in md
     assert fences(md) == ["==> a.log <==\n4 | first failure\n==> b.log <==\n9 | second failure"]
     assert "2 files · 1,836 lines" in md
+
+
+@pytest.mark.parametrize(
+    ("link", "is_link"),
+    [
+        ("https://runbooks.example.com/gpu-oom", True),
+        ("https://x.example/a>b<script>", False),  # would end the autolink early
+        ("https://x.example/a b", False),
+    ],
+)
+def test_a_known_issue_link_is_a_link_only_when_it_is_one_address(
+    link: str, is_link: bool, make_report: MakeReport, make_finding: MakeFinding
+) -> None:
+    known = KnownIssue(
+        note="Halve the *batch*", link=link, pinned_at=datetime(2026, 1, 2, tzinfo=UTC)
+    )
+    finding = make_finding("boom").model_copy(update={"known_issue": known})
+    rendered = PARSER.render(render_markdown(make_report([finding])))
+    anchors = re.findall(r'<a href="([^"]*)"', rendered)
+    assert anchors == ([link] if is_link else [])
+    assert "<script" not in rendered
+    assert "<em>batch</em>" not in rendered
+    assert "Halve the *batch*" in shown(render_markdown(make_report([finding])))

@@ -51,7 +51,7 @@ from bifrost.render import (
     verdict_phrase,
 )
 from bifrost.render.chart import sparkline, svg_chart
-from bifrost.report import Finding, Report, metric_value
+from bifrost.report import Finding, KnownIssue, Report, metric_value
 
 __all__ = ["code_span", "escape", "fence", "render_github_summary", "render_markdown"]
 
@@ -65,6 +65,17 @@ _LINE_START = re.compile(r"^([-+=>])|^(\d+)([.)])")
 # GitHub links bare web addresses too (`https://…`, `www.…`): a backslash before their `:` or
 # `.` keeps them text. (Its e-mail autolinks cannot be stopped this way; they are only mailto.)
 _AUTOLINK = re.compile(r"(:)(?=//)|(?<![\w.])(www)(\.)", re.IGNORECASE)
+
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s<>]+")
+
+
+def _known_issue(known: KnownIssue, lang: str) -> str:
+    """The pin in bold, and its link as a link: a person gave it (`known add --link`), and it
+    was checked to be a web address then; the note is text, as any other."""
+    link = known.link if known.link and _WEB_ADDRESS.fullmatch(known.link) else None
+    shown = known if link is None else known.model_copy(update={"link": None})
+    return f"**{escape(shown.line(lang))}**" + (f" <{link}>" if link else "")
 
 
 def escape(text: str) -> str:
@@ -214,7 +225,7 @@ def _finding(
     if evidence:
         parts.append(evidence)
     if finding.known_issue:
-        parts.append(f"**{escape(finding.known_issue.line(lang))}**")
+        parts.append(_known_issue(finding.known_issue, lang))
     if finding.explanation:
         means = message("markdown.what_it_means", lang)
         parts.append(f"**{means}** {escape(finding.explanation.strip())}")
