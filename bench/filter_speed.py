@@ -29,8 +29,7 @@ from functools import partial
 from pathlib import Path
 
 import common
-import make_mix
-from speed import Row, count_file_lines, median_of, run_drain, write_head
+from speed import Row, add_mix_arguments, median_of, mix_logs, run_drain
 
 SIZES = (100_000, 1_000_000)
 
@@ -59,35 +58,14 @@ def run_analyze(cmd: common.Command, path: Path, lines: int) -> Row:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_args(parser)
-    parser.add_argument(
-        "--sizes",
-        default=",".join(str(n) for n in SIZES),
-        help="line counts, comma-separated (default 100000,1000000)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="mix seed (default 0)")
-    parser.add_argument("--mix", type=Path, help="use this log instead of generating one")
-    parser.add_argument("--skip-drain", action="store_true", help="do not run Drain3")
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="runs of everything, median shown (default 3)"
-    )
+    add_mix_arguments(parser, SIZES)
     args = parser.parse_args(argv)
 
     sizes = sorted({int(n) for n in args.sizes.split(",")})
     cmd = common.bifrost_command(args.bifrost)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bifrost-filter-speed-") as tmp_dir:
-        tmp = Path(tmp_dir)
-        total = sizes[-1]
-        full = tmp / "mix.log"
-        if args.mix is None:
-            make_mix.write_mix(args.data, full, total, args.seed)
-        else:
-            total = min(total, count_file_lines(args.mix))
-            write_head(args.mix, full, total)
-            sizes = [n for n in sizes if n <= total]
-        for n in sizes:
-            path = tmp / f"mix-{n}.log"
-            write_head(full, path, n)
+        for n, path in mix_logs(args, sizes, Path(tmp_dir)).items():
             print(f"{n:,} lines …", file=sys.stderr)
             if not args.skip_drain:
                 rows.append(median_of(args.rounds, partial(run_drain, path, n)))

@@ -155,13 +155,12 @@ def run_startup(cmd: common.Command, name: str, args: list[str]) -> Row:
     return Row(name, 0, result.wall_s, result.max_rss_mb, None)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_common_args(parser)
+def add_mix_arguments(parser: argparse.ArgumentParser, sizes: Sequence[int]) -> None:
+    """The options of a bench over a generated mix: its sizes, seed or own log, rounds, Drain3."""
     parser.add_argument(
         "--sizes",
-        default=",".join(str(n) for n in SIZES),
-        help="line counts, comma-separated (default 1000,10000,100000,1000000)",
+        default=",".join(str(n) for n in sizes),
+        help=f"line counts, comma-separated (default {','.join(str(n) for n in sizes)})",
     )
     parser.add_argument("--seed", type=int, default=0, help="mix seed (default 0)")
     parser.add_argument("--mix", type=Path, help="use this log instead of generating one")
@@ -169,6 +168,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs of everything, median shown (default 3)"
     )
+
+
+def mix_logs(args: argparse.Namespace, sizes: list[int], tmp: Path) -> dict[int, Path]:
+    """The first N lines of the mix (generated, or `--mix`) in a file of `tmp`, for each size
+    N the mix is long enough for."""
+    total = sizes[-1]
+    full = tmp / "mix.log"
+    if args.mix is None:
+        make_mix.write_mix(args.data, full, total, args.seed)
+    else:
+        total = min(total, count_file_lines(args.mix))
+        write_head(args.mix, full, total)
+    paths = {n: tmp / f"mix-{n}.log" for n in sizes if n <= total}
+    for n, path in paths.items():
+        write_head(full, path, n)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_common_args(parser)
+    add_mix_arguments(parser, SIZES)
     parser.add_argument("--drain-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -183,17 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         history = f"sqlite+aiosqlite:///{tmp / 'history.db'}"  # created once, not timed
         cmd = common.Command(cmd.argv, {**cmd.env, "BIFROST_DATABASE_URL": history})
         common.run_bifrost(cmd, ["db", "upgrade"])
-        total = sizes[-1]
-        full = tmp / "mix.log"
-        if args.mix is None:
-            make_mix.write_mix(args.data, full, total, args.seed)
-        else:
-            total = min(total, count_file_lines(args.mix))
-            write_head(args.mix, full, total)
-            sizes = [n for n in sizes if n <= total]
-        paths = {n: tmp / f"mix-{n}.log" for n in sizes}
-        for n, path in paths.items():
-            write_head(full, path, n)
+        paths = mix_logs(args, sizes, tmp)
+        sizes = list(paths)
         rounds = args.rounds
         for n in sizes:
             print(f"{n:,} lines …", file=sys.stderr)

@@ -9,19 +9,10 @@ import json
 import httpx
 
 from tests.api.conftest import ANALYSES, TRAINER, Api, assert_error
+from tests.conftest import DATA
 
 FILTER = "/api/v1/filter"
-APP_LOG = b"""\
-2024-05-01 10:00:01 INFO  api: started on port 8080
-2024-05-01 10:03:04 ERROR api: request failed
-Traceback (most recent call last):
-  File "app.py", line 10, in handle
-    do()
-ValueError: bad input
-2024-05-01 10:04:05 INFO  api: request ok in 12 ms
-2024-05-01 10:04:06 INFO  api: request ok in 15 ms
-2024-05-01 10:05:07 ERROR api: connection refused to db:5432
-"""
+APP_LOG = (DATA / "logs" / "api-traceback.log").read_bytes()
 LINES = APP_LOG.decode().splitlines()
 
 
@@ -33,7 +24,7 @@ def test_the_lines_kept_stream_as_text(sqlite_api: Api) -> None:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/plain")
             lines = [line async for line in response.aiter_lines()]
-        assert lines == [*LINES[1:6], LINES[8]]
+        assert lines == [*LINES[3:8], LINES[10]]  # the traceback whole
 
     sqlite_api.run(scenario)
 
@@ -45,17 +36,18 @@ def test_jsonl_dedupe_and_stats(sqlite_api: Api) -> None:
         )
         assert response.headers["content-type"] == "application/x-ndjson"
         rows = [json.loads(line) for line in response.text.splitlines()]
-        assert [r["line"] for r in rows] == [7, 8]
+        assert [r["line"] for r in rows] == [9, 10, 12]
         assert set(rows[0]) == {"line", "level", "time", "template_id", "source", "text"}
 
         deduped = await client.post(
             FILTER, params={"format": "jsonl", "dedupe": "true", "level": "info"}, content=APP_LOG
         )
         counts = [r["count"] for r in map(json.loads, deduped.text.splitlines()) if "count" in r]
-        assert sorted(counts) == [1, 1, 1, 2]
+        assert sorted(counts) == [1, 1, 1, 1, 3]  # "request ok" thrice
 
         stats = (await client.post(FILTER, params={"stats": "true"}, content=APP_LOG)).json()
-        assert (stats["events"], stats["levels"]) == (5, {"info": 3, "error": 2})
+        levels = {"info": 4, "debug": 1, "warning": 1, "error": 2}
+        assert (stats["events"], stats["levels"]) == (8, levels)
 
     sqlite_api.run(scenario)
 

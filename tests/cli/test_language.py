@@ -69,6 +69,8 @@ def test_history_and_config_speak_korean(bifrost: Run) -> None:
     assert korean[0].split()[:3] == ["ID", "시각", "(UTC)"]
     assert english[0].split()[:3] == ["id", "when", "(UTC)"]
     assert korean[1].split()[:3] == english[1].split()[:3]  # id and time: values, as they are
+    assert "GPU out of memory" in english[1]  # the knowledge base's title, as stored …
+    assert "GPU 메모리 부족" in korean[1]  # … in the language asked for
 
     config = bifrost("config", "show", "--no-color", env=KOREAN | WIDE).stdout.splitlines()
     assert config[0].startswith("설정 파일: ")

@@ -13,21 +13,9 @@ from bifrost.engine import filter as filtering
 from bifrost.engine.filter import Criteria, Line, LineFilter, TimeBound, dedupe, stats_of
 from bifrost.engine.read import Source
 from bifrost.engine.scan import Scanner
+from tests.conftest import DATA
 
-APP_LOG = """\
-2024-05-01 10:00:01 INFO  api: started on port 8080
-2024-05-01 10:01:02 DEBUG api: cache warm 12 entries
-2024-05-01 10:02:03 WARN  api: slow request 1200 ms
-2024-05-01 10:03:04 ERROR api: request failed
-Traceback (most recent call last):
-  File "app.py", line 10, in handle
-    do()
-ValueError: bad input
-2024-05-01 10:04:05 INFO  api: request ok in 12 ms
-2024-05-01 10:04:06 INFO  api: request ok in 15 ms
-2024-05-01 10:05:07 ERROR api: connection refused to db:5432
-2024-05-01 10:06:08 INFO  api: request ok in 9 ms
-"""
+APP_LOG = (DATA / "logs" / "api-traceback.log").read_text(encoding="utf-8")
 
 
 def source(text: str) -> Source:

@@ -11,18 +11,10 @@ import httpx
 from bifrost.engine.read import Source
 from bifrost.engine.scan import Scanner
 from tests.api.conftest import MAVEN, Api
+from tests.conftest import DATA
 from tests.web.test_pages import analyse
 
-APP_LOG = b"""\
-2024-05-01 10:00:01 INFO  api: started on port 8080
-2024-05-01 10:03:04 ERROR api: request failed
-Traceback (most recent call last):
-  File "app.py", line 10, in handle
-    do()
-ValueError: bad input
-2024-05-01 10:04:05 INFO  api: request ok in 12 ms
-2024-05-01 10:05:07 ERROR api: connection refused to db:5432
-"""
+APP_LOG = (DATA / "logs" / "api-traceback.log").read_bytes()
 
 
 def template_of(line: int) -> str:
@@ -44,16 +36,16 @@ def test_a_kept_input_shows_its_lines_by_level_regex_and_template(sqlite_api: Ap
         report = await client.get(location)
         assert f'href="{location}/lines"' in report.text
         everything = await client.get(location + "/lines")
-        assert numbers(everything.text) == list(range(1, 9))
+        assert numbers(everything.text) == list(range(1, 13))
         errors = await client.get(location + "/lines", params={"level": "error"})
-        assert numbers(errors.text) == [2, 3, 4, 5, 6, 8]  # the traceback whole
+        assert numbers(errors.text) == [4, 5, 6, 7, 8, 11]  # the traceback whole
         assert '<option value="error" selected>' in errors.text
         refused = await client.get(location + "/lines", params={"regexp": "refused|nothing"})
-        assert numbers(refused.text) == [8]
+        assert numbers(refused.text) == [11]
         assert "db:5432" in html.unescape(refused.text)
 
-        ok = await client.get(location + "/lines", params={"template": template_of(7)})
-        assert numbers(ok.text) == [7]
+        ok = await client.get(location + "/lines", params={"template": template_of(9)})
+        assert numbers(ok.text) == [9, 10, 12]
         unknown = await client.get(location + "/lines", params={"template": "0" * 12})
         assert numbers(unknown.text) == []
         assert "No line matches." in unknown.text

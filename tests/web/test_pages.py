@@ -559,6 +559,9 @@ def test_the_pages_speak_the_browsers_language(sqlite_api: Api) -> None:
         assert english.headers["content-language"] == "en"
         assert "Was this right?" in english.text
         assert "GPU out of memory (CUDA out of memory)" in english.text
+        listed = await client.get("/history", headers=korean)  # the stored title, translated
+        assert "GPU 메모리 부족 (CUDA out of memory)" in listed.text
+        assert "GPU out of memory" not in listed.text
 
     sqlite_api.run(scenario)
 

@@ -9,12 +9,14 @@ analyses. The store (and SQLAlchemy) is imported only when a filter is built.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bifrost.analysis.tracking import track_feedback
 from bifrost.config import Settings
 from bifrost.errors import UsageError
+from bifrost.i18n import DEFAULT_LANGUAGE, signature_texts
 from bifrost.times import parse_when
 
 if TYPE_CHECKING:
@@ -27,6 +29,22 @@ if TYPE_CHECKING:
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def title_in(title: str | None, lang: str) -> str | None:
+    """A finding's title as the history keeps it (English) in `lang`: the knowledge base's
+    titles are translated; a title the log wrote stays as it is."""
+    if title is None or lang == DEFAULT_LANGUAGE:
+        return title
+    text = signature_texts(lang).get(_signatures_by_title().get(title, ""))
+    return text.title if text else title
+
+
+@functools.cache
+def _signatures_by_title() -> dict[str, str]:
+    from bifrost.engine.signatures import load_signatures  # noqa: PLC0415 — another language only
+
+    return {signature.title: signature.id for signature in load_signatures()}
 
 
 class BadTime(UsageError):

@@ -204,6 +204,29 @@ def public_report(connection: HTTPConnection, report: Report, lang: str | None =
     return shown.model_copy(update={"warnings": warnings})
 
 
+def invalid_fields(problems: list[Problem]) -> ApiError:
+    """A 422 naming every wrong field (`fields`), its message the first one and how many more."""
+    first = problems[0]
+    if len(problems) == 1:
+        return ApiError.said(
+            422,
+            "validation_error",
+            "validation.first",
+            fields=problems,
+            field=first.field,
+            problem=first,
+        )
+    return ApiError.said(
+        422,
+        "validation_error",
+        "validation.first_and_more",
+        fields=problems,
+        field=first.field,
+        problem=first,
+        more=len(problems) - 1,
+    )
+
+
 def status_of(exc: BifrostError) -> int:
     """The HTTP status of one of bifrost's own errors (500: a bug)."""
     return _STATUS_BY_CODE.get(exc.code, 500)
@@ -227,27 +250,7 @@ def install(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = [problem_of(error) for error in exc.errors()] or [Problem("request", "invalid")]
-        first = problems[0]
-        if len(problems) > 1:
-            invalid = ApiError.said(
-                422,
-                "validation_error",
-                "validation.first_and_more",
-                fields=problems,
-                field=first.field,
-                problem=first,
-                more=len(problems) - 1,
-            )
-        else:
-            invalid = ApiError.said(
-                422,
-                "validation_error",
-                "validation.first",
-                fields=problems,
-                field=first.field,
-                problem=first,
-            )
-        return api_error_response(request, invalid)
+        return api_error_response(request, invalid_fields(problems))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from bifrost.analysis.inputs import Source, discard_spools
-from bifrost.api.errors import ApiError
+from bifrost.api.errors import ApiError, invalid_fields
 from bifrost.api.language import language_of
 from bifrost.choices import Language, ProviderName, TextFormat
 from bifrost.i18n.validation import Problem, problem_of
@@ -337,7 +337,7 @@ def strict_booleans(data: Any, where: str) -> None:
         if not isinstance(data[name], bool)
     ]
     if problems:
-        raise _invalid_fields(problems)
+        raise invalid_fields(problems)
 
 
 def _form_booleans(fields: dict[str, Any]) -> dict[str, Any]:
@@ -383,16 +383,4 @@ def spool_source(name: str) -> Source:
 
 def invalid(exc: ValidationError, where: str) -> ApiError:
     """A 422 naming every wrong field, as FastAPI's own validation errors do."""
-    return _invalid_fields([problem_of(error, where) for error in exc.errors()])
-
-
-def _invalid_fields(problems: list[Problem]) -> ApiError:
-    first = problems[0]
-    return ApiError.said(
-        422,
-        "validation_error",
-        "validation.first",
-        fields=problems,
-        field=first.field,
-        problem=first,
-    )
+    return invalid_fields([problem_of(error, where) for error in exc.errors()])

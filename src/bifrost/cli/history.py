@@ -206,6 +206,7 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from bifrost.analysis.history import title_in
     from bifrost.cli.console import console
 
     out = console(no_color=no_color)
@@ -239,6 +240,7 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
             cli_message("column.explained_by"), no_wrap=True, overflow="ellipsis", max_width=20
         )
     built_in = cli_message("history.built_in")
+    lang = cli_language()
     for row in rows:
         cells: list[str | Text] = [
             str(row.id),
@@ -246,7 +248,7 @@ def _print_rows(rows: list[AnalysisSummary], *, no_color: bool) -> None:
             Text(row.input_name),
             Text(row.service or "—"),
             Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, "")),
-            Text(row.top_title or "—"),
+            Text(title_in(row.top_title, lang) or "—"),
         ]
         if wide:
             cells.append(Text("/".join(filter(None, (row.provider, row.model))) or built_in))

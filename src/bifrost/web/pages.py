@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from bifrost.analysis.diff import compare_runs
 from bifrost.analysis.filter import FilterOptions, first_lines
-from bifrost.analysis.history import export_rows, forget, give_feedback
+from bifrost.analysis.history import export_rows, forget, give_feedback, title_in
 from bifrost.analysis.inputs import Source, discard_spools
 from bifrost.analysis.keys import create_key, find_key, get_key, list_keys, revoke_key
 from bifrost.api.auth import (
@@ -271,6 +271,7 @@ async def history(request: Request) -> Response:
         {
             "caller": caller,
             "rows": rows[:PAGE_SIZE],
+            "title_in": title_in,
             "filters": filters,
             "page_number": number,
             "previous": _link("/history", filters, number - 1) if number > 1 else None,
