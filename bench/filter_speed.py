@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 import common
-from speed import Row, add_mix_arguments, median_of, mix_logs, run_drain
+from speed import Row, add_mix_arguments, median_of, mix_logs, print_footer, run_drain
 
 SIZES = (100_000, 1_000_000)
 
@@ -105,12 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.rounds} rounds"
         ),
     )
-    print(f"bifrost: {cmd.describe()}")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; wall time end to end incl. start-up; "
-        "vs Drain3 = ratio of lines/s at the same size"
-    )
+    print_footer(cmd)
     return 0
 
 

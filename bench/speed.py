@@ -155,6 +155,16 @@ def run_startup(cmd: common.Command, name: str, args: list[str]) -> Row:
     return Row(name, 0, result.wall_s, result.max_rss_mb, None)
 
 
+def print_footer(cmd: common.Command) -> None:
+    """What ran, and on what machine, under a table of timings."""
+    print(f"bifrost: {cmd.describe()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; wall time end to end incl. start-up; "
+        "vs Drain3 = ratio of lines/s at the same size"
+    )
+
+
 def add_mix_arguments(parser: argparse.ArgumentParser, sizes: Sequence[int]) -> None:
     """The options of a bench over a generated mix: its sizes, seed or own log, rounds, Drain3."""
     parser.add_argument(
@@ -254,12 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{rounds} rounds ({max(rounds, 5)} for start-up)"
         ),
     )
-    print(f"bifrost: {cmd.describe()}")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; wall time end to end incl. start-up; "
-        "vs Drain3 = ratio of lines/s at the same size"
-    )
+    print_footer(cmd)
     return 0
 
 
