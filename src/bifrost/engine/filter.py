@@ -30,7 +30,7 @@ from itertools import compress
 from typing import NamedTuple
 
 from bifrost.engine import events
-from bifrost.engine.formats import LogFormat, common_indent, detect
+from bifrost.engine.formats import LogFormat, sample_format
 from bifrost.engine.mask import mask
 from bifrost.engine.miner import TemplateMiner
 from bifrost.engine.read import Source, blocks, decode
@@ -169,8 +169,7 @@ class LineFilter:
             if len(keys) < enough and len(data) < SAMPLE_BYTES and not final:
                 return None, data
             sample = [self._text(line) for line in block.lines[:SAMPLE_LINES]]
-            self._indent = common_indent(sample)
-            self._format = detect([line.removeprefix(self._indent) for line in sample])
+            self._indent, self._format = sample_format(sample)
         self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
         cut = len(keys)

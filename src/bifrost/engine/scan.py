@@ -25,10 +25,9 @@ from bifrost.engine.formats import (
     MERGED,
     PLAIN,
     LogFormat,
-    common_indent,
-    detect,
     merged_source,
     parse_any,
+    sample_format,
 )
 from bifrost.engine.mask import mask
 from bifrost.engine.metrics import MetricLog, ShapeReads, relevant
@@ -276,8 +275,7 @@ class Scanner:
             if len(keys) < SAMPLE_LINES and len(data) < SAMPLE_BYTES and not final:
                 return line_no, data  # too little to tell the format from: read on
             sample = [self._text(line) for line in block.lines[:SAMPLE_LINES]]
-            self._indent = common_indent(sample)
-            self._format = detect([line.removeprefix(self._indent) for line in sample])
+            self._indent, self._format = sample_format(sample)
         first = self._learn(block)
         classes = bytes(map(self._class.__getitem__, keys))
         cut = len(keys)

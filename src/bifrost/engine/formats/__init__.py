@@ -124,6 +124,12 @@ _CONTINUATION_LIKE = re.compile(
 )
 
 
+def sample_format(sample: Sequence[str]) -> tuple[str, LogFormat]:
+    """The indent the sample's lines share (`common_indent`) and, without it, their format."""
+    indent = common_indent(sample)
+    return indent, detect([line.removeprefix(indent) for line in sample])
+
+
 def common_indent(sample: Sequence[str]) -> str:
     """The leading whitespace every non-blank line of the sample shares: a log pasted into an
     issue or an e-mail is often indented as a whole, and reads as if it were not."""
